@@ -1,0 +1,88 @@
+/**
+ * The kernel seam. Layers never loop over big products themselves: they call these kernels, so a backend
+ * (plain JS, WebAssembly SIMD, WebGPU) can be swapped without touching layer code. All arrays are row-major
+ * float32; offsets let a kernel work on a slice of a larger buffer without copying.
+ */
+
+/** C[m×n] = op(A)·op(B) (+ C when accumulate). op(A) is m×k: A is m×k, or k×m when transA. op(B) is k×n: B is k×n, or n×k when transB. */
+export interface MatmulArgs {
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+  aOffset?: number;
+  bOffset?: number;
+  cOffset?: number;
+}
+
+/** NCHW convolution with zero padding. w is [outC][inC][kH][kW]; bias is [outC]; y is [batch][outC][outH][outW]. */
+export interface Conv2dArgs {
+  x: Float32Array;
+  w: Float32Array;
+  bias: Float32Array;
+  y: Float32Array;
+  batch: number;
+  inC: number;
+  inH: number;
+  inW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  outH: number;
+  outW: number;
+}
+
+/** Gradients of Conv2d: dx is overwritten; dw and db are accumulated (+=). */
+export interface Conv2dBackwardArgs extends Omit<Conv2dArgs, 'y'> {
+  dy: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+  db: Float32Array;
+}
+
+/**
+ * Scaled dot-product attention over already-projected, already-rotated heads.
+ * q: [batch][seqQ][heads·headDim], k and v: [batch][seqK][kvHeads·headDim] (grouped: query head h reads kv head
+ * ⌊h / (heads/kvHeads)⌋). probs [batch][heads][seqQ][seqK] is written for backward; out is [batch][seqQ][heads·headDim].
+ */
+export interface AttentionArgs {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  out: Float32Array;
+  probs: Float32Array;
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  seqQ: number;
+  seqK: number;
+  headDim: number;
+  causal: boolean;
+  scale: number;
+}
+
+/** Gradients of attention: dq, dk, dv are overwritten. */
+export interface AttentionBackwardArgs extends Omit<AttentionArgs, 'out'> {
+  dOut: Float32Array;
+  dq: Float32Array;
+  dk: Float32Array;
+  dv: Float32Array;
+}
+
+export interface Backend {
+  readonly name: string;
+  matmul(args: MatmulArgs): void;
+  conv2d(args: Conv2dArgs): void;
+  conv2dBackward(args: Conv2dBackwardArgs): void;
+  attention(args: AttentionArgs): void;
+  attentionBackward(args: AttentionBackwardArgs): void;
+}

@@ -1,0 +1,87 @@
+import { ACTIVATIONS, applyActivation, isActivation, multiplyActivationGrad, type Activation } from '../activations.js';
+import { specError } from '../errors.js';
+import { fillNormal, type Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
+
+export interface DenseSpec {
+  readonly type: 'dense';
+  readonly units: number;
+  readonly activation?: Activation;
+  /** false (default): the whole sample is one input vector. true: applied at each position of the last axis ([..., in] → [..., units]). */
+  readonly perPosition?: boolean;
+  /** Multiplies the He-normal init (LOOM's InitScale). */
+  readonly initScale?: number;
+}
+
+/** y = act(x·W + b), W laid out [in][out] as LOOM. */
+class Dense implements Layer<DenseSpec> {
+  readonly spec: Required<DenseSpec>;
+  readonly outputShape: readonly number[];
+  readonly kernel: Param;
+  readonly bias: Param;
+  private readonly inSize: number;
+  private readonly positions: number;
+  private x: Float32Array = new Float32Array(0);
+  private pre: Float32Array = new Float32Array(0);
+
+  constructor(spec: DenseSpec, readonly inputShape: readonly number[], rng: Rng) {
+    const units = spec.units;
+    if (!Number.isInteger(units) || units < 1) throw specError('dense', `units must be a positive integer, got ${units}`);
+    const activation = spec.activation ?? 'linear';
+    if (!isActivation(activation)) throw specError('dense', `unknown activation "${activation}" (known: ${ACTIVATIONS.join(', ')})`);
+    const perPosition = spec.perPosition ?? false;
+    const initScale = spec.initScale ?? 1;
+    this.spec = { type: 'dense', units, activation, perPosition, initScale };
+    if (inputShape.length === 0) throw specError('dense', 'input shape is empty');
+    this.inSize = perPosition ? (inputShape[inputShape.length - 1] as number) : sizeOf(inputShape);
+    this.positions = perPosition ? sizeOf(inputShape) / this.inSize : 1;
+    this.outputShape = perPosition ? [...inputShape.slice(0, -1), units] : [units];
+    this.kernel = makeParam('kernel', [this.inSize, units], fillNormal(rng, new Float32Array(this.inSize * units), Math.sqrt(2 / this.inSize) * initScale));
+    this.bias = makeParam('bias', [units]);
+  }
+
+  params(): Param[] {
+    return [this.kernel, this.bias];
+  }
+
+  forward(x: Tensor, ctx: RunContext): Tensor {
+    expectSampleShape('dense', x, this.inputShape);
+    const rows = (x.shape[0] as number) * this.positions;
+    const units = this.spec.units;
+    const pre = new Float32Array(rows * units);
+    for (let r = 0; r < rows; r++) pre.set(this.bias.value, r * units);
+    ctx.backend.matmul({ a: x.data, b: this.kernel.value, c: pre, m: rows, n: units, k: this.inSize, accumulate: true });
+    const y = new Float32Array(pre.length);
+    applyActivation(this.spec.activation, pre, y);
+    this.x = x.data;
+    this.pre = pre;
+    return { data: y, shape: [x.shape[0] as number, ...this.outputShape] };
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor {
+    const units = this.spec.units;
+    const rows = this.pre.length / units;
+    const dPre = Float32Array.from(dy.data);
+    multiplyActivationGrad(this.spec.activation, this.pre, dPre);
+    const db = this.bias.grad;
+    for (let r = 0; r < rows; r++) for (let o = 0; o < units; o++) db[o] = (db[o] as number) + (dPre[r * units + o] as number);
+    // dW += xᵀ·dPre ; dx = dPre·Wᵀ
+    ctx.backend.matmul({ a: this.x, b: dPre, c: this.kernel.grad, m: this.inSize, n: units, k: rows, transA: true, accumulate: true });
+    const dx = new Float32Array(rows * this.inSize);
+    ctx.backend.matmul({ a: dPre, b: this.kernel.value, c: dx, m: rows, n: this.inSize, k: units, transB: true });
+    return { data: dx, shape: [dy.shape[0] as number, ...this.inputShape] };
+  }
+}
+
+export const denseKind: LayerKind<DenseSpec> = {
+  type: 'dense',
+  doc: 'Fully connected layer y = act(x·W + b), W is [in][out]; over the whole sample or per position of the last axis.',
+  fields: [
+    { name: 'units', type: 'integer', doc: 'output features', required: true },
+    { name: 'activation', type: 'enum', doc: 'activation after the affine map', values: ACTIVATIONS, default: 'linear' },
+    { name: 'perPosition', type: 'boolean', doc: 'apply to each position of the last axis instead of the flattened sample', default: false },
+    { name: 'initScale', type: 'number', doc: 'multiplier on the He-normal init', default: 1 },
+  ],
+  create: (spec, inputShape, rng) => new Dense(spec, inputShape, rng),
+};
