@@ -1,8 +1,78 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const embeddingKind: LayerKind = {
+import { dataError, specError } from '../errors.js';
+import { fillUniform, type Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
+
+export interface EmbeddingSpec {
+  readonly type: 'embedding';
+  /** Number of token ids: valid ids are 0 … vocab−1. */
+  readonly vocab: number;
+  /** Length of each embedding vector. */
+  readonly dim: number;
+}
+
+/**
+ * Token ids (stored as floats) → rows of a [vocab][dim] table: [seq] → [seq, dim]. An id that is not an integer
+ * in range throws (LOOM silently produced zeros). Ids have no gradient: the input gradient is zeros.
+ */
+class Embedding implements Layer<EmbeddingSpec> {
+  readonly spec: EmbeddingSpec;
+  readonly outputShape: readonly number[];
+  readonly table: Param;
+  private ids: Int32Array = new Int32Array(0);
+
+  constructor(spec: EmbeddingSpec, readonly inputShape: readonly number[], rng: Rng) {
+    const { vocab, dim } = spec;
+    if (!Number.isInteger(vocab) || vocab < 1) throw specError('embedding', `vocab must be a positive integer, got ${vocab}`);
+    if (!Number.isInteger(dim) || dim < 1) throw specError('embedding', `dim must be a positive integer, got ${dim}`);
+    if (inputShape.length === 0 || sizeOf(inputShape) === 0) throw specError('embedding', `input shape [${inputShape.join(', ')}] holds no token ids`);
+    this.spec = { type: 'embedding', vocab, dim };
+    this.outputShape = [...inputShape, dim];
+    // LOOM's init: U(−1, 1)/√dim
+    this.table = makeParam('table', [vocab, dim], fillUniform(rng, new Float32Array(vocab * dim), 1 / Math.sqrt(dim)));
+  }
+
+  params(): Param[] {
+    return [this.table];
+  }
+
+  forward(x: Tensor, _ctx: RunContext): Tensor {
+    expectSampleShape('embedding', x, this.inputShape);
+    const { vocab, dim } = this.spec;
+    const perSample = sizeOf(this.inputShape);
+    const ids = new Int32Array(x.data.length);
+    const y = new Float32Array(x.data.length * dim);
+    for (let i = 0; i < ids.length; i++) {
+      const v = x.data[i] as number;
+      if (!Number.isInteger(v) || v < 0 || v >= vocab) {
+        throw dataError(
+          `embedding: token id ${v} at position ${i % perSample} of sample ${Math.floor(i / perSample)} is not an integer in [0, ${vocab})`,
+        );
+      }
+      ids[i] = v;
+      y.set(this.table.value.subarray(v * dim, (v + 1) * dim), i * dim);
+    }
+    this.ids = ids;
+    return { data: y, shape: [x.shape[0] as number, ...this.outputShape] };
+  }
+
+  backward(dy: Tensor, _ctx: RunContext): Tensor {
+    const dim = this.spec.dim;
+    const grad = this.table.grad;
+    for (let i = 0; i < this.ids.length; i++) {
+      const row = (this.ids[i] as number) * dim;
+      for (let j = 0; j < dim; j++) grad[row + j] = (grad[row + j] as number) + (dy.data[i * dim + j] as number);
+    }
+    return { data: new Float32Array(this.ids.length), shape: [dy.shape[0] as number, ...this.inputShape] };
+  }
+}
+
+export const embeddingKind: LayerKind<EmbeddingSpec> = {
   type: 'embedding',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('embedding: not implemented yet'); },
+  doc: 'Looks up a learned vector per token id: [seq] ids → [seq, dim]; ids must be integers in [0, vocab).',
+  fields: [
+    { name: 'vocab', type: 'integer', doc: 'number of token ids', required: true },
+    { name: 'dim', type: 'integer', doc: 'embedding width', required: true },
+  ],
+  create: (spec: EmbeddingSpec, inputShape: readonly number[], rng: Rng) => new Embedding(spec, inputShape, rng),
 };

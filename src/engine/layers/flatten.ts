@@ -1,8 +1,37 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const flattenKind: LayerKind = {
+import type { Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import type { Layer, LayerKind, Param } from './types.js';
+
+export interface FlattenSpec {
+  readonly type: 'flatten';
+}
+
+/** Any per-sample shape → [size]. Row-major data is already flat, so forward and backward only relabel the shape. */
+class Flatten implements Layer<FlattenSpec> {
+  readonly spec: FlattenSpec = { type: 'flatten' };
+  readonly outputShape: readonly number[];
+
+  constructor(readonly inputShape: readonly number[]) {
+    this.outputShape = [sizeOf(inputShape)];
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  forward(x: Tensor): Tensor {
+    expectSampleShape('flatten', x, this.inputShape);
+    return { data: x.data, shape: [x.shape[0] as number, ...this.outputShape] };
+  }
+
+  backward(dy: Tensor): Tensor {
+    return { data: dy.data, shape: [dy.shape[0] as number, ...this.inputShape] };
+  }
+}
+
+export const flattenKind: LayerKind<FlattenSpec> = {
   type: 'flatten',
-  doc: 'not implemented yet',
+  doc: 'Reshapes each sample to one vector [size]; no parameters.',
   fields: [],
-  create: () => { throw new Error('flatten: not implemented yet'); },
+  create: (_spec: FlattenSpec, inputShape: readonly number[], _rng: Rng) => new Flatten(inputShape),
 };

@@ -1,8 +1,109 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const layerNormKind: LayerKind = {
-  type: 'layernorm',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('layernorm: not implemented yet'); },
+import { specError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
+
+export interface LayerNormSpec {
+  readonly type: 'layer_norm';
+  /** Added to the variance before the square root. */
+  readonly epsilon?: number;
+}
+
+/**
+ * y = γ·(x − μ)/√(σ² + ε) + β over the last axis, with the population variance; γ starts at 1, β at 0.
+ * Unlike LOOM, the backward is always exact and there is no hidden residual added to x.
+ */
+class LayerNorm implements Layer<LayerNormSpec> {
+  readonly spec: Required<LayerNormSpec>;
+  readonly outputShape: readonly number[];
+  readonly gamma: Param;
+  readonly beta: Param;
+  private readonly width: number;
+  /** Normalized input x̂ and 1/√(σ² + ε) per row, kept for backward. */
+  private xHat: Float32Array = new Float32Array(0);
+  private invStd: Float32Array = new Float32Array(0);
+
+  constructor(spec: LayerNormSpec, readonly inputShape: readonly number[]) {
+    const epsilon = spec.epsilon ?? 1e-5;
+    if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw specError('layer_norm', `epsilon must be a positive number, got ${epsilon}`);
+    this.spec = { type: 'layer_norm', epsilon };
+    if (inputShape.length === 0 || sizeOf(inputShape) === 0) throw specError('layer_norm', `input shape [${inputShape.join(', ')}] has nothing to normalize`);
+    this.width = inputShape[inputShape.length - 1] as number;
+    this.outputShape = [...inputShape];
+    this.gamma = makeParam('gamma', [this.width], new Float32Array(this.width).fill(1));
+    this.beta = makeParam('beta', [this.width]);
+  }
+
+  params(): Param[] {
+    return [this.gamma, this.beta];
+  }
+
+  forward(x: Tensor, _ctx: RunContext): Tensor {
+    expectSampleShape('layer_norm', x, this.inputShape);
+    const d = this.width;
+    const rows = x.data.length / d;
+    const xHat = new Float32Array(x.data.length);
+    const invStd = new Float32Array(rows);
+    const y = new Float32Array(x.data.length);
+    const g = this.gamma.value;
+    const b = this.beta.value;
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      let mean = 0;
+      for (let i = 0; i < d; i++) mean += x.data[o + i] as number;
+      mean /= d;
+      let variance = 0;
+      for (let i = 0; i < d; i++) variance += ((x.data[o + i] as number) - mean) ** 2;
+      variance /= d;
+      const inv = 1 / Math.sqrt(variance + this.spec.epsilon);
+      invStd[r] = inv;
+      for (let i = 0; i < d; i++) {
+        const h = ((x.data[o + i] as number) - mean) * inv;
+        xHat[o + i] = h;
+        y[o + i] = (g[i] as number) * h + (b[i] as number);
+      }
+    }
+    this.xHat = xHat;
+    this.invStd = invStd;
+    return { data: y, shape: [...x.shape] };
+  }
+
+  backward(dy: Tensor, _ctx: RunContext): Tensor {
+    const d = this.width;
+    const rows = this.invStd.length;
+    const dx = new Float32Array(dy.data.length);
+    const g = this.gamma.value;
+    const dg = this.gamma.grad;
+    const db = this.beta.grad;
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      // dx = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ
+      let meanG = 0;
+      let meanGX = 0;
+      for (let i = 0; i < d; i++) {
+        const gy = dy.data[o + i] as number;
+        const h = this.xHat[o + i] as number;
+        dg[i] = (dg[i] as number) + gy * h;
+        db[i] = (db[i] as number) + gy;
+        const gh = gy * (g[i] as number);
+        meanG += gh;
+        meanGX += gh * h;
+      }
+      meanG /= d;
+      meanGX /= d;
+      const inv = this.invStd[r] as number;
+      for (let i = 0; i < d; i++) {
+        const gh = (dy.data[o + i] as number) * (g[i] as number);
+        dx[o + i] = inv * (gh - meanG - (this.xHat[o + i] as number) * meanGX);
+      }
+    }
+    return { data: dx, shape: [...dy.shape] };
+  }
+}
+
+export const layerNormKind: LayerKind<LayerNormSpec> = {
+  type: 'layer_norm',
+  doc: 'Layer normalization over the last axis: γ·(x − mean)/√(variance + ε) + β, population variance, γ=1 and β=0 at init.',
+  fields: [{ name: 'epsilon', type: 'number', doc: 'added to the variance for stability', default: 1e-5 }],
+  create: (spec: LayerNormSpec, inputShape: readonly number[], _rng: Rng) => new LayerNorm(spec, inputShape),
 };

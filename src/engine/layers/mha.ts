@@ -1,8 +1,221 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const mhaKind: LayerKind = {
+import { shapeError, specError } from '../errors.js';
+import { fillNormal, type Rng } from '../rng.js';
+import { expectSampleShape, type Tensor } from '../tensor.js';
+import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
+
+export interface MhaSpec {
+  readonly type: 'mha';
+  /** Query heads; must divide dModel (headDim = dModel / heads). */
+  readonly heads: number;
+  /** Key/value heads (grouped-query attention when fewer); must divide heads. Default: heads. */
+  readonly kvHeads?: number;
+  /** Position i attends to positions ≤ i only. */
+  readonly causal?: boolean;
+  /** Rotary position embedding (rotate_half style) on queries and keys. */
+  readonly rope?: boolean;
+  /** RoPE base: frequency i is ropeTheta^(−2i/headDim). */
+  readonly ropeTheta?: number;
+  /** Multiplies the Xavier-normal init. */
+  readonly initScale?: number;
+}
+
+/**
+ * Multi-head self-attention over a [seq, dModel] sample: Q = x·Wq + bq, K = x·Wk + bk, V = x·Wv + bv (kernels
+ * [in][out] as LOOM; K and V have kvHeads·headDim columns), optional RoPE on Q and K, softmax(QKᵀ/√headDim)·V per
+ * head through the backend, heads concatenated, then y = attn·Wo + bo. Unlike LOOM, every weight gets its true gradient.
+ */
+class MultiHeadAttention implements Layer<MhaSpec> {
+  readonly spec: Required<MhaSpec>;
+  readonly outputShape: readonly number[];
+  readonly qKernel: Param;
+  readonly qBias: Param;
+  readonly kKernel: Param;
+  readonly kBias: Param;
+  readonly vKernel: Param;
+  readonly vBias: Param;
+  readonly outKernel: Param;
+  readonly outBias: Param;
+  private readonly seq: number;
+  private readonly dModel: number;
+  private readonly headDim: number;
+  private readonly kvDim: number;
+  /** RoPE tables [seq][headDim/2]; empty when rope is off. */
+  private readonly cos: Float32Array;
+  private readonly sin: Float32Array;
+  private x: Float32Array = new Float32Array(0);
+  private q: Float32Array = new Float32Array(0);
+  private k: Float32Array = new Float32Array(0);
+  private v: Float32Array = new Float32Array(0);
+  private probs: Float32Array = new Float32Array(0);
+  private attn: Float32Array = new Float32Array(0);
+  private batch = 0;
+
+  constructor(spec: MhaSpec, readonly inputShape: readonly number[], rng: Rng) {
+    if (inputShape.length !== 2) throw shapeError('mha', '[seq, dModel]', inputShape);
+    const [seq, dModel] = inputShape as [number, number];
+    const heads = spec.heads;
+    if (!Number.isInteger(heads) || heads < 1) throw specError('mha', `heads must be a positive integer, got ${heads}`);
+    if (dModel % heads !== 0) throw specError('mha', `heads (${heads}) must divide dModel (${dModel})`);
+    const kvHeads = spec.kvHeads ?? heads;
+    if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) {
+      throw specError('mha', `kvHeads must be a positive integer dividing heads (${heads}), got ${kvHeads}`);
+    }
+    const causal = spec.causal ?? false;
+    const rope = spec.rope ?? false;
+    const ropeTheta = spec.ropeTheta ?? 10000;
+    if (!(ropeTheta > 0) || !Number.isFinite(ropeTheta)) throw specError('mha', `ropeTheta must be a positive number, got ${ropeTheta}`);
+    const initScale = spec.initScale ?? 1;
+    if (!(initScale >= 0) || !Number.isFinite(initScale)) throw specError('mha', `initScale must be a non-negative number, got ${initScale}`);
+    this.spec = { type: 'mha', heads, kvHeads, causal, rope, ropeTheta, initScale };
+    this.seq = seq;
+    this.dModel = dModel;
+    this.headDim = dModel / heads;
+    if (rope && this.headDim % 2 !== 0) throw specError('mha', `rope needs an even headDim, got ${this.headDim} (dModel ${dModel} / heads ${heads})`);
+    this.kvDim = kvHeads * this.headDim;
+    this.outputShape = [seq, dModel];
+
+    const kernel = (name: string, fanIn: number, fanOut: number): Param =>
+      makeParam(name, [fanIn, fanOut], fillNormal(rng, new Float32Array(fanIn * fanOut), Math.sqrt(2 / (fanIn + fanOut)) * initScale));
+    this.qKernel = kernel('qKernel', dModel, dModel);
+    this.kKernel = kernel('kKernel', dModel, this.kvDim);
+    this.vKernel = kernel('vKernel', dModel, this.kvDim);
+    this.outKernel = kernel('outKernel', dModel, dModel);
+    this.qBias = makeParam('qBias', [dModel]);
+    this.kBias = makeParam('kBias', [this.kvDim]);
+    this.vBias = makeParam('vBias', [this.kvDim]);
+    this.outBias = makeParam('outBias', [dModel]);
+
+    const half = rope ? this.headDim / 2 : 0;
+    this.cos = new Float32Array(seq * half);
+    this.sin = new Float32Array(seq * half);
+    for (let p = 0; p < seq; p++) {
+      for (let i = 0; i < half; i++) {
+        const angle = p * ropeTheta ** ((-2 * i) / this.headDim);
+        this.cos[p * half + i] = Math.cos(angle);
+        this.sin[p * half + i] = Math.sin(angle);
+      }
+    }
+  }
+
+  params(): Param[] {
+    return [this.qKernel, this.qBias, this.kKernel, this.kBias, this.vKernel, this.vBias, this.outKernel, this.outBias];
+  }
+
+  forward(x: Tensor, ctx: RunContext): Tensor {
+    expectSampleShape('mha', x, this.inputShape);
+    const batch = x.shape[0] as number;
+    const rows = batch * this.seq;
+    const { heads, kvHeads, causal } = this.spec;
+    const q = this.project(x.data, rows, this.qKernel, this.qBias, ctx);
+    const k = this.project(x.data, rows, this.kKernel, this.kBias, ctx);
+    const v = this.project(x.data, rows, this.vKernel, this.vBias, ctx);
+    if (this.spec.rope) {
+      this.rotate(q, heads, 1);
+      this.rotate(k, kvHeads, 1);
+    }
+    const attn = new Float32Array(rows * this.dModel);
+    const probs = new Float32Array(batch * heads * this.seq * this.seq);
+    ctx.backend.attention({
+      q, k, v, out: attn, probs, batch, heads, kvHeads, seqQ: this.seq, seqK: this.seq, headDim: this.headDim, causal,
+      scale: 1 / Math.sqrt(this.headDim),
+    });
+    const y = new Float32Array(rows * this.dModel);
+    for (let r = 0; r < rows; r++) y.set(this.outBias.value, r * this.dModel);
+    ctx.backend.matmul({ a: attn, b: this.outKernel.value, c: y, m: rows, n: this.dModel, k: this.dModel, accumulate: true });
+    this.x = x.data;
+    this.q = q;
+    this.k = k;
+    this.v = v;
+    this.probs = probs;
+    this.attn = attn;
+    this.batch = batch;
+    return { data: y, shape: [batch, this.seq, this.dModel] };
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor {
+    const rows = this.batch * this.seq;
+    const { heads, kvHeads, causal } = this.spec;
+    const d = this.dModel;
+    addColumnSums(dy.data, rows, d, this.outBias.grad);
+    ctx.backend.matmul({ a: this.attn, b: dy.data, c: this.outKernel.grad, m: d, n: d, k: rows, transA: true, accumulate: true });
+    const dAttn = new Float32Array(rows * d);
+    ctx.backend.matmul({ a: dy.data, b: this.outKernel.value, c: dAttn, m: rows, n: d, k: d, transB: true });
+
+    const dq = new Float32Array(rows * d);
+    const dk = new Float32Array(rows * this.kvDim);
+    const dv = new Float32Array(rows * this.kvDim);
+    ctx.backend.attentionBackward({
+      q: this.q, k: this.k, v: this.v, probs: this.probs, dOut: dAttn, dq, dk, dv, batch: this.batch, heads, kvHeads,
+      seqQ: this.seq, seqK: this.seq, headDim: this.headDim, causal, scale: 1 / Math.sqrt(this.headDim),
+    });
+    if (this.spec.rope) {
+      // The rotation is orthogonal, so its backward is the inverse rotation.
+      this.rotate(dq, heads, -1);
+      this.rotate(dk, kvHeads, -1);
+    }
+    const dx = new Float32Array(rows * d);
+    this.projectBackward(dq, rows, this.qKernel, this.qBias, dx, ctx);
+    this.projectBackward(dk, rows, this.kKernel, this.kBias, dx, ctx);
+    this.projectBackward(dv, rows, this.vKernel, this.vBias, dx, ctx);
+    return { data: dx, shape: [this.batch, ...this.inputShape] };
+  }
+
+  /** x·W + b for every row. */
+  private project(x: Float32Array, rows: number, kernel: Param, bias: Param, ctx: RunContext): Float32Array {
+    const cols = bias.value.length;
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) out.set(bias.value, r * cols);
+    ctx.backend.matmul({ a: x, b: kernel.value, c: out, m: rows, n: cols, k: this.dModel, accumulate: true });
+    return out;
+  }
+
+  /** Adds the projection's weight and bias gradients and its contribution dOut·Wᵀ to dx. */
+  private projectBackward(dOut: Float32Array, rows: number, kernel: Param, bias: Param, dx: Float32Array, ctx: RunContext): void {
+    const cols = bias.value.length;
+    addColumnSums(dOut, rows, cols, bias.grad);
+    ctx.backend.matmul({ a: this.x, b: dOut, c: kernel.grad, m: this.dModel, n: cols, k: rows, transA: true, accumulate: true });
+    ctx.backend.matmul({ a: dOut, b: kernel.value, c: dx, m: rows, n: this.dModel, k: cols, transB: true, accumulate: true });
+  }
+
+  /**
+   * In-place RoPE, rotate_half style: x' = x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] over the two
+   * halves of each head. direction −1 applies the inverse rotation (sin negated).
+   */
+  private rotate(t: Float32Array, headCount: number, direction: 1 | -1): void {
+    const half = this.headDim / 2;
+    const rowSize = headCount * this.headDim;
+    const rows = t.length / rowSize;
+    for (let r = 0; r < rows; r++) {
+      const table = (r % this.seq) * half;
+      for (let h = 0; h < headCount; h++) {
+        const base = r * rowSize + h * this.headDim;
+        for (let i = 0; i < half; i++) {
+          const c = this.cos[table + i] as number;
+          const s = direction * (this.sin[table + i] as number);
+          const a = t[base + i] as number;
+          const b = t[base + half + i] as number;
+          t[base + i] = a * c - b * s;
+          t[base + half + i] = b * c + a * s;
+        }
+      }
+    }
+  }
+}
+
+function addColumnSums(m: Float32Array, rows: number, cols: number, into: Float32Array): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) into[c] = (into[c] as number) + (m[r * cols + c] as number);
+}
+
+export const mhaKind: LayerKind<MhaSpec> = {
   type: 'mha',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('mha: not implemented yet'); },
+  doc: 'Multi-head self-attention over [seq, dModel] with grouped KV heads, optional causal mask and RoPE; output [seq, dModel].',
+  fields: [
+    { name: 'heads', type: 'integer', doc: 'query heads; must divide dModel', required: true },
+    { name: 'kvHeads', type: 'integer', doc: 'key/value heads (grouped-query when fewer); must divide heads; defaults to heads' },
+    { name: 'causal', type: 'boolean', doc: 'each position attends only to itself and earlier positions', default: false },
+    { name: 'rope', type: 'boolean', doc: 'rotary position embedding on queries and keys (rotate_half style)', default: false },
+    { name: 'ropeTheta', type: 'number', doc: 'RoPE base frequency', default: 10000 },
+    { name: 'initScale', type: 'number', doc: 'multiplier on the Xavier-normal init', default: 1 },
+  ],
+  create: (spec, inputShape, rng) => new MultiHeadAttention(spec, inputShape, rng),
 };

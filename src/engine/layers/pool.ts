@@ -1,8 +1,147 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const poolKind: LayerKind = {
+import { shapeError, specError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import type { Layer, LayerKind, Param } from './types.js';
+
+export const POOL_MODES = ['mean', 'max'] as const;
+export type PoolMode = (typeof POOL_MODES)[number];
+
+export interface PoolSpec {
+  readonly type: 'pool';
+  readonly mode?: PoolMode;
+  /**
+   * Window = stride. [C, H, W]: size×size windows over H and W → [C, ⌊H/size⌋, ⌊W/size⌋].
+   * [seq, d] or [seq]: windows along the first axis → [⌊seq/size⌋, d].
+   * Omitted: global pooling over those axes ([C, H, W] → [C], [seq, d] → [d], [seq] → [1]).
+   */
+  readonly size?: number;
+}
+
+interface Windows {
+  readonly outputShape: number[];
+  /** windowLength input offsets (within a sample) per output value, output-major. */
+  readonly offsets: Int32Array;
+  readonly windowLength: number;
+}
+
+/** The input offsets each output value reduces, computed once per layer so forward/backward are one generic loop. */
+function buildWindows(inputShape: readonly number[], size: number | undefined): Windows {
+  if (inputShape.length === 3) {
+    const [c, h, w] = inputShape as [number, number, number];
+    const [sh, sw] = size === undefined ? [h, w] : [size, size];
+    const oh = Math.floor(h / sh);
+    const ow = Math.floor(w / sw);
+    if (oh < 1 || ow < 1) throw shapeError('pool', `[channels, height ≥ ${sh}, width ≥ ${sw}] for size ${size}`, inputShape);
+    const offsets = new Int32Array(c * oh * ow * sh * sw);
+    let n = 0;
+    for (let ci = 0; ci < c; ci++)
+      for (let y = 0; y < oh; y++)
+        for (let x = 0; x < ow; x++)
+          for (let i = 0; i < sh; i++) for (let j = 0; j < sw; j++) offsets[n++] = (ci * h + y * sh + i) * w + x * sw + j;
+    return { outputShape: size === undefined ? [c] : [c, oh, ow], offsets, windowLength: sh * sw };
+  }
+  if (inputShape.length === 1 || inputShape.length === 2) {
+    const seq = inputShape[0] as number;
+    const d = inputShape.length === 2 ? (inputShape[1] as number) : 1;
+    const s = size ?? seq;
+    const outSeq = Math.floor(seq / s);
+    if (outSeq < 1) throw shapeError('pool', `a first axis of length ≥ ${s} for size ${size}`, inputShape);
+    const offsets = new Int32Array(outSeq * d * s);
+    let n = 0;
+    for (let t = 0; t < outSeq; t++) for (let j = 0; j < d; j++) for (let i = 0; i < s; i++) offsets[n++] = (t * s + i) * d + j;
+    const outputShape = size === undefined ? (inputShape.length === 2 ? [d] : [1]) : inputShape.length === 2 ? [outSeq, d] : [outSeq];
+    return { outputShape, offsets, windowLength: s };
+  }
+  throw shapeError('pool', '[channels, height, width], [seq, features] or [seq]', inputShape);
+}
+
+/** Mean or max pooling over non-overlapping windows; max routes each gradient to its window's argmax. */
+class Pool implements Layer<PoolSpec> {
+  readonly spec: PoolSpec;
+  readonly outputShape: readonly number[];
+  private readonly windows: Windows;
+  private readonly inSize: number;
+  private readonly outSize: number;
+  /** For max: the input index (batch-absolute) that won each output value in the last forward. */
+  private argmax: Int32Array = new Int32Array(0);
+
+  constructor(spec: PoolSpec, readonly inputShape: readonly number[]) {
+    const mode = spec.mode ?? 'mean';
+    if (!(POOL_MODES as readonly string[]).includes(mode)) {
+      throw specError('pool', `unknown mode "${String(mode)}" (known: ${POOL_MODES.join(', ')})`);
+    }
+    const size = spec.size;
+    if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size >= 1)) {
+      throw specError('pool', `size must be a positive integer (or omitted for global pooling), got ${JSON.stringify(size)}`);
+    }
+    this.spec = size === undefined ? { type: 'pool', mode } : { type: 'pool', mode, size };
+    this.windows = buildWindows(inputShape, size);
+    this.outputShape = this.windows.outputShape;
+    this.inSize = sizeOf(inputShape);
+    this.outSize = sizeOf(this.outputShape);
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  forward(x: Tensor): Tensor {
+    expectSampleShape('pool', x, this.inputShape);
+    const batch = x.shape[0] as number;
+    const { offsets, windowLength: len } = this.windows;
+    const y = new Float32Array(batch * this.outSize);
+    const max = this.spec.mode === 'max';
+    if (max) this.argmax = new Int32Array(y.length);
+    for (let b = 0; b < batch; b++) {
+      const base = b * this.inSize;
+      for (let o = 0; o < this.outSize; o++) {
+        const w = o * len;
+        if (max) {
+          let best = base + (offsets[w] as number);
+          for (let i = 1; i < len; i++) {
+            const idx = base + (offsets[w + i] as number);
+            if ((x.data[idx] as number) > (x.data[best] as number)) best = idx;
+          }
+          y[b * this.outSize + o] = x.data[best] as number;
+          this.argmax[b * this.outSize + o] = best;
+        } else {
+          let sum = 0;
+          for (let i = 0; i < len; i++) sum += x.data[base + (offsets[w + i] as number)] as number;
+          y[b * this.outSize + o] = sum / len;
+        }
+      }
+    }
+    return { data: y, shape: [batch, ...this.outputShape] };
+  }
+
+  backward(dy: Tensor): Tensor {
+    const batch = dy.shape[0] as number;
+    const dx = new Float32Array(batch * this.inSize);
+    const { offsets, windowLength: len } = this.windows;
+    if (this.spec.mode === 'max') {
+      for (let o = 0; o < dy.data.length; o++) {
+        const idx = this.argmax[o] as number;
+        dx[idx] = (dx[idx] as number) + (dy.data[o] as number);
+      }
+    } else {
+      for (let b = 0; b < batch; b++) {
+        const base = b * this.inSize;
+        for (let o = 0; o < this.outSize; o++) {
+          const g = (dy.data[b * this.outSize + o] as number) / len;
+          for (let i = 0; i < len; i++) dx[base + (offsets[o * len + i] as number)] += g;
+        }
+      }
+    }
+    return { data: dx, shape: [batch, ...this.inputShape] };
+  }
+}
+
+export const poolKind: LayerKind<PoolSpec> = {
   type: 'pool',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('pool: not implemented yet'); },
+  doc: 'Mean or max pooling: size×size windows over [C, H, W], windows along the first axis of [seq, d], or global when size is omitted.',
+  fields: [
+    { name: 'mode', type: 'enum', doc: 'reduction over each window', values: POOL_MODES, default: 'mean' },
+    { name: 'size', type: 'integer', doc: 'window and stride; omit for global pooling ([C,H,W] → [C], [seq,d] → [d])' },
+  ],
+  create: (spec: PoolSpec, inputShape: readonly number[], _rng: Rng) => new Pool(spec, inputShape),
 };

@@ -17,12 +17,15 @@ import { parallelKind } from './parallel.js';
 import { sequentialKind } from './sequential.js';
 import { flattenKind } from './flatten.js';
 import { poolKind } from './pool.js';
+import { reshapeKind } from './reshape.js';
 
 /**
  * The one list of layer types. Forward/backward (the layer itself), init, serialization, blueprints, the
  * architecture generator and the dashboard all look kinds up here. Adding a type: one file, one line below.
  */
-const kinds: readonly LayerKind<any>[] = [
+// A function, not a constant: parallel.ts and sequential.ts import this module back (to build their branches),
+// so the list must be read after every module has loaded, whichever file a program imports first.
+const allKinds = (): readonly LayerKind<any>[] => [
   denseKind,
   conv2dKind,
   conv1dKind,
@@ -39,14 +42,20 @@ const kinds: readonly LayerKind<any>[] = [
   sequentialKind,
   flattenKind,
   poolKind,
+  reshapeKind,
 ];
 
-export const layerRegistry: ReadonlyMap<string, LayerKind> = new Map(kinds.map((k) => [k.type, k]));
+let registry: ReadonlyMap<string, LayerKind> | undefined;
 
-export const layerTypes = (): string[] => [...layerRegistry.keys()];
+export function layerRegistry(): ReadonlyMap<string, LayerKind> {
+  registry ??= new Map(allKinds().map((k) => [k.type, k]));
+  return registry;
+}
+
+export const layerTypes = (): string[] => [...layerRegistry().keys()];
 
 export function layerKind(type: string): LayerKind {
-  const kind = layerRegistry.get(type);
+  const kind = layerRegistry().get(type);
   if (!kind) throw specError('layer', `unknown layer type "${type}" (known: ${layerTypes().join(', ')})`);
   return kind;
 }

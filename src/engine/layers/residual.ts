@@ -1,8 +1,68 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const residualKind: LayerKind = {
+import { LoomError, shapeError, specError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { expectSampleShape, sameShape, type Tensor } from '../tensor.js';
+import type { Layer, LayerKind, Param, RunContext } from './types.js';
+
+export interface ResidualSpec {
+  readonly type: 'residual';
+  /** Which earlier input is added: 1 = the input of the previous layer in the chain, 2 = the one before, … */
+  readonly back?: number;
+}
+
+/**
+ * y = x + skip, where skip is the input of the layer `back` positions earlier in the same chain (as LOOM's
+ * GenericForwardPass). The chain (Network or Sequential) supplies the skip through `forwardSkip` and routes
+ * `skipGrad` back to that position; LOOM's ForwardCPU instead applied ScaledReLU here.
+ */
+class Residual implements Layer<ResidualSpec> {
+  readonly spec: Required<ResidualSpec>;
+  readonly outputShape: readonly number[];
+  readonly skipBack: number;
+  private dy: Tensor | null = null;
+
+  constructor(spec: ResidualSpec, readonly inputShape: readonly number[]) {
+    const back = spec.back ?? 1;
+    if (!Number.isInteger(back) || back < 1) throw specError('residual', `back must be a positive integer, got ${back}`);
+    this.spec = { type: 'residual', back };
+    this.skipBack = back;
+    this.outputShape = [...inputShape];
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  forward(_x: Tensor, _ctx: RunContext): Tensor {
+    throw new LoomError(
+      'LOOM_ERR_SPEC',
+      `residual: needs the input of the layer ${this.spec.back} position(s) back, so it only runs inside a chain (a Network or a Sequential), not on its own or as a Parallel branch`,
+    );
+  }
+
+  forwardSkip(x: Tensor, skip: Tensor, _ctx: RunContext): Tensor {
+    expectSampleShape('residual', x, this.inputShape);
+    if (!sameShape(skip.shape, x.shape)) {
+      throw shapeError(`residual (back ${this.spec.back}): the skip input must match the layer input`, x.shape.slice(1), skip.shape.slice(1));
+    }
+    const y = new Float32Array(x.data.length);
+    for (let i = 0; i < y.length; i++) y[i] = (x.data[i] as number) + (skip.data[i] as number);
+    return { data: y, shape: [...x.shape] };
+  }
+
+  backward(dy: Tensor, _ctx: RunContext): Tensor {
+    this.dy = dy;
+    return { data: Float32Array.from(dy.data), shape: [...dy.shape] };
+  }
+
+  skipGrad(): Tensor {
+    if (!this.dy) throw new LoomError('LOOM_ERR_USAGE', 'residual: skipGrad() before backward()');
+    return this.dy;
+  }
+}
+
+export const residualKind: LayerKind<ResidualSpec> = {
   type: 'residual',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('residual: not implemented yet'); },
+  doc: 'Adds the input of the layer `back` positions earlier in the same chain: y = x + skip (shapes must match).',
+  fields: [{ name: 'back', type: 'integer', doc: 'how many positions back the skip comes from (1 = the previous layer\'s input)', default: 1 }],
+  create: (spec: ResidualSpec, inputShape: readonly number[], _rng: Rng) => new Residual(spec, inputShape),
 };

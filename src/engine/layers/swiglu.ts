@@ -1,8 +1,129 @@
-import type { LayerKind } from './types.js';
-// PLACEHOLDER: replaced by the helper that implements this layer.
-export const swigluKind: LayerKind = {
+import { activationFns } from '../activations.js';
+import { specError } from '../errors.js';
+import { fillNormal, type Rng } from '../rng.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
+
+export interface SwigluSpec {
+  readonly type: 'swiglu';
+  /** Intermediate size I (LOOM's OutputHeight). Default: twice the model width. */
+  readonly hidden?: number;
+  /** Multiplies the normal init. */
+  readonly initScale?: number;
+}
+
+const silu = activationFns.silu;
+
+/**
+ * The gated feed-forward block, per position of the last axis [..., H] → [..., H]:
+ * y = (silu(x·Wg + bg) ⊙ (x·Wu + bu))·Wd + bd, with Wg, Wu [H][I] and Wd [I][H] as LOOM.
+ * LOOM's JSON "swiglu" built an undersized Dense instead and had no top-level backward; this is the real block.
+ */
+class Swiglu implements Layer<SwigluSpec> {
+  readonly spec: Required<SwigluSpec>;
+  readonly outputShape: readonly number[];
+  readonly gateKernel: Param;
+  readonly gateBias: Param;
+  readonly upKernel: Param;
+  readonly upBias: Param;
+  readonly downKernel: Param;
+  readonly downBias: Param;
+  private readonly width: number;
+  private x: Float32Array = new Float32Array(0);
+  /** Gate and up pre-activations [rows][I], kept for backward. */
+  private gatePre: Float32Array = new Float32Array(0);
+  private up: Float32Array = new Float32Array(0);
+  private hiddenAct: Float32Array = new Float32Array(0);
+
+  constructor(spec: SwigluSpec, readonly inputShape: readonly number[], rng: Rng) {
+    if (inputShape.length === 0 || sizeOf(inputShape) === 0) throw specError('swiglu', `input shape [${inputShape.join(', ')}] has no last axis`);
+    const h = inputShape[inputShape.length - 1] as number;
+    const hidden = spec.hidden ?? 2 * h;
+    if (!Number.isInteger(hidden) || hidden < 1) throw specError('swiglu', `hidden must be a positive integer, got ${hidden}`);
+    const initScale = spec.initScale ?? 1;
+    if (!(initScale > 0)) throw specError('swiglu', `initScale must be positive, got ${initScale}`);
+    this.spec = { type: 'swiglu', hidden, initScale };
+    this.width = h;
+    this.outputShape = [...inputShape];
+    const inStd = Math.sqrt(1 / h) * initScale;
+    this.gateKernel = makeParam('gate.kernel', [h, hidden], fillNormal(rng, new Float32Array(h * hidden), inStd));
+    this.gateBias = makeParam('gate.bias', [hidden]);
+    this.upKernel = makeParam('up.kernel', [h, hidden], fillNormal(rng, new Float32Array(h * hidden), inStd));
+    this.upBias = makeParam('up.bias', [hidden]);
+    this.downKernel = makeParam('down.kernel', [hidden, h], fillNormal(rng, new Float32Array(hidden * h), Math.sqrt(1 / hidden) * initScale));
+    this.downBias = makeParam('down.bias', [h]);
+  }
+
+  params(): Param[] {
+    return [this.gateKernel, this.gateBias, this.upKernel, this.upBias, this.downKernel, this.downBias];
+  }
+
+  forward(x: Tensor, ctx: RunContext): Tensor {
+    expectSampleShape('swiglu', x, this.inputShape);
+    const h = this.width;
+    const hidden = this.spec.hidden;
+    const rows = x.data.length / h;
+    const gatePre = repeatRows(this.gateBias.value, rows);
+    const up = repeatRows(this.upBias.value, rows);
+    ctx.backend.matmul({ a: x.data, b: this.gateKernel.value, c: gatePre, m: rows, n: hidden, k: h, accumulate: true });
+    ctx.backend.matmul({ a: x.data, b: this.upKernel.value, c: up, m: rows, n: hidden, k: h, accumulate: true });
+    const hiddenAct = new Float32Array(rows * hidden);
+    for (let i = 0; i < hiddenAct.length; i++) hiddenAct[i] = silu.f(gatePre[i] as number) * (up[i] as number);
+    const y = repeatRows(this.downBias.value, rows);
+    ctx.backend.matmul({ a: hiddenAct, b: this.downKernel.value, c: y, m: rows, n: h, k: hidden, accumulate: true });
+    this.x = x.data;
+    this.gatePre = gatePre;
+    this.up = up;
+    this.hiddenAct = hiddenAct;
+    return { data: y, shape: [...x.shape] };
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor {
+    const h = this.width;
+    const hidden = this.spec.hidden;
+    const rows = dy.data.length / h;
+    addColumnSums(this.downBias.grad, dy.data, rows, h);
+    // dWd += Aᵀ·dy ; dA = dy·Wdᵀ
+    ctx.backend.matmul({ a: this.hiddenAct, b: dy.data, c: this.downKernel.grad, m: hidden, n: h, k: rows, transA: true, accumulate: true });
+    const dHidden = new Float32Array(rows * hidden);
+    ctx.backend.matmul({ a: dy.data, b: this.downKernel.value, c: dHidden, m: rows, n: hidden, k: h, transB: true });
+    const dGate = new Float32Array(rows * hidden);
+    const dUp = new Float32Array(rows * hidden);
+    for (let i = 0; i < dHidden.length; i++) {
+      const z = this.gatePre[i] as number;
+      const g = dHidden[i] as number;
+      dGate[i] = g * (this.up[i] as number) * silu.df(z);
+      dUp[i] = g * silu.f(z);
+    }
+    addColumnSums(this.gateBias.grad, dGate, rows, hidden);
+    addColumnSums(this.upBias.grad, dUp, rows, hidden);
+    ctx.backend.matmul({ a: this.x, b: dGate, c: this.gateKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
+    ctx.backend.matmul({ a: this.x, b: dUp, c: this.upKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
+    const dx = new Float32Array(rows * h);
+    ctx.backend.matmul({ a: dGate, b: this.gateKernel.value, c: dx, m: rows, n: h, k: hidden, transB: true });
+    ctx.backend.matmul({ a: dUp, b: this.upKernel.value, c: dx, m: rows, n: h, k: hidden, transB: true, accumulate: true });
+    return { data: dx, shape: [...dy.shape] };
+  }
+}
+
+/** A [rows][n] buffer with every row set to `row` (bias broadcast before an accumulating matmul). */
+function repeatRows(row: Float32Array, rows: number): Float32Array {
+  const out = new Float32Array(rows * row.length);
+  for (let r = 0; r < rows; r++) out.set(row, r * row.length);
+  return out;
+}
+
+/** target[j] += Σ_r m[r][j]. */
+function addColumnSums(target: Float32Array, m: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) target[j] = (target[j] as number) + (m[r * cols + j] as number);
+}
+
+export const swigluKind: LayerKind<SwigluSpec> = {
   type: 'swiglu',
-  doc: 'not implemented yet',
-  fields: [],
-  create: () => { throw new Error('swiglu: not implemented yet'); },
+  doc: 'Gated feed-forward block per position of the last axis: (silu(x·Wg + bg) ⊙ (x·Wu + bu))·Wd + bd, [..., H] → [..., H].',
+  fields: [
+    { name: 'hidden', type: 'integer', doc: 'intermediate size I (default 2·H)' },
+    { name: 'initScale', type: 'number', doc: 'multiplier on the normal init', default: 1 },
+  ],
+  create: (spec: SwigluSpec, inputShape: readonly number[], rng: Rng) => new Swiglu(spec, inputShape, rng),
 };

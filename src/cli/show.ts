@@ -1,0 +1,58 @@
+import { LoomError } from '../engine/errors.js';
+import type { ArchConfig } from '../search/arch.js';
+import { DEFAULT_DB, parseCommandArgs } from './args.js';
+import type { Command } from './main.js';
+import { openExisting, pct } from './runs.js';
+
+const help = `usage: loom show RUN [--db FILE] [--top N] [--json]
+
+Shows one run: its config, seed, data checksum and code version, each generation's best and mean validation
+accuracy, and the best models (chosen on validation accuracy; test accuracy shown alongside).
+
+  --db FILE   run database (default: ${DEFAULT_DB})
+  --top N     how many models to list (default 10)
+  --json      JSON output`;
+
+export const command: Command = {
+  name: 'show',
+  summary: 'show a run',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('show', argv, { db: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } });
+    const runId = positionals[0];
+    if (!runId) throw new LoomError('LOOM_ERR_USAGE', 'loom show needs a RUN id (see loom runs)');
+    const top = Number(values.top ?? 10);
+    const store = openExisting(values.db ?? DEFAULT_DB);
+    try {
+      const run = store.getRun(runId);
+      if (!run) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in ${values.db ?? DEFAULT_DB}`);
+      const models = store.listModels(runId);
+      const ranked = models
+        .filter((m) => m.status === 'done')
+        .sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0))
+        .slice(0, top);
+      const generations = store.listGenerations(runId);
+      if (values.json) {
+        console.log(JSON.stringify({ run, generations, models: ranked }, null, 2));
+        return 0;
+      }
+      console.log(`run ${run.id} (${run.name ?? ''}) — ${run.status}`);
+      console.log(`  data ${run.dataRef} checksum ${run.dataChecksum.slice(0, 16)}…  seed ${run.seed}  code ${run.codeVersion}`);
+      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${models.filter((m) => m.status === 'pending' || m.status === 'running').length} unfinished`);
+      for (const g of generations) {
+        const s = g.stats as { bestValAccuracy?: number; meanValAccuracy?: number; members?: string[] };
+        console.log(`  generation ${g.index + 1}: ${s.members?.length ?? '?'} members, best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`);
+      }
+      console.log('  best models (by validation accuracy):');
+      for (const m of ranked) {
+        const a = m.arch as ArchConfig;
+        console.log(
+          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s`,
+        );
+      }
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};

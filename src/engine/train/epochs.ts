@@ -1,0 +1,165 @@
+import { configError, dataError, LoomError } from '../errors.js';
+import { predict, scoreOutputs, type Dataset } from '../eval.js';
+import type { Param } from '../layers/types.js';
+import type { Network } from '../network.js';
+import { Rng } from '../rng.js';
+import { sameShape, sampleSize, type Tensor } from '../tensor.js';
+import { checkTargets, resolveLoss, type Loss } from './losses.js';
+import type { EpochMetrics, TrainOptions, TrainResult } from './loop.js';
+
+/**
+ * The epoch loop shared by the alternative training modes (stepping, tweening): option checks, seeded shuffling,
+ * validation, early stopping with best-weight restore, history and the result. The mode supplies only what
+ * happens inside one epoch, so every mode reports the same TrainResult as `train()`.
+ */
+
+/** What one epoch of a mode measured. Losses are summed per sample; accuracy counts rows as `Loss.correct` does. */
+export interface EpochTotals {
+  lossSum: number;
+  correct: number;
+  rows: number;
+  /** Learning rate of the epoch's last update. */
+  lr: number;
+  /** Optimizer updates made. */
+  steps: number;
+  aborted: boolean;
+}
+
+export interface EpochRun {
+  readonly loss: Loss;
+  readonly rng: Rng;
+  readonly samples: number;
+  readonly params: Param[];
+}
+
+export const positiveInt = (field: string, v: number): number => {
+  if (!Number.isInteger(v) || v < 1) throw configError(field, `must be a positive integer, got ${v}`);
+  return v;
+};
+
+export function checkedLearningRate(options: TrainOptions): number {
+  const lr = options.learningRate ?? 0.001;
+  if (!(lr > 0) || !Number.isFinite(lr)) throw configError('learningRate', `must be a positive number, got ${lr}`);
+  return lr;
+}
+
+export function checkDataset(network: Network, data: Dataset, where: string): number {
+  const samples = data.x.shape[0] as number;
+  if (!(samples > 0)) throw dataError(`${where} is empty`);
+  if (!sameShape(data.x.shape.slice(1), network.inputShape)) {
+    throw dataError(`${where}: samples of shape [${data.x.shape.slice(1).join(', ')}], the network takes [${network.inputShape.join(', ')}]`);
+  }
+  checkTargets(data.y, samples, where);
+  return samples;
+}
+
+/** The given rows of a batch-first tensor, copied in order. */
+export function gatherRows(x: Tensor, rows: ArrayLike<number>): Tensor {
+  const width = sampleSize(x);
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as number;
+    out.set(x.data.subarray(r * width, (r + 1) * width), i * width);
+  }
+  return { data: out, shape: [rows.length, ...x.shape.slice(1)] };
+}
+
+export function assertFiniteLoss(loss: number, epoch: number, where: string): void {
+  if (!Number.isFinite(loss)) {
+    throw new LoomError('LOOM_ERR_NAN_LOSS', `training loss became ${loss} at epoch ${epoch} (${where}): lower the learning rate or set clipNorm`);
+  }
+}
+
+export function scaleInPlace(values: Float32Array, factor: number): void {
+  if (factor === 1) return;
+  for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * factor;
+}
+
+/**
+ * Runs `options.epochs` epochs: each gets a fresh seeded order of the samples (unless shuffle is off) and calls
+ * `runEpoch`, then validates and applies early stopping exactly as `train()` does.
+ */
+export function runEpochs(
+  network: Network,
+  data: Dataset,
+  options: TrainOptions,
+  runEpoch: (order: Int32Array, epoch: number, run: EpochRun) => EpochTotals,
+): TrainResult {
+  const epochs = positiveInt('epochs', options.epochs);
+  const validateEvery = positiveInt('validateEvery', options.validateEvery ?? 1);
+  checkedLearningRate(options);
+  const rule = options.earlyStopping;
+  if (rule && !options.validation) throw configError('earlyStopping', 'needs validation data');
+  if (rule && !(rule.patience >= 0)) throw configError('earlyStopping.patience', `must be a non-negative number, got ${rule.patience}`);
+  const samples = checkDataset(network, data, 'training data');
+  if (options.validation) checkDataset(network, options.validation, 'validation data');
+  const loss = resolveLoss(network, data.y, options.loss);
+  const rng = new Rng(options.seed ?? 0);
+  const shuffleRng = rng.fork();
+  const run: EpochRun = { loss, rng: rng.fork(), samples, params: network.trainableParams() };
+  const order = Int32Array.from({ length: samples }, (_, i) => i);
+  const history: EpochMetrics[] = [];
+  const started = performance.now();
+  let best = NaN;
+  let bestEpoch = 0;
+  let snapshot: Float32Array[] | undefined;
+  let steps = 0;
+  let stopReason: TrainResult['stopReason'] = 'completed';
+
+  for (let epoch = 1; epoch <= epochs && stopReason === 'completed'; epoch++) {
+    const epochStart = performance.now();
+    if (options.shuffle ?? true) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = shuffleRng.int(i + 1);
+        const t = order[i] as number;
+        order[i] = order[j] as number;
+        order[j] = t;
+      }
+    }
+    const totals = runEpoch(order, epoch, run);
+    steps += totals.steps;
+    if (totals.aborted) {
+      stopReason = 'aborted';
+      break;
+    }
+    let valLoss: number | undefined;
+    let valAccuracy: number | undefined;
+    if (options.validation && (epoch % validateEvery === 0 || epoch === epochs)) {
+      const val = options.validation;
+      const scored = scoreOutputs(predict(network, val.x, options.evalBatchSize ?? 256, options.backend), val.y, loss);
+      valLoss = scored.loss;
+      valAccuracy = scored.accuracy;
+      const higher = rule?.monitor === 'valAccuracy';
+      const value = higher ? valAccuracy : valLoss;
+      const delta = rule?.minDelta ?? 0;
+      if (Number.isNaN(best) || (higher ? value > best + delta : value < best - delta)) {
+        best = value;
+        bestEpoch = epoch;
+        if (rule && (rule.restoreBest ?? true)) snapshot = run.params.map((p) => Float32Array.from(p.value));
+      }
+      if (rule && epoch - bestEpoch >= rule.patience) stopReason = 'early_stopping';
+    }
+    const metrics: EpochMetrics = {
+      epoch,
+      loss: totals.lossSum / samples,
+      accuracy: totals.rows ? totals.correct / totals.rows : 0,
+      ...(valLoss !== undefined ? { valLoss, valAccuracy: valAccuracy as number } : {}),
+      lr: totals.lr,
+      ms: performance.now() - epochStart,
+    };
+    history.push(metrics);
+    options.onEpoch?.(metrics);
+  }
+
+  if (rule && snapshot && bestEpoch !== history[history.length - 1]?.epoch) snapshot.forEach((v, i) => (run.params[i] as Param).value.set(v));
+  const ms = performance.now() - started;
+  return {
+    history,
+    stopReason,
+    ...(bestEpoch > 0 ? { bestEpoch } : {}),
+    lossName: loss.name,
+    steps,
+    ms,
+    samplesPerSecond: ms > 0 ? ((history.length * samples) / ms) * 1000 : 0,
+  };
+}

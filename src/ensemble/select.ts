@@ -1,0 +1,276 @@
+import { analysisError, argmaxRow, checkMasks, oracleAccuracy } from './masks.js';
+
+/**
+ * Ensemble selection from a population's stored class probabilities: Caruana et al.'s greedy forward selection
+ * with replacement (ICML 2004) on VALIDATION data, with sorted initialization (start from the N best single
+ * models) and size limits, plus simple baselines; and the report of an ensemble on both splits.
+ *
+ * An ensemble is a weighted average of member probabilities, weights = pick counts / total picks. Selection reads
+ * only the validation split; the test split is touched only by `ensembleReport`, after the members are fixed.
+ */
+
+/** One split's predictions: probs[m] is model m's row-major [samples, classes]; labels are the true classes. */
+export interface SplitData {
+  readonly probs: readonly Float32Array[];
+  readonly labels: Int32Array;
+  readonly numClasses: number;
+  /** Correctness masks (argmax == label) when stored; recomputed from probs and labels otherwise. */
+  readonly masks?: readonly Uint8Array[];
+}
+
+export type SelectionMetric = 'accuracy' | 'log_loss';
+
+export interface SelectionOptions {
+  /** Total picks (with replacement), initialization included (default 25). */
+  readonly steps?: number;
+  /** Sorted initialization: start with this many of the best single models (default 3). */
+  readonly initSize?: number;
+  /** At most this many distinct members (default 10); once reached, only members can be picked again. */
+  readonly maxMembers?: number;
+  /** What the hill climb maximizes; the other breaks ties (default 'accuracy', ties by log-loss). */
+  readonly metric?: SelectionMetric;
+}
+
+export interface Score {
+  readonly accuracy: number;
+  readonly logLoss: number;
+}
+
+export interface Selection {
+  /** Model indices in pick order (the chosen prefix). */
+  readonly picks: number[];
+  /** scoreRows(sum + p) without materializing the sum: the climb's inner loop. */
+function scoreSum(sum: Float64Array, p: Float32Array, labels: Int32Array, c: number): Score {
+  const n = labels.length;
+  let correct = 0;
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * c;
+    let best = 0;
+    let max = -Infinity;
+    let total = 0;
+    for (let j = 0; j < c; j++) {
+      const v = (sum[o + j] as number) + (p[o + j] as number);
+      total += v;
+      if (v > max) {
+        max = v;
+        best = j;
+      }
+    }
+    const label = labels[r] as number;
+    if (best === label) correct++;
+    loss -= Math.log(Math.max(LOG_FLOOR, ((sum[o + label] as number) + (p[o + label] as number)) / (total || 1)));
+  }
+  return { accuracy: n ? correct / n : 0, logLoss: n ? loss / n : 0 };
+}
+
+/** Distinct members in first-pick order, with their weights (summing to 1). */
+  readonly members: number[];
+  readonly weights: number[];
+  readonly val: Score;
+  /** The validation score after each pick (the whole climb, not only the chosen prefix). */
+  readonly trace: Score[];
+}
+
+const LOG_FLOOR = 1e-15;
+
+/** Checks a split's shape; returns [samples, classes]. */
+export function checkSplit(split: SplitData, what: string): [number, number] {
+  const c = split.numClasses;
+  const n = split.labels.length;
+  if (split.probs.length === 0) throw analysisError(`no ${what} predictions: the run has no finished models`);
+  if (!(Number.isInteger(c) && c > 0)) throw analysisError(`${what}: bad number of classes ${c}`);
+  split.probs.forEach((p, m) => {
+    if (p.length !== n * c) throw analysisError(`${what} probabilities of model #${m} hold ${p.length} values, expected ${n} samples × ${c} classes`);
+  });
+  if (split.masks) checkMasks(split.masks, undefined, `${what} masks`);
+  return [n, c];
+}
+
+/** Accuracy and mean log-loss of probability rows (any positive scale: rows are normalized by their sum). */
+export function scoreRows(rows: ArrayLike<number>, labels: Int32Array, numClasses: number): Score {
+  const n = labels.length;
+  let correct = 0;
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    const label = labels[r] as number;
+    if (argmaxRow(rows, r, numClasses) === label) correct++;
+    let total = 0;
+    for (let j = 0; j < numClasses; j++) total += rows[r * numClasses + j] as number;
+    loss -= Math.log(Math.max(LOG_FLOOR, (rows[r * numClasses + label] as number) / (total || 1)));
+  }
+  return { accuracy: n ? correct / n : 0, logLoss: n ? loss / n : 0 };
+}
+
+/** Σ_m w_m·probs[m], in float64 then rounded to float32 (the offline ensemble's probabilities). */
+export function combineProbabilities(probs: readonly Float32Array[], members: readonly number[], weights: readonly number[]): Float32Array {
+  if (members.length === 0 || members.length !== weights.length) throw analysisError(`an ensemble needs members with one weight each (${members.length} members, ${weights.length} weights)`);
+  const size = (probs[members[0] as number] as Float32Array).length;
+  const acc = new Float64Array(size);
+  members.forEach((m, k) => {
+    const p = probs[m];
+    if (!p) throw analysisError(`ensemble member #${m} does not exist`);
+    const w = weights[k] as number;
+    for (let i = 0; i < size; i++) acc[i] = (acc[i] as number) + w * (p[i] as number);
+  });
+  return Float32Array.from(acc);
+}
+
+/** Is score a better than b for the metric (ties on both: false)? */
+export function better(a: Score, b: Score, metric: SelectionMetric = 'accuracy'): boolean {
+  if (metric === 'accuracy') return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.logLoss < b.logLoss);
+  return a.logLoss < b.logLoss || (a.logLoss === b.logLoss && a.accuracy > b.accuracy);
+}
+
+/** Models ranked best first on the split (ties: lower index first). */
+export function rankModels(split: SplitData, metric: SelectionMetric = 'accuracy'): { index: number; score: Score }[] {
+  checkSplit(split, 'validation');
+  const scored = split.probs.map((p, index) => ({ index, score: scoreRows(p, split.labels, split.numClasses) }));
+  return scored.sort((a, b) => (better(a.score, b.score, metric) ? -1 : better(b.score, a.score, metric) ? 1 : a.index - b.index));
+}
+
+/**
+ * Greedy forward selection with replacement. Starts from the `initSize` best single models, then repeatedly adds
+ * the model (possibly one already in) whose addition gives the best validation score, until `steps` picks. Returns
+ * the best prefix of that climb on validation (earliest on ties), not the last one: with a small validation set
+ * the last iterate is often worse (auto-sklearn#1477).
+ */
+export function greedySelection(val: SplitData, options: SelectionOptions = {}): Selection {
+  const [n, c] = checkSplit(val, 'validation');
+  const L = val.probs.length;
+  const metric = options.metric ?? 'accuracy';
+  const initSize = Math.max(1, Math.min(options.initSize ?? 3, L));
+  const maxMembers = Math.max(initSize, options.maxMembers ?? 10);
+  const steps = Math.max(initSize, options.steps ?? 25);
+  const sum = new Float64Array(n * c);
+  const picks: number[] = [];
+  const trace: Score[] = [];
+  const inEnsemble = new Set<number>();
+  const add = (m: number): void => {
+    const p = val.probs[m] as Float32Array;
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (p[i] as number);
+    picks.push(m);
+    inEnsemble.add(m);
+  };
+  for (const { index } of rankModels(val, metric).slice(0, initSize)) add(index);
+  trace.push(scoreRows(sum, val.labels, c));
+  while (picks.length < steps) {
+    let bestModel = -1;
+    let bestScore: Score | null = null;
+    for (let m = 0; m < L; m++) {
+      if (!inEnsemble.has(m) && inEnsemble.size >= maxMembers) continue;
+      const s = scoreSum(sum, val.probs[m] as Float32Array, val.labels, c);
+      if (!bestScore || better(s, bestScore, metric)) {
+        bestScore = s;
+        bestModel = m;
+      }
+    }
+    add(bestModel);
+    trace.push(bestScore as Score);
+  }
+  let bestAt = 0;
+  for (let t = 1; t < trace.length; t++) if (better(trace[t] as Score, trace[bestAt] as Score, metric)) bestAt = t;
+  const chosen = picks.slice(0, initSize + bestAt);
+  const { members, weights } = weightsOf(chosen);
+  return { picks: chosen, members, weights, val: trace[bestAt] as Score, trace };
+}
+
+/** scoreRows(sum + p) without materializing the sum: the climb's inner loop. */
+function scoreSum(sum: Float64Array, p: Float32Array, labels: Int32Array, c: number): Score {
+  const n = labels.length;
+  let correct = 0;
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * c;
+    let best = 0;
+    let max = -Infinity;
+    let total = 0;
+    for (let j = 0; j < c; j++) {
+      const v = (sum[o + j] as number) + (p[o + j] as number);
+      total += v;
+      if (v > max) {
+        max = v;
+        best = j;
+      }
+    }
+    const label = labels[r] as number;
+    if (best === label) correct++;
+    loss -= Math.log(Math.max(LOG_FLOOR, ((sum[o + label] as number) + (p[o + label] as number)) / (total || 1)));
+  }
+  return { accuracy: n ? correct / n : 0, logLoss: n ? loss / n : 0 };
+}
+
+/** Distinct members in first-pick order and their weights count/total. */
+export function weightsOf(picks: readonly number[]): { members: number[]; weights: number[] } {
+  const counts = new Map<number, number>();
+  for (const p of picks) counts.set(p, (counts.get(p) ?? 0) + 1);
+  const members = [...counts.keys()];
+  return { members, weights: members.map((m) => (counts.get(m) as number) / picks.length) };
+}
+
+/** One ensemble, as reported: everything needed to judge it and to graft it. */
+export interface EnsembleReport {
+  readonly method: string;
+  readonly members: string[];
+  readonly weights: number[];
+  readonly valAccuracy: number;
+  readonly valLogLoss: number;
+  readonly testAccuracy: number;
+  readonly testLogLoss: number;
+  /** Fraction of samples at least one member gets right (an upper bound no combiner is sure to reach). */
+  readonly oracleVal: number;
+  readonly oracleTest: number;
+  /** testAccuracy − the test accuracy of the best single model chosen on validation. */
+  readonly testGain: number;
+  /** oracleTest − testAccuracy: coverage the combination does not realize. */
+  readonly unrealizedCoverage: number;
+}
+
+export interface BestSingle {
+  readonly index: number;
+  readonly modelId: string;
+  readonly valAccuracy: number;
+  readonly testAccuracy: number;
+}
+
+const masksOf = (split: SplitData): readonly Uint8Array[] =>
+  split.masks ??
+  split.probs.map((p) => Uint8Array.from(split.labels, (label, r) => Number(argmaxRow(p, r, split.numClasses) === label)));
+
+/** The best single model chosen on validation (accuracy, then log-loss, then index), with its test accuracy. */
+export function bestSingleModel(modelIds: readonly string[], val: SplitData, test: SplitData): BestSingle {
+  const top = rankModels(val)[0] as { index: number; score: Score };
+  const testScore = scoreRows(test.probs[top.index] as Float32Array, test.labels, test.numClasses);
+  return { index: top.index, modelId: modelIds[top.index] as string, valAccuracy: top.score.accuracy, testAccuracy: testScore.accuracy };
+}
+
+/** Scores fixed members and weights on both splits and compares with the best single model. */
+export function ensembleReport(
+  method: string,
+  modelIds: readonly string[],
+  members: readonly number[],
+  weights: readonly number[],
+  val: SplitData,
+  test: SplitData,
+  best: BestSingle,
+): EnsembleReport {
+  checkSplit(test, 'test');
+  const v = scoreRows(combineProbabilities(val.probs, members, weights), val.labels, val.numClasses);
+  const t = scoreRows(combineProbabilities(test.probs, members, weights), test.labels, test.numClasses);
+  const valMasks = masksOf(val);
+  const testMasks = masksOf(test);
+  const oracleTest = oracleAccuracy(members.map((m) => testMasks[m] as Uint8Array));
+  return {
+    method,
+    members: members.map((m) => modelIds[m] as string),
+    weights: [...weights],
+    valAccuracy: v.accuracy,
+    valLogLoss: v.logLoss,
+    testAccuracy: t.accuracy,
+    testLogLoss: t.logLoss,
+    oracleVal: oracleAccuracy(members.map((m) => valMasks[m] as Uint8Array)),
+    oracleTest,
+    testGain: t.accuracy - best.testAccuracy,
+    unrealizedCoverage: oracleTest - t.accuracy,
+  };
+}

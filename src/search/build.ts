@@ -1,0 +1,70 @@
+import type { DenseSpec } from '../engine/layers/dense.js';
+import type { FlattenSpec } from '../engine/layers/flatten.js';
+import type { ReshapeSpec } from '../engine/layers/reshape.js';
+import type { ParallelSpec } from '../engine/layers/parallel.js';
+import type { LayerSpec } from '../engine/layers/types.js';
+import { configError } from '../engine/errors.js';
+import { Network, sequentialNetworkSpec, type NetworkSpec } from '../engine/network.js';
+import { Rng } from '../engine/rng.js';
+import { validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { brainSpec } from './brains.js';
+
+/** The hive: every brain sees the same [seq, dModel] tokens; outputs combined by the config's mode. */
+export function hiveSpec(config: ArchConfig): ParallelSpec {
+  const p = { dModel: config.dModel, numHeads: config.numHeads, activation: config.activation, initScale: config.initScale };
+  const branches = config.brains.map((b) => brainSpec(b, p));
+  if (config.combineMode !== 'grid_scatter') return { type: 'parallel', branches, combine: config.combineMode };
+  return {
+    type: 'parallel',
+    branches,
+    combine: 'grid_scatter',
+    gridRows: config.gridRows,
+    gridCols: config.gridCols,
+    gridLayers: 1,
+    // Brain i sits on cell (i / cols, i % cols), row-major as LOOM's InitDiverseHive.
+    positions: branches.map((_, i) => ({ row: Math.floor(i / config.gridCols), col: i % config.gridCols, layer: 0 })),
+  };
+}
+
+/**
+ * Config + task → a 1×1-grid network spec, every layer trainable (nothing frozen, unlike LOOM's tweened hive):
+ *
+ *   [reshape]  input → [seqLen, tokenDim] tokens (only when the input is not already laid out that way; flat
+ *              vectors are cut into tokens, the last one zero padded)
+ *   adapter    dense per token, tokenDim → dModel, config activation            ("Input/Adapter" in LOOM)
+ *   hive       parallel of the brains, combined by combineMode: [seq, dModel] (add, avg, filter),
+ *              [seq, n·dModel] (concat) or [n cells, seq·dModel] (grid_scatter)
+ *   merger     dense over the last axis → dModel, config activation: one rule that fits every combine layout
+ *   flatten    [seq·dModel], keeping token positions (pooling would make position-wise brains order-blind)
+ *   output     dense → numClasses logits; the loss (softmax_cross_entropy / cross_entropy) applies the softmax
+ */
+export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSpec {
+  const c = validateConfig(config);
+  const inputShape = [...task.inputShape];
+  if (inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw configError('inputShape', `must be a non-empty list of positive integers, got ${JSON.stringify(task.inputShape)}`);
+  }
+  if (task.numClasses !== c.numClasses) throw configError('numClasses', `config says ${c.numClasses} but the task has ${task.numClasses}`);
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  if (c.seqLen !== Math.ceil(size / c.tokenDim)) {
+    throw configError('seqLen', `${c.seqLen} tokens of ${c.tokenDim} do not lay out an input of ${size} values (need ${Math.ceil(size / c.tokenDim)})`);
+  }
+  const layers: LayerSpec[] = [];
+  const laidOut = inputShape.length === 2 && inputShape[0] === c.seqLen && inputShape[1] === c.tokenDim;
+  if (!laidOut) {
+    const reshape: ReshapeSpec = { type: 'reshape', shape: [c.seqLen, c.tokenDim], pad: c.seqLen * c.tokenDim > size };
+    layers.push(reshape);
+  }
+  const perToken = (units: number): DenseSpec => ({ type: 'dense', units, activation: c.activation, perPosition: true, initScale: c.initScale });
+  const flatten: FlattenSpec = { type: 'flatten' };
+  const output: DenseSpec = { type: 'dense', units: c.numClasses, activation: 'linear', initScale: c.initScale };
+  layers.push(perToken(c.dModel), hiveSpec(c), perToken(c.dModel), flatten, output);
+  return sequentialNetworkSpec(inputShape, layers);
+}
+
+/** Builds the network with seeded init: the same config, task and seed give the same weights. */
+export function buildNetwork(config: ArchConfig, task: TaskShape, seed: number): Network {
+  const net = new Network(buildNetworkSpec(config, task), new Rng(seed));
+  net.modelId = config.id;
+  return net;
+}

@@ -1,0 +1,61 @@
+/**
+ * The shapes shared by the data loaders: what a loader reads (RawData, before any split) and what
+ * `loadDataset` hands to training (Dataset, split and normalized).
+ */
+
+/** Everything a loader reads, in its canonical sample order (the order the checksum is taken in). */
+export interface RawData {
+  /** Human name, e.g. 'mnist', 'iris', the CSV file name, 'synthetic:blobs'. */
+  readonly name: string;
+  /** Row-major features: count × prod(inputShape). */
+  readonly x: Float32Array;
+  /** Class index per sample, in [0, classNames.length). */
+  readonly y: Int32Array;
+  readonly count: number;
+  /** Per-sample shape: [28, 28] for mnist (each image row is a token), [nFeatures] for tables. */
+  readonly inputShape: readonly number[];
+  readonly classNames: readonly string[];
+  /** How features are normalized: 'zscore' is fitted on the train split only; 'none' keeps values as read. */
+  readonly normalize: 'zscore' | 'none';
+}
+
+/** One split of a data set: `count` samples, features row-major. */
+export interface DataSplit {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly count: number;
+}
+
+/**
+ * How raw features were turned into model inputs, so an exported model can apply the same transform:
+ * - none: x' = x (mnist: the package already stores pixel/255, so values are in [0, 1]);
+ * - zscore: x'[f] = (x[f] - mean[f]) / std[f], mean and std fitted on the train split only
+ *   (a constant feature gets std 1).
+ */
+export type Normalization =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'zscore'; readonly mean: readonly number[]; readonly std: readonly number[] };
+
+/** Train / validation / test fractions; each > 0, they are rescaled to sum to 1. */
+export type SplitFractions = readonly [train: number, val: number, test: number];
+
+export interface Dataset {
+  /** The reference it was loaded from: 'mnist', 'iris', 'csv:PATH', 'synthetic:NAME'. */
+  readonly ref: string;
+  readonly name: string;
+  /** sha256 (hex) of the raw features + labels + class names before splitting, in canonical order. */
+  readonly checksum: string;
+  readonly inputShape: readonly number[];
+  /** prod(inputShape): numbers per sample in x. */
+  readonly featureSize: number;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  readonly train: DataSplit;
+  readonly val: DataSplit;
+  readonly test: DataSplit;
+  readonly normalization: Normalization;
+  /** Provenance of the split, so a worker elsewhere can rebuild it. */
+  readonly seed: number;
+  readonly fractions: SplitFractions;
+  readonly limit?: number;
+}

@@ -1,0 +1,59 @@
+import type { ArchConfig } from '../search/arch.js';
+import type { ModelResult } from '../store/types.js';
+
+/** Where a job's data comes from: enough for any worker, local or remote, to rebuild the identical split. */
+export interface DataRef {
+  /** 'mnist' | 'iris' | 'csv:PATH' | 'synthetic:NAME' */
+  readonly ref: string;
+  /** sha256 of the raw data; a worker whose data differs refuses the job. */
+  readonly checksum: string;
+  /** Seed of the train/validation/test split. */
+  readonly splitSeed: number;
+  readonly limit?: number;
+  readonly fractions?: readonly [number, number, number];
+}
+
+export type TrainingMode = 'normal' | 'step' | 'tween';
+
+export interface TrainingSettings {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly optimizer: 'adamw' | 'sgd' | 'momentum' | 'nesterov' | 'rmsprop';
+  readonly weightDecay: number;
+  readonly clipNorm?: number;
+  /** Stop a model early when validation accuracy has not improved for this many epochs (0 = never). */
+  readonly patience: number;
+  readonly scheduler: 'constant' | 'cosine' | 'linear';
+  readonly mode: TrainingMode;
+}
+
+/** A training job: plain JSON, the same for worker threads and for Redis. */
+export interface TrainingJob {
+  readonly runId: string;
+  readonly modelId: string;
+  readonly generation: number;
+  readonly arch: ArchConfig;
+  readonly data: DataRef;
+  readonly training: TrainingSettings;
+  readonly seed: number;
+}
+
+export interface JobProgress {
+  readonly modelId: string;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly loss: number;
+  readonly valAccuracy?: number;
+}
+
+/**
+ * Where jobs run. The coordinator only knows this interface: the local worker-thread pool and the BullMQ
+ * queue both implement it.
+ */
+export interface Executor {
+  /** How many jobs run at once; the coordinator keeps this many in flight. */
+  readonly concurrency: number;
+  run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult>;
+  /** Stops everything in flight (their promises reject) and releases workers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the real `loom` binary; resolves with stdout, stderr and the exit code. */
+async function loom(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/loom.mjs', ...args], { timeout: 120_000 });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+const writeConfig = (name: string, config: unknown): string => {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+};
+
+describe('loom search / runs / show', () => {
+  it('runs a search end to end and prints one JSON object', async () => {
+    const config = writeConfig('ok.json', {
+      seed: 2,
+      data: { ref: 'synthetic:blobs' },
+      population: 3,
+      generations: 2,
+      elite: 1,
+      training: { epochs: 1, batchSize: 32 },
+      generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'] },
+    });
+    const db = join(dir, 'cli.db');
+    const res = await loom(['search', config, '--db', db, '--workers', '1', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const summary = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(summary.modelsTrained).toBe(5);
+    expect(summary.status).toBe('finished');
+    expect(typeof summary.runId).toBe('string');
+    expect(summary.bestValAccuracy).toBeGreaterThan(0.5);
+    expect(summary).toHaveProperty('bestTestAccuracy');
+    expect(summary).toHaveProperty('wallSeconds');
+
+    const runs = await loom(['runs', '--db', db, '--json']);
+    const list = JSON.parse(runs.stdout) as { id: string; modelsDone: number }[];
+    expect(list.map((r) => r.id)).toEqual([summary.runId]);
+    expect(list[0]!.modelsDone).toBe(5);
+
+    const show = await loom(['show', String(summary.runId), '--db', db]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain('generation 2');
+    expect(show.stdout).toContain(String(summary.bestModelId));
+  });
+
+  it('names the field and the allowed values for a bad config, before training', async () => {
+    const bad = writeConfig('bad.json', { training: { optimizer: 'adam' } });
+    const res = await loom(['search', bad, '--db', join(dir, 'bad.db')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/training\.optimizer.*"sgd", "momentum", "nesterov", "adamw", "rmsprop".*"adam"/);
+    const unknown = writeConfig('unknown.json', { populaton: 4 });
+    expect((await loom(['search', unknown])).stderr).toMatch(/"populaton": unknown field/);
+  });
+
+  it('gives clear errors for a missing config, a missing data file and bad flags', async () => {
+    expect((await loom(['search', join(dir, 'nope.json')])).stderr).toMatch(/config file not found/);
+    const missingData = writeConfig('missing-data.json', { data: { ref: 'csv:/no/such/file.csv' } });
+    const res = await loom(['search', missingData, '--db', join(dir, 'm.db')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/\/no\/such\/file\.csv/);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const flag = await loom(['search', '--workers', 'two']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--workers must be an integer/);
+  });
+
+  it('has --help on every command', async () => {
+    for (const cmd of ['search', 'runs', 'show', 'predict', 'inspect']) {
+      const res = await loom([cmd, '--help']);
+      expect(res.code, cmd).toBe(0);
+      expect(res.stdout, cmd).toMatch(/usage: loom/);
+    }
+    expect((await loom(['--help'])).stdout).toMatch(/commands:/);
+    expect((await loom(['frobnicate'])).code).toBe(2);
+  });
+});

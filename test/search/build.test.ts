@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.js';
+import { COMBINE_MODES, finishConfig, generateConfigs, inputLayout, type ArchConfig, type ArchGenes, type TaskShape } from '../../src/search/arch.js';
+import { buildNetwork, buildNetworkSpec } from '../../src/search/build.js';
+import { randomTensor } from '../helpers/gradcheck.js';
+
+/** A small config for a task, with the given genes overridden. */
+function configFor(task: TaskShape, genes: Partial<ArchGenes> = {}): ArchConfig {
+  const layout = inputLayout(task.inputShape, genes.tokenDim);
+  return finishConfig({
+    id: 't1',
+    gridRows: 2,
+    gridCols: 2,
+    brains: ['MHA', 'LSTM', 'Conv1D', 'SwiGLU'],
+    dModel: 8,
+    numHeads: 2,
+    learningRate: 1e-3,
+    budgetScale: 1,
+    activation: 'tanh',
+    combineMode: 'avg',
+    initScale: 0.5,
+    dtype: 'float32',
+    seqLen: layout.seqLen,
+    tokenDim: layout.tokenDim,
+    numClasses: task.numClasses,
+    parents: [],
+    origin: 'random',
+    mutations: [],
+    ...genes,
+  });
+}
+
+const image: TaskShape = { inputShape: [8, 8], numClasses: 3 };
+const flat: TaskShape = { inputShape: [13], numClasses: 4 };
+const channels: TaskShape = { inputShape: [1, 6, 6], numClasses: 2 };
+
+describe('buildNetwork', () => {
+  for (const combineMode of COMBINE_MODES) {
+    for (const [name, task] of [['image', image], ['flat', flat], ['[1, H, W]', channels]] as const) {
+      it(`outputs [numClasses] logits for a ${name} task with ${combineMode}`, () => {
+        const net = buildNetwork(configFor(task, { combineMode }), task, 1);
+        expect(net.outputShape).toEqual([task.numClasses]);
+        const y = net.forward(randomTensor([2, ...task.inputShape]));
+        expect(y.shape).toEqual([2, task.numClasses]);
+        expect(y.data.every(Number.isFinite)).toBe(true);
+      });
+    }
+  }
+
+  it('lays out the network: [reshape] → adapter → hive → merger → flatten → head', () => {
+    const spec = buildNetworkSpec(configFor(image, { combineMode: 'concat' }), image);
+    expect(spec.layers.map((l) => l.type)).toEqual(['dense', 'parallel', 'dense', 'flatten', 'dense']);
+    expect(spec.layers[0]).toMatchObject({ units: 8, perPosition: true, activation: 'tanh', initScale: 0.5 });
+    expect(spec.layers[4]).toMatchObject({ units: 3, activation: 'linear' });
+    expect(spec.frozen ?? []).toEqual([]);
+    const flatSpec = buildNetworkSpec(configFor(flat), flat);
+    expect(flatSpec.layers[0]).toEqual({ type: 'reshape', shape: [4, 4], pad: true });
+    expect(buildNetworkSpec(configFor(channels), channels).layers[0]).toEqual({ type: 'reshape', shape: [6, 6], pad: false });
+    const net = buildNetwork(configFor(image, { combineMode: 'concat' }), image, 1);
+    expect(net.layers[1]?.outputShape).toEqual([8, 4 * 8]);
+  });
+
+  it('places grid_scatter brains row-major on the config grid', () => {
+    const config = configFor(image, { gridRows: 3, gridCols: 2, brains: ['Dense', 'RNN', 'MHA', 'Dense', 'NormDense', 'Conv1D'], combineMode: 'grid_scatter' });
+    const hive = buildNetworkSpec(config, image).layers[1] as unknown as Record<string, unknown>;
+    expect(hive).toMatchObject({ combine: 'grid_scatter', gridRows: 3, gridCols: 2, gridLayers: 1 });
+    expect(hive.positions).toEqual([
+      { row: 0, col: 0, layer: 0 }, { row: 0, col: 1, layer: 0 }, { row: 1, col: 0, layer: 0 },
+      { row: 1, col: 1, layer: 0 }, { row: 2, col: 0, layer: 0 }, { row: 2, col: 1, layer: 0 },
+    ]);
+    const net = buildNetwork(config, image, 2);
+    expect(net.layers[1]?.outputShape).toEqual([6, 8 * 8]);
+    expect(net.outputShape).toEqual([3]);
+  });
+
+  it('is seeded: same seed same weights, another seed other weights', () => {
+    const config = configFor(image);
+    const a = buildNetwork(config, image, 5).params();
+    const b = buildNetwork(config, image, 5).params();
+    const c = buildNetwork(config, image, 6).params();
+    expect(a.map((p) => Array.from(p.value))).toEqual(b.map((p) => Array.from(p.value)));
+    expect(a.map((p) => Array.from(p.value))).not.toEqual(c.map((p) => Array.from(p.value)));
+    expect(buildNetwork(config, image, 5).modelId).toBe('t1');
+  });
+
+  it('trains every brain: nothing frozen and every parameter gets a gradient', () => {
+    const brains = ['MHA', 'LSTM', 'RNN', 'Dense', 'SwiGLU', 'NormDense', 'Conv1D'] as const;
+    for (const combineMode of ['filter', 'concat'] as const) {
+      const net = buildNetwork(configFor(image, { gridRows: 7, gridCols: 1, brains: [...brains], combineMode }), image, 3);
+      expect(net.trainableParams().length).toBe(net.params().length);
+      const y = net.forward(randomTensor([3, 8, 8]));
+      net.zeroGrad();
+      net.backward(randomTensor(y.shape.slice(), 9));
+      for (const p of net.params()) {
+        const norm = Math.sqrt(p.grad.reduce((s, g) => s + g * g, 0));
+        expect(norm, `gradient of ${p.name} (${combineMode})`).toBeGreaterThan(0);
+      }
+      for (let b = 0; b < brains.length; b++) expect(net.params().some((p) => p.name.startsWith(`L1.branch.${b}.`))).toBe(true);
+    }
+  });
+
+  it('builds generated configs', () => {
+    const task = { inputShape: [6, 6], numClasses: 5 };
+    for (const config of generateConfigs(6, task, new Rng(2), { dModels: [16, 8], maxBrains: 6 })) {
+      expect(buildNetwork(config, task, 1).forward(randomTensor([1, 6, 6])).shape).toEqual([1, 5]);
+    }
+  });
+
+  it('rejects a config built for another task', () => {
+    const config = configFor(image);
+    expect(() => buildNetworkSpec(config, { inputShape: [8, 8], numClasses: 4 })).toThrow(/"numClasses": config says 3 but the task has 4/);
+    expect(() => buildNetworkSpec(config, { inputShape: [9, 8], numClasses: 3 })).toThrow(/"seqLen"/);
+    expect(() => buildNetworkSpec({ ...config, numHeads: 3 }, image)).toThrow(/"numHeads"/);
+  });
+});

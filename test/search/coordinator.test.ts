@@ -1,0 +1,141 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
+import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
+import { loadJobData, processJob } from '../../src/workers/processor.js';
+import { ThreadPoolExecutor } from '../../src/workers/pool.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/workers/types.js';
+import { Store } from '../../src/store/store.js';
+import type { ModelResult } from '../../src/store/types.js';
+
+const config: SearchConfig = parseSearchConfig({
+  name: 'test',
+  seed: 5,
+  data: { ref: 'synthetic:blobs' },
+  population: 4,
+  generations: 3,
+  elite: 1,
+  training: { epochs: 2, batchSize: 16 },
+  generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono', '1x4 Wide'], maxBrains: 4 },
+});
+
+/** Runs jobs in this process (same processor as the threads), and can be told to fail or to count calls. */
+class InProcessExecutor implements Executor {
+  readonly concurrency = 1;
+  readonly started: string[] = [];
+  constructor(private readonly failFor: Set<string> = new Set()) {}
+  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+    this.started.push(job.modelId);
+    if (this.failFor.has(job.modelId)) throw new Error(`poisoned job ${job.modelId}`);
+    return processJob(job, loadJobData(job.data), { worker: 'in-process', ...(onProgress ? { onProgress } : {}) });
+  }
+  async close(): Promise<void> {}
+}
+
+const accuracies = (store: Store, runId: string): Record<string, number | null> =>
+  Object.fromEntries(store.listModels(runId).map((m) => [m.modelId, m.valAccuracy]));
+
+describe('coordinator', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'loom-coord-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every generation on worker threads and records every model once', async () => {
+    const store = Store.open(join(dir, 'threads.db'));
+    const executor = new ThreadPoolExecutor({ threads: 2 });
+    const events: RunEvent[] = [];
+    try {
+      const summary = await new Coordinator({ store, executor, onEvent: (e) => events.push(e) }).start(config, 'run-threads');
+      expect(summary.status).toBe('finished');
+      const models = store.listModels('run-threads');
+      expect(models).toHaveLength(totalModels(config)); // 4 + 2·(4 − 1)
+      expect(models.every((m) => m.status === 'done')).toBe(true);
+      expect(new Set(models.map((m) => m.worker)).size).toBeGreaterThanOrEqual(1);
+      expect(store.listGenerations('run-threads')).toHaveLength(3);
+      // The reported best is the best on validation, and its test accuracy is the stored one.
+      const best = [...models].sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0))[0]!;
+      expect(summary.bestValAccuracy).toBe(best.valAccuracy);
+      expect(summary.bestTestAccuracy).toBe(best.testAccuracy);
+      expect(events.filter((e) => e.kind === 'model-done')).toHaveLength(totalModels(config));
+      expect(events.some((e) => e.kind === 'model-progress')).toBe(true);
+      // Live views read the same events from the store.
+      expect(store.listEvents('run-threads').some((e) => e.kind === 'generation-done')).toBe(true);
+    } finally {
+      await executor.close();
+      store.close();
+    }
+  });
+
+  it('is reproducible: the same config and seed give the same models and accuracies', async () => {
+    const a = Store.open(':memory:');
+    const b = Store.open(':memory:');
+    await new Coordinator({ store: a, executor: new InProcessExecutor() }).start(config, 'r');
+    await new Coordinator({ store: b, executor: new InProcessExecutor() }).start(config, 'r');
+    expect(accuracies(a, 'r')).toEqual(accuracies(b, 'r'));
+    expect(a.listModels('r').map((m) => m.arch)).toEqual(b.listModels('r').map((m) => m.arch));
+  });
+
+  it('resumes an interrupted run without redoing or losing finished models', async () => {
+    const reference = Store.open(':memory:');
+    await new Coordinator({ store: reference, executor: new InProcessExecutor() }).start(config, 'r');
+
+    const store = Store.open(join(dir, 'resume.db'));
+    const abort = new AbortController();
+    let done = 0;
+    const first = await new Coordinator({
+      store,
+      executor: new InProcessExecutor(),
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.kind === 'model-done' && ++done === 5) abort.abort(); // Ctrl-C in the middle of generation 2
+      },
+    }).start(config, 'r');
+    expect(first.status).toBe('interrupted');
+    expect(store.getRun('r')?.status).toBe('interrupted');
+    const finishedBefore = store.listModels('r', { status: 'done' }).map((m) => m.modelId);
+    expect(finishedBefore).toHaveLength(5);
+
+    const executor = new InProcessExecutor();
+    const second = await new Coordinator({ store, executor }).resume('r');
+    expect(second.status).toBe('finished');
+    expect(executor.started.filter((id) => finishedBefore.includes(id))).toEqual([]); // nothing redone
+    expect(store.listModels('r', { status: 'done' })).toHaveLength(totalModels(config)); // nothing lost
+    // And the resumed run is exactly the run that was never interrupted.
+    expect(accuracies(store, 'r')).toEqual(accuracies(reference, 'r'));
+    store.close();
+  });
+
+  it('marks a job that keeps failing as failed and finishes the run without it', async () => {
+    const store = Store.open(':memory:');
+    const executor = new InProcessExecutor(new Set(['g0-1']));
+    const summary = await new Coordinator({ store, executor, maxAttempts: 2 }).start(config, 'r');
+    expect(summary.status).toBe('finished');
+    const failed = store.getModel('r', 'g0-1');
+    expect(failed?.status).toBe('failed');
+    expect(failed?.attempts).toBe(2);
+    expect(failed?.error).toMatch(/poisoned job g0-1/);
+    expect(executor.started.filter((id) => id === 'g0-1')).toHaveLength(2);
+    expect(summary.modelsFailed).toBe(1);
+    expect(summary.modelsTrained).toBe(totalModels(config) - 1);
+  });
+
+  it('refuses to resume when the data changed', async () => {
+    const path = join(dir, 'checksum.db');
+    const store = Store.open(path);
+    await new Coordinator({ store, executor: new InProcessExecutor() }).start({ ...config, generations: 1 }, 'r');
+    store.updateRunStatus('r', 'interrupted');
+    store.close();
+    // Another machine's data: the run's recorded checksum no longer matches what this machine loads.
+    const raw = new Database(path);
+    raw.prepare('UPDATE runs SET data_checksum = ? WHERE id = ?').run('0'.repeat(64), 'r');
+    raw.close();
+    const reopened = Store.open(path);
+    await expect(new Coordinator({ store: reopened, executor: new InProcessExecutor() }).resume('r')).rejects.toThrow(/checksum/);
+    reopened.close();
+  });
+});

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LoomError } from '../../src/engine/errors.js';
+import { loadDataset, readRaw } from '../../src/search/data/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function csvFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function dataErrorOf(fn: () => unknown): LoomError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(LoomError);
+    expect((err as LoomError).code).toBe('LOOM_ERR_DATA');
+    return err as LoomError;
+  }
+  throw new Error('expected a data error');
+}
+
+/** n rows per label, features a = row index, b = label's position × 10. */
+function rows(labels: readonly string[], n: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) labels.forEach((label, k) => out.push(`${i},${k * 10},${label}`));
+  return out.join('\n');
+}
+
+describe('csv', () => {
+  it('reads a good file: the last column is the label, class names are the sorted distinct labels', () => {
+    const path = csvFile('good.csv', `a,b,label\r\n${rows(['zeta', 'alpha', 'mid'], 5)}\r\n\r\n`);
+    const raw = readRaw(`csv:${path}`);
+    expect(raw.name).toBe('good.csv');
+    expect(raw.count).toBe(15);
+    expect(raw.inputShape).toEqual([2]);
+    expect(raw.classNames).toEqual(['alpha', 'mid', 'zeta']);
+    // First row: a=0, b=0 (zeta is the first label written), label zeta = class 2.
+    expect(Array.from(raw.x.subarray(0, 2))).toEqual([0, 0]);
+    expect(raw.y[0]).toBe(2);
+    expect(raw.y[1]).toBe(0);
+    expect(Array.from(raw.x.subarray(2, 4))).toEqual([0, 10]);
+
+    const d = loadDataset(`csv:${path}`, { seed: 1 });
+    expect(d.numClasses).toBe(3);
+    expect(d.train.count + d.val.count + d.test.count).toBe(15);
+    expect(d.normalization.kind).toBe('zscore');
+  });
+
+  it('sorts numeric labels as numbers', () => {
+    const path = csvFile('numeric.csv', `x,y,class\n${rows(['10', '2', '1'], 3)}\n`);
+    expect(readRaw(`csv:${path}`).classNames).toEqual(['1', '2', '10']);
+  });
+
+  it('takes the label column by name, from the options or the reference', () => {
+    const fixture = join(import.meta.dirname, '..', 'fixtures', 'tiny.csv');
+    const byOption = readRaw(`csv:${fixture}`, { labelColumn: 'kind' });
+    expect(byOption.inputShape).toEqual([3]);
+    expect(byOption.classNames).toEqual(['large', 'small']);
+    expect(byOption.count).toBe(24);
+    // Row 1 is "0.82,small,1.65,10.6": the features skip the label column.
+    expect(Array.from(byOption.x.subarray(0, 3))).toEqual([0.82, 1.65, 10.6].map(Math.fround));
+    const byRef = readRaw(`csv:${fixture}?label=kind`);
+    expect(byRef.x).toEqual(byOption.x);
+    expect(byRef.y).toEqual(byOption.y);
+    const d = loadDataset(`csv:${fixture}?label=kind`, { seed: 2 });
+    expect(d.train.count + d.val.count + d.test.count).toBe(24);
+    expect(dataErrorOf(() => readRaw(`csv:${fixture}`, { labelColumn: 'colour' })).message).toMatch(
+      /no label column "colour"; the columns are "width", "kind", "height", "weight"/,
+    );
+  });
+
+  it('a non-numeric feature names the line and the column', () => {
+    const path = csvFile('bad-number.csv', 'a,b,label\n1,2,x\n3,4,y\n5,oops,x\n');
+    const err = dataErrorOf(() => readRaw(`csv:${path}`));
+    expect(err.message).toContain(path);
+    expect(err.message).toMatch(/line 4, column "b": "oops" is not a number/);
+    const empty = csvFile('empty-field.csv', 'a,b,label\n1,,x\n');
+    expect(dataErrorOf(() => readRaw(`csv:${empty}`)).message).toMatch(/line 2, column "b": "" is not a number/);
+  });
+
+  it('a row with the wrong number of fields names the line', () => {
+    const path = csvFile('ragged.csv', 'a,b,label\n1,2,x\n\n3,4,5,y\n');
+    expect(dataErrorOf(() => readRaw(`csv:${path}`)).message).toMatch(/line 4 has 4 fields, the header has 3/);
+  });
+
+  it('refuses a single class, an empty file, and too few rows per class to split', () => {
+    const single = csvFile('single.csv', `a,b,label\n${rows(['only'], 6)}\n`);
+    expect(dataErrorOf(() => readRaw(`csv:${single}`)).message).toMatch(/single class "only"/);
+    const headerOnly = csvFile('header-only.csv', 'a,b,label\n');
+    expect(dataErrorOf(() => readRaw(`csv:${headerOnly}`)).message).toMatch(/no data rows/);
+    const small = csvFile('small.csv', `a,b,label\n${rows(['p', 'q'], 2)}\n`);
+    expect(dataErrorOf(() => loadDataset(`csv:${small}`)).message).toMatch(/class "p" has 2 sample\(s\)/);
+  });
+
+  it('a missing file is a clear error naming the path', () => {
+    const missing = join(dir, 'nowhere', 'data.csv');
+    expect(dataErrorOf(() => loadDataset(`csv:${missing}`)).message).toBe(`csv: file not found: ${missing}`);
+  });
+
+  it('the checksum follows the file contents', () => {
+    const path = csvFile('changing.csv', `a,b,label\n${rows(['p', 'q'], 4)}\n`);
+    const before = loadDataset(`csv:${path}`).checksum;
+    expect(loadDataset(`csv:${path}`).checksum).toBe(before);
+    writeFileSync(path, `a,b,label\n${rows(['p', 'q'], 4)}\n99,0,p\n`);
+    expect(loadDataset(`csv:${path}`).checksum).not.toBe(before);
+  });
+});
