@@ -2,13 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { matmulJs } from '../src/engine/backend/cpu-matmul.js';
 import { matmulWasm, wasmAvailable } from '../src/engine/backend/cpu-wasm.js';
+import type { Backend } from '../src/engine/backend/types.js';
+import { createWebGpuBackend } from '../src/engine/backend/webgpu/index.js';
 import { Rng } from '../src/engine/rng.js';
-import { table, timeMedian } from './util.js';
+import { table, timeInterleaved, timeMedian } from './util.js';
 
 export interface MatmulRow {
   n: number;
   loomJs: number;
   loomWasm: number | null;
+  /** null when no WebGPU adapter exists. */
+  loomWebgpu: number | null;
   tfjsWasm: number;
   tfjsCpu: number;
   ratioWasmVsTfjsWasm: number | null;
@@ -16,42 +20,68 @@ export interface MatmulRow {
 
 const gflops = (n: number, ms: number): number => (2 * n ** 3) / (ms / 1000) / 1e9;
 
-async function tfjsRate(backend: 'wasm' | 'cpu', n: number, a: Float32Array, b: Float32Array): Promise<number> {
+/** tfjs's matMul on one of its backends, as a function to time: tensors made once, the product read back each call. */
+async function tfjsMatmul(backend: 'wasm' | 'cpu', n: number, a: Float32Array, b: Float32Array): Promise<{ run: () => Promise<void>; dispose: () => void }> {
   await tf.setBackend(backend);
   await tf.ready();
   const ta = tf.tensor2d(a, [n, n]);
   const tb = tf.tensor2d(b, [n, n]);
-  const ms = await timeMedian(async () => {
-    const c = tf.matMul(ta, tb);
-    await c.data();
-    c.dispose();
-  }, backend === 'cpu' && n >= 512 ? 1 : 3, backend === 'cpu' && n >= 512 ? 0 : 300);
-  ta.dispose();
-  tb.dispose();
-  return gflops(n, ms);
+  return {
+    run: async () => {
+      const c = tf.matMul(ta, tb);
+      await c.data();
+      c.dispose();
+    },
+    dispose: () => tf.dispose([ta, tb]),
+  };
+}
+
+/** The WebGPU adapter the matmul bench used ('' when none): software adapters (lavapipe) say nothing about speed. */
+export interface WebGpuInfo {
+  adapter: string;
+  software: boolean;
 }
 
 /** Square matrix multiply GFLOP/s: Loom's kernels and tfjs's, side by side in one process. */
-export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<MatmulRow[]> {
+export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows: MatmulRow[]; webgpu: WebGpuInfo }> {
   const rows: MatmulRow[] = [];
   const rng = new Rng(1);
+  const gpu = await createWebGpuBackend({ minWork: 0 });
+  const webgpu = { adapter: gpu?.adapter ?? '', software: gpu !== null && /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(gpu.adapter) };
+  const gpuRate = async (backend: Backend, n: number, a: Float32Array, b: Float32Array, c: Float32Array): Promise<number> =>
+    gflops(n, await timeMedian(() => backend.matmul({ a, b, c, m: n, n, k: n }), webgpu.software && n >= 512 ? 2 : 5, webgpu.software ? 0 : 300));
   for (const n of sizes) {
     const a = Float32Array.from({ length: n * n }, () => rng.uniform(-1, 1));
     const b = Float32Array.from({ length: n * n }, () => rng.uniform(-1, 1));
     const c = new Float32Array(n * n);
     const slow = n >= 512;
     const loomJs = gflops(n, await timeMedian(() => matmulJs({ a, b, c, m: n, n, k: n }), slow ? 1 : 3, slow ? 0 : 300));
-    const loomWasm = wasmAvailable() ? gflops(n, await timeMedian(() => matmulWasm({ a, b, c, m: n, n, k: n }))) : null;
-    const tfjsWasm = await tfjsRate('wasm', n, a, b);
-    const tfjsCpu = await tfjsRate('cpu', n, a, b);
-    rows.push({ n, loomJs, loomWasm, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: loomWasm === null ? null : loomWasm / tfjsWasm });
+    // Loom's wasm kernel and its anchor, tfjs-wasm, in alternation; the slow columns on their own.
+    const wasmAnchor = await tfjsMatmul('wasm', n, a, b);
+    const [wasmMs, tfjsWasmMs] = wasmAvailable()
+      ? await timeInterleaved([() => matmulWasm({ a, b, c, m: n, n, k: n }), wasmAnchor.run], 7, 600)
+      : [NaN, await timeMedian(wasmAnchor.run)];
+    wasmAnchor.dispose();
+    const loomWasm = wasmAvailable() ? gflops(n, wasmMs as number) : null;
+    const tfjsWasm = gflops(n, tfjsWasmMs as number);
+    const loomWebgpu = gpu ? await gpuRate(gpu, n, a, b, c) : null;
+    const cpuAnchor = await tfjsMatmul('cpu', n, a, b);
+    const tfjsCpu = gflops(n, await timeMedian(cpuAnchor.run, slow ? 1 : 3, slow ? 0 : 300));
+    cpuAnchor.dispose();
+    rows.push({ n, loomJs, loomWasm, loomWebgpu, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: loomWasm === null ? null : loomWasm / tfjsWasm });
   }
-  return rows;
+  await gpu?.close();
+  return { rows, webgpu };
 }
 
-export function matmulTable(rows: MatmulRow[]): string {
-  return table(
-    ['n', 'Loom cpu-js', 'Loom cpu-wasm', 'tfjs-wasm', 'tfjs-cpu', 'Loom wasm / tfjs-wasm'],
-    rows.map((r) => [r.n, r.loomJs, r.loomWasm ?? 'n/a', r.tfjsWasm, r.tfjsCpu, r.ratioWasmVsTfjsWasm === null ? 'n/a' : `${r.ratioWasmVsTfjsWasm.toFixed(2)}×`]),
+export function matmulTable(rows: MatmulRow[], webgpu: WebGpuInfo): string {
+  const gpuHeader = webgpu.software ? 'Loom webgpu (software*)' : 'Loom webgpu';
+  const body = table(
+    ['n', 'Loom cpu-js', 'Loom cpu-wasm', gpuHeader, 'tfjs-wasm', 'tfjs-cpu', 'Loom wasm / tfjs-wasm'],
+    rows.map((r) => [String(r.n), r.loomJs, r.loomWasm ?? 'n/a', r.loomWebgpu ?? 'n/a', r.tfjsWasm, r.tfjsCpu, r.ratioWasmVsTfjsWasm === null ? 'n/a' : `${r.ratioWasmVsTfjsWasm.toFixed(2)}×`]),
   );
+  const note = !webgpu.adapter
+    ? 'webgpu: no adapter (n/a)'
+    : `webgpu adapter: ${webgpu.adapter}${webgpu.software ? '\n* a software rasterizer on the CPU (lavapipe): checks correctness, says nothing about GPU speed' : ''}`;
+  return `${body}\n${note}`;
 }

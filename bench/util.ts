@@ -19,6 +19,26 @@ export async function timeMedian(fn: () => void | Promise<void>, minRuns = 5, mi
   return median(times);
 }
 
+/**
+ * Times several functions in alternation (a b a b …) so a burst of load from a neighbour hits them alike; returns
+ * each one's median run time in ms. The fair way to compare two engines on a shared, noisy machine.
+ */
+export async function timeInterleaved(fns: (() => void | Promise<void>)[], minRuns = 5, minMs = 300): Promise<number[]> {
+  for (const fn of fns) await fn(); // warm-up
+  const times: number[][] = fns.map(() => []);
+  const start = performance.now();
+  let rounds = 0;
+  while (rounds < minRuns || performance.now() - start < minMs) {
+    for (let i = 0; i < fns.length; i++) {
+      const t = performance.now();
+      await (fns[i] as () => void | Promise<void>)();
+      (times[i] as number[]).push(performance.now() - t);
+    }
+    if (++rounds >= 200) break;
+  }
+  return times.map(median);
+}
+
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));

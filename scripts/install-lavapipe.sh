@@ -25,7 +25,7 @@ have_driver() {
 if have_driver; then exit 0; fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-lavapipe: needs root to apt-get install mesa-vulkan-drivers (WebGPU tests will fall back / skip)" >&2
+  echo "install-lavapipe: needs root to apt-get install mesa-vulkan-drivers (the WebGPU tests need it)" >&2
   exit 1
 fi
 

@@ -9,12 +9,19 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<{ command: Command }>> = {
-  search: () => import('./search.js'),
-  runs: () => import('./runs.js'),
-  show: () => import('./show.js'),
-  predict: () => import('./predict.js'),
-  inspect: () => import('./inspect.js'),
+// name → [one-line summary for `loom --help`, loader]. Loading lazily keeps `loom --help` fast.
+const commands: Record<string, readonly [string, () => Promise<{ command: Command }>]> = {
+  search: ['run an evolutionary architecture search', () => import('./search.js')],
+  runs: ['list runs', () => import('./runs.js')],
+  show: ['show a run: generations and best models', () => import('./show.js')],
+  analyze: ['analyse a run: diversity, clusters, correlations, ensembles', () => import('./analyze.js')],
+  graft: ["graft a run's models into one model file", () => import('./graft.js')],
+  export: ['write a model as a Loom file or a LOOM bundle', () => import('./export.js')],
+  predict: ['run a saved model on inputs (JSON or CSV)', () => import('./predict.js')],
+  inspect: ["print a saved model's layers, shapes and parameters", () => import('./inspect.js')],
+  dashboard: ['web dashboard over a run database', () => import('./dashboard.js')],
+  worker: ['train models for distributed searches (BullMQ on Redis)', () => import('./worker.js')],
+  workers: ['list the workers registered on a Redis server', () => import('./workers.js')],
 };
 
 const usage = (): string =>
@@ -24,7 +31,7 @@ const usage = (): string =>
     'usage: loom <command> [options]   (loom <command> --help for details)',
     '',
     'commands:',
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...Object.entries(commands).map(([name, [summary]]) => `  ${name.padEnd(10)} ${summary}`),
   ].join('\n');
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,12 +40,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 1;
   }
-  const load = commands[name];
-  if (!load) {
+  const entry = commands[name];
+  if (!entry) {
     console.error(`loom: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const { command } = await load();
+  const { command } = await entry[1]();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;

@@ -1,5 +1,5 @@
 import { Rng } from '../engine/rng.js';
-import { analysisError } from './masks.js';
+import { analysisError, countBoth, packMasks } from './masks.js';
 
 /**
  * K-means (Lloyd) with seeded k-means++ initialization, the silhouette score, and the choice of k by silhouette.
@@ -12,6 +12,8 @@ import { analysisError } from './masks.js';
  * - Assignment ties go to the lowest cluster index. Lloyd stops when no assignment changes, or after maxIter.
  * - An empty cluster is re-seeded with the point farthest from its centroid (taken out of its cluster), which is
  *   deterministic and always lowers the inertia; LOOM re-seeded at a random point.
+ * - Lloyd runs on the Gram matrix G = X·Xᵀ (squared distances to a cluster mean follow from G), so an iteration
+ *   costs n² whatever the dimension: 200 masks of 10,000 samples cluster in milliseconds.
  * - Silhouette follows the standard definition (Rousseeuw 1987, as sklearn): a(i) mean distance to the other
  *   members of its cluster, b(i) lowest mean distance to another cluster, s(i) = (b − a)/max(a, b), and s = 0 for
  *   members of singleton clusters (LOOM gave them 1). The score is the mean s(i); with fewer than two non-empty
@@ -25,6 +27,8 @@ export interface KMeansOptions {
   readonly seed?: number;
   /** Lloyd iterations at most (default 100). */
   readonly maxIter?: number;
+  /** Start from these centroids instead of k-means++ (k is then their number). */
+  readonly initialCentroids?: readonly ArrayLike<number>[];
 }
 
 export interface KMeansResult {
@@ -60,28 +64,99 @@ export function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>): num
   return s;
 }
 
-/** k-means++: the first centre uniformly, each next one with probability ∝ squared distance to the nearest centre. */
-function kmeansPlusPlus(points: Points, k: number, rng: Rng): Float64Array[] {
+const isBinary = (points: Points): boolean => points.every((p) => {
+  for (let i = 0; i < p.length; i++) if (p[i] !== 0 && p[i] !== 1) return false;
+  return true;
+});
+
+/**
+ * Gram matrix G = X·Xᵀ (n×n, row-major). Lloyd's k-means and the silhouette need only distances between points
+ * and cluster means, and those follow from G, so the work per iteration is n² instead of n·k·dim. 0/1 points
+ * (masks) are counted with popcounts over bitsets, exactly.
+ */
+export function gramMatrix(points: Points): Float64Array {
+  const dim = checkPoints(points);
   const n = points.length;
-  const first = rng.int(n);
-  const centroids = [Float64Array.from(points[first] as ArrayLike<number>)];
-  const nearest = points.map((p) => squaredDistance(p, centroids[0] as Float64Array));
-  while (centroids.length < k) {
+  const g = new Float64Array(n * n);
+  if (isBinary(points)) {
+    const packed = packMasks(points);
+    for (let i = 0; i < n; i++) {
+      for (let j = i; j < n; j++) {
+        const v = i === j ? (packed.correct[i] as number) : countBoth(packed.bits[i] as Int32Array, packed.bits[j] as Int32Array);
+        g[i * n + j] = v;
+        g[j * n + i] = v;
+      }
+    }
+    return g;
+  }
+  for (let i = 0; i < n; i++) {
+    const a = points[i] as ArrayLike<number>;
+    for (let j = i; j < n; j++) {
+      const b = points[j] as ArrayLike<number>;
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += (a[d] as number) * (b[d] as number);
+      g[i * n + j] = dot;
+      g[j * n + i] = dot;
+    }
+  }
+  return g;
+}
+
+/** Squared distance of points i and j from the Gram matrix (clamped at 0 against rounding). */
+const gramDistance = (g: Float64Array, n: number, i: number, j: number): number =>
+  Math.max(0, (g[i * n + i] as number) + (g[j * n + j] as number) - 2 * (g[i * n + j] as number));
+
+/** k-means++ on point indices: the first centre uniformly, each next one with probability ∝ squared distance to the nearest centre. */
+function kmeansPlusPlus(g: Float64Array, n: number, k: number, rng: Rng): number[] {
+  const centres = [rng.int(n)];
+  const nearest = Array.from({ length: n }, (_, i) => gramDistance(g, n, i, centres[0] as number));
+  while (centres.length < k) {
     const total = nearest.reduce((a, b) => a + b, 0);
     if (total <= 0) break; // every point coincides with a centre: no more distinct points
     const pick = rng.weighted(nearest);
-    const c = Float64Array.from(points[pick] as ArrayLike<number>);
-    centroids.push(c);
-    points.forEach((p, i) => {
-      const d = squaredDistance(p, c);
-      if (d < (nearest[i] as number)) nearest[i] = d;
-    });
+    centres.push(pick);
+    for (let i = 0; i < n; i++) nearest[i] = Math.min(nearest[i] as number, gramDistance(g, n, i, pick));
   }
-  return centroids;
+  return centres;
 }
 
-function assign(points: Points, centroids: readonly Float64Array[], out: Int32Array, dist: Float64Array): number {
+/**
+ * Assigns every point to the nearest cluster mean, the means given implicitly by the current members:
+ * ‖x_i − μ_C‖² = G_ii − 2·Σ_{j∈C} G_ij/|C| + Σ_{j,l∈C} G_jl/|C|². Empty clusters are skipped. Returns the changes.
+ */
+function assignToMeans(g: Float64Array, n: number, k: number, assignments: Int32Array, dist: Float64Array): number {
+  const sizes = new Float64Array(k);
+  for (let i = 0; i < n; i++) sizes[assignments[i] as number]++;
+  const cross = new Float64Array(n * k); // cross[i·k + c] = Σ_{j∈c} G_ij
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) cross[i * k + (assignments[j] as number)] += g[i * n + j] as number;
+  }
+  const within = new Float64Array(k);
+  for (let j = 0; j < n; j++) within[assignments[j] as number] += cross[j * k + (assignments[j] as number)] as number;
+  const next = new Int32Array(n);
   let changes = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0; c < k; c++) {
+      const size = sizes[c] as number;
+      if (size === 0) continue;
+      const d = Math.max(0, (g[i * n + i] as number) - (2 * (cross[i * k + c] as number)) / size + (within[c] as number) / (size * size));
+      if (d < bestD) {
+        bestD = d;
+        best = c;
+      }
+    }
+    next[i] = best;
+    dist[i] = bestD;
+    if (best !== assignments[i]) changes++;
+  }
+  assignments.set(next);
+  return changes;
+}
+
+/** First assignment to explicit centroids (only for caller-given initial centroids). */
+function assignToCentroids(points: Points, centroids: readonly Float64Array[], out: Int32Array, dist: Float64Array): void {
   points.forEach((p, i) => {
     let best = 0;
     let bestD = Infinity;
@@ -92,30 +167,51 @@ function assign(points: Points, centroids: readonly Float64Array[], out: Int32Ar
         best = j;
       }
     });
-    if (out[i] !== best) changes++;
     out[i] = best;
     dist[i] = bestD;
   });
-  return changes;
 }
 
-/** Clusters points into (at most) k groups. */
-export function kmeans(points: Points, k: number, options: KMeansOptions = {}): KMeansResult {
+/** Clusters points into (at most) k groups. `gram` may be passed when already computed (chooseK reuses it). */
+export function kmeans(points: Points, k: number, options: KMeansOptions = {}, gram?: Float64Array): KMeansResult {
   const dim = checkPoints(points);
   if (!Number.isInteger(k) || k < 1) throw analysisError(`k-means: k must be a positive integer, got ${k}`);
   const maxIter = options.maxIter ?? 100;
   const n = points.length;
-  const centroids = kmeansPlusPlus(points, Math.min(k, n), new Rng(options.seed ?? 0));
-  const kk = centroids.length;
-  const assignments = new Int32Array(n).fill(-1);
+  const g = gram ?? gramMatrix(points);
+  const assignments = new Int32Array(n);
   const dist = new Float64Array(n);
+  let kk: number;
+  if (options.initialCentroids) {
+    const init = options.initialCentroids.map((c, j) => {
+      if (c.length !== dim) throw analysisError(`k-means: initial centroid ${j} has ${c.length} values, points have ${dim}`);
+      return Float64Array.from(c);
+    });
+    kk = init.length;
+    assignToCentroids(points, init, assignments, dist);
+  } else {
+    const centres = kmeansPlusPlus(g, n, Math.min(k, n), new Rng(options.seed ?? 0));
+    kk = centres.length;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      let bestD = Infinity;
+      centres.forEach((c, j) => {
+        const d = gramDistance(g, n, i, c);
+        if (d < bestD) {
+          bestD = d;
+          best = j;
+        }
+      });
+      assignments[i] = best;
+      dist[i] = bestD;
+    }
+  }
   let iterations = 0;
   let converged = false;
   let reseeds = 0;
-  assign(points, centroids, assignments, dist);
   while (iterations < maxIter) {
     iterations++;
-    // Update: means of members; an empty cluster takes the point farthest from its own centroid.
+    // An empty cluster takes the point farthest from its own centroid (out of a cluster with other members).
     const sizes = new Array<number>(kk).fill(0);
     for (const a of assignments) sizes[a]++;
     for (let j = 0; j < kk; j++) {
@@ -129,36 +225,34 @@ export function kmeans(points: Points, k: number, options: KMeansOptions = {}): 
       dist[far] = 0;
       reseeds++;
     }
-    for (let j = 0; j < kk; j++) if ((sizes[j] as number) > 0) (centroids[j] as Float64Array).fill(0);
-    points.forEach((p, i) => {
-      const c = centroids[assignments[i] as number] as Float64Array;
-      for (let d = 0; d < dim; d++) c[d] = (c[d] as number) + (p[d] as number);
-    });
-    for (let j = 0; j < kk; j++) {
-      const size = sizes[j] as number;
-      if (size > 0) {
-        const c = centroids[j] as Float64Array;
-        for (let d = 0; d < dim; d++) c[d] = (c[d] as number) / size;
-      }
-    }
-    if (assign(points, centroids, assignments, dist) === 0) {
+    if (assignToMeans(g, n, kk, assignments, dist) === 0) {
       converged = true;
       break;
     }
   }
   const sizes = new Array<number>(kk).fill(0);
   for (const a of assignments) sizes[a]++;
+  const centroids = Array.from({ length: kk }, () => new Float64Array(dim));
+  points.forEach((p, i) => {
+    const c = centroids[assignments[i] as number] as Float64Array;
+    for (let d = 0; d < dim; d++) c[d] = (c[d] as number) + (p[d] as number);
+  });
+  centroids.forEach((c, j) => {
+    const size = sizes[j] as number;
+    if (size > 0) for (let d = 0; d < dim; d++) c[d] = (c[d] as number) / size;
+  });
   return { k: kk, centroids, assignments, sizes, inertia: dist.reduce((a, b) => a + b, 0), iterations, converged, reseeds };
 }
 
-/** Euclidean distances between every pair of points, n×n row-major. */
-export function distanceMatrix(points: Points): Float64Array {
+/** Euclidean distances between every pair of points, n×n row-major (from the Gram matrix when given). */
+export function distanceMatrix(points: Points, gram?: Float64Array): Float64Array {
   checkPoints(points);
   const n = points.length;
+  const g = gram ?? gramMatrix(points);
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      const d = Math.sqrt(squaredDistance(points[i] as ArrayLike<number>, points[j] as ArrayLike<number>));
+      const d = Math.sqrt(gramDistance(g, n, i, j));
       out[i * n + j] = d;
       out[j * n + i] = d;
     }
@@ -196,7 +290,7 @@ export function silhouette(points: Points, assignments: ArrayLike<number>): numb
   return silhouetteFromDistances(distanceMatrix(points), assignments);
 }
 
-export interface ChooseKOptions extends KMeansOptions {
+export interface ChooseKOptions extends Omit<KMeansOptions, 'initialCentroids'> {
   readonly kMin?: number;
   /** Default min(10, n − 1). */
   readonly kMax?: number;
@@ -214,18 +308,19 @@ export function chooseK(points: Points, options: ChooseKOptions = {}): KChoice {
   const n = points.length;
   const kMin = Math.max(2, options.kMin ?? 2);
   const kMax = Math.min(options.kMax ?? 10, n - 1);
-  const distances = kMax >= kMin ? distanceMatrix(points) : new Float64Array(0);
+  const gram = gramMatrix(points);
+  const distances = kMax >= kMin ? distanceMatrix(points, gram) : new Float64Array(0);
   const candidates: KChoice['candidates'][number][] = [];
   let best: KChoice['best'] | null = null;
   const seen = new Set<number>();
   for (let k = kMin; k <= kMax; k++) {
-    const result = kmeans(points, k, options);
+    const result = kmeans(points, k, { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.maxIter !== undefined ? { maxIter: options.maxIter } : {}) }, gram);
     if (seen.has(result.k)) break; // fewer distinct points than k: larger k gives the same clustering
     seen.add(result.k);
     const s = result.k >= 2 ? silhouetteFromDistances(distances, result.assignments) : NaN;
     candidates.push({ k: result.k, silhouette: s, inertia: result.inertia });
     if (!Number.isNaN(s) && (!best || s > best.silhouette)) best = { ...result, silhouette: s };
   }
-  if (!best) best = { ...kmeans(points, 1, options), silhouette: NaN };
+  if (!best) best = { ...kmeans(points, 1, {}, gram), silhouette: NaN };
   return { best, candidates };
 }

@@ -20,11 +20,11 @@ export function checkMasks(masks: readonly ArrayLike<number>[], ids?: readonly s
   return n;
 }
 
-/** Masks as bitsets (32 samples per word) plus each model's number of correct samples. */
+/** Masks as bitsets (32 samples per word, in Int32Array so bit operations stay on small integers) plus each model's number of correct samples. */
 export interface PackedMasks {
   readonly samples: number;
   readonly words: number;
-  readonly bits: readonly Uint32Array[];
+  readonly bits: readonly Int32Array[];
   readonly correct: Int32Array;
 }
 
@@ -33,7 +33,7 @@ export function packMasks(masks: readonly ArrayLike<number>[]): PackedMasks {
   const words = Math.ceil(samples / 32);
   const correct = new Int32Array(masks.length);
   const bits = masks.map((m, k) => {
-    const out = new Uint32Array(words);
+    const out = new Int32Array(words);
     let count = 0;
     for (let i = 0; i < samples; i++) {
       if (m[i]) {
@@ -56,7 +56,7 @@ export function popcount32(x: number): number {
 }
 
 /** |A ∧ B| of two packed masks. */
-export function countBoth(a: Uint32Array, b: Uint32Array): number {
+export function countBoth(a: Int32Array, b: Int32Array): number {
   let n = 0;
   for (let w = 0; w < a.length; w++) n += popcount32((a[w] as number) & (b[w] as number));
   return n;

@@ -49,7 +49,7 @@ export function pairCounts(a: ArrayLike<number>, b: ArrayLike<number>): PairCoun
 
 /** Counts of pair (i, k) from packed masks: one popcount per 32 samples. */
 export function packedPairCounts(packed: PackedMasks, i: number, k: number): PairCounts {
-  const n11 = countBoth(packed.bits[i] as Uint32Array, packed.bits[k] as Uint32Array);
+  const n11 = countBoth(packed.bits[i] as Int32Array, packed.bits[k] as Int32Array);
   const ci = packed.correct[i] as number;
   const ck = packed.correct[k] as number;
   return { n11, n10: ci - n11, n01: ck - n11, n00: packed.samples - ci - ck + n11, n: packed.samples };
@@ -61,7 +61,11 @@ export function pairStats(c: PairCounts): PairStats {
   const qDen = n11 * n00 + n01 * n10;
   const rDen = Math.sqrt((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00));
   return {
-    ...c,
+    n11,
+    n10,
+    n01,
+    n00,
+    n,
     coverage: (n - n00) / n,
     overlap: n11 / n,
     disagreement: (n01 + n10) / n,

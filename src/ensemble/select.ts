@@ -39,32 +39,7 @@ export interface Score {
 export interface Selection {
   /** Model indices in pick order (the chosen prefix). */
   readonly picks: number[];
-  /** scoreRows(sum + p) without materializing the sum: the climb's inner loop. */
-function scoreSum(sum: Float64Array, p: Float32Array, labels: Int32Array, c: number): Score {
-  const n = labels.length;
-  let correct = 0;
-  let loss = 0;
-  for (let r = 0; r < n; r++) {
-    const o = r * c;
-    let best = 0;
-    let max = -Infinity;
-    let total = 0;
-    for (let j = 0; j < c; j++) {
-      const v = (sum[o + j] as number) + (p[o + j] as number);
-      total += v;
-      if (v > max) {
-        max = v;
-        best = j;
-      }
-    }
-    const label = labels[r] as number;
-    if (best === label) correct++;
-    loss -= Math.log(Math.max(LOG_FLOOR, ((sum[o + label] as number) + (p[o + label] as number)) / (total || 1)));
-  }
-  return { accuracy: n ? correct / n : 0, logLoss: n ? loss / n : 0 };
-}
-
-/** Distinct members in first-pick order, with their weights (summing to 1). */
+  /** Distinct members in first-pick order, with their weights (summing to 1). */
   readonly members: number[];
   readonly weights: number[];
   readonly val: Score;
@@ -155,11 +130,17 @@ export function greedySelection(val: SplitData, options: SelectionOptions = {}):
   for (const { index } of rankModels(val, metric).slice(0, initSize)) add(index);
   trace.push(scoreRows(sum, val.labels, c));
   while (picks.length < steps) {
+    // First the primary metric for every candidate, then the tie-break only for those tied on it.
+    const allowed = Array.from({ length: L }, (_, m) => m).filter((m) => inEnsemble.has(m) || inEnsemble.size < maxMembers);
+    const primary = allowed.map((m) => scoreSum(sum, val.probs[m] as Float32Array, val.labels, c, metric));
+    const top = metric === 'accuracy' ? Math.max(...primary) : Math.min(...primary);
     let bestModel = -1;
     let bestScore: Score | null = null;
-    for (let m = 0; m < L; m++) {
-      if (!inEnsemble.has(m) && inEnsemble.size >= maxMembers) continue;
-      const s = scoreSum(sum, val.probs[m] as Float32Array, val.labels, c);
+    for (let i = 0; i < allowed.length; i++) {
+      if (primary[i] !== top) continue;
+      const m = allowed[i] as number;
+      const other = scoreSum(sum, val.probs[m] as Float32Array, val.labels, c, metric === 'accuracy' ? 'log_loss' : 'accuracy');
+      const s: Score = metric === 'accuracy' ? { accuracy: top, logLoss: other } : { accuracy: other, logLoss: top };
       if (!bestScore || better(s, bestScore, metric)) {
         bestScore = s;
         bestModel = m;
@@ -175,29 +156,36 @@ export function greedySelection(val: SplitData, options: SelectionOptions = {}):
   return { picks: chosen, members, weights, val: trace[bestAt] as Score, trace };
 }
 
-/** scoreRows(sum + p) without materializing the sum: the climb's inner loop. */
-function scoreSum(sum: Float64Array, p: Float32Array, labels: Int32Array, c: number): Score {
+/** One metric of (sum + p) without materializing the sum: the climb's inner loop (log-loss normalizes by row sums). */
+function scoreSum(sum: Float64Array, p: Float32Array, labels: Int32Array, c: number, metric: SelectionMetric): number {
   const n = labels.length;
-  let correct = 0;
+  if (n === 0) return 0;
+  if (metric === 'accuracy') {
+    let correct = 0;
+    for (let r = 0; r < n; r++) {
+      const o = r * c;
+      let best = 0;
+      let max = -Infinity;
+      for (let j = 0; j < c; j++) {
+        const v = (sum[o + j] as number) + (p[o + j] as number);
+        if (v > max) {
+          max = v;
+          best = j;
+        }
+      }
+      if (best === labels[r]) correct++;
+    }
+    return correct / n;
+  }
   let loss = 0;
   for (let r = 0; r < n; r++) {
     const o = r * c;
-    let best = 0;
-    let max = -Infinity;
     let total = 0;
-    for (let j = 0; j < c; j++) {
-      const v = (sum[o + j] as number) + (p[o + j] as number);
-      total += v;
-      if (v > max) {
-        max = v;
-        best = j;
-      }
-    }
+    for (let j = 0; j < c; j++) total += (sum[o + j] as number) + (p[o + j] as number);
     const label = labels[r] as number;
-    if (best === label) correct++;
     loss -= Math.log(Math.max(LOG_FLOOR, ((sum[o + label] as number) + (p[o + label] as number)) / (total || 1)));
   }
-  return { accuracy: n ? correct / n : 0, logLoss: n ? loss / n : 0 };
+  return loss / n;
 }
 
 /** Distinct members in first-pick order and their weights count/total. */

@@ -9,7 +9,10 @@ import {
 import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
 import { loadWeightsByName } from '../../src/engine/io/weights.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
+import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Rng } from '../../src/engine/rng.js';
+
+const L = (s: { type: string; [field: string]: unknown }): LayerSpec => s;
 
 /** A safetensors file assembled by hand: header JSON and data bytes exactly as given. */
 function handBuilt(header: object, data: number[]): Uint8Array {
@@ -161,7 +164,7 @@ describe('safetensors reading', () => {
 });
 
 describe('loadWeightsByName', () => {
-  const net = (): Network => new Network(sequentialNetworkSpec([3], [{ type: 'dense', units: 2 }, { type: 'dense', units: 1 }]), new Rng(1));
+  const net = (): Network => new Network(sequentialNetworkSpec([3], [L({ type: 'dense', units: 2 }), L({ type: 'dense', units: 1 })]), new Rng(1));
 
   it('copies by name, reports missing and unused names, and maps names', () => {
     const network = net();

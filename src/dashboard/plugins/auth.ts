@@ -7,19 +7,27 @@ export interface AuthPluginOptions extends Record<string, unknown> {
   readonly token?: string;
 }
 
+const COOKIE = 'loom_token';
+
 /**
  * Token check on every request (pages, API, assets, the event stream): `Authorization: Bearer T`, an
- * `x-loom-token: T` header, or `?token=T` in the URL (the only way a browser's EventSource and a plain link can
- * carry it; the pages pass it along). Compared in constant time.
+ * `x-loom-token: T` header, `?token=T` in the URL (how a person opens the dashboard), or the cookie the dashboard
+ * sets after a good `?token=` (so the page's stylesheet, scripts, fetches and EventSource carry it). Compared in
+ * constant time.
  */
-function presentedToken(request: FastifyRequest): string | undefined {
+function presentedToken(request: FastifyRequest): { token: string; fromQuery: boolean } | undefined {
   const auth = request.headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return { token: auth.slice('Bearer '.length).trim(), fromQuery: false };
   const header = request.headers['x-loom-token'];
-  if (typeof header === 'string') return header;
+  if (typeof header === 'string') return { token: header, fromQuery: false };
   const q = request.url.indexOf('?');
-  if (q < 0) return undefined;
-  return new URLSearchParams(request.url.slice(q + 1)).get('token') ?? undefined;
+  const fromQuery = q < 0 ? null : new URLSearchParams(request.url.slice(q + 1)).get('token');
+  if (fromQuery) return { token: fromQuery, fromQuery: true };
+  const cookie = request.headers.cookie
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${COOKIE}=`));
+  return cookie ? { token: decodeURIComponent(cookie.slice(COOKIE.length + 1)), fromQuery: false } : undefined;
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -34,9 +42,10 @@ export const authPlugin = sharedPlugin<AuthPluginOptions>(
     if (!token) return;
     fastify.addHook('onRequest', async (request, reply) => {
       const given = presentedToken(request);
-      if (given === undefined || !sameToken(given, token)) {
+      if (given === undefined || !sameToken(given.token, token)) {
         return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'this dashboard needs its token (?token=… or Authorization: Bearer …)' });
       }
+      if (given.fromQuery) reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`);
     });
   },
   { name: 'loom-auth' },

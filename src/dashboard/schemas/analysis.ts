@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AnyJson, Nullable } from './common.js';
+import { Nullable } from './common.js';
 
 export const AnalysisQuery = Type.Object({
   /** How many of the best models (by validation accuracy) the heatmap and the pair list look at. */
@@ -49,7 +49,7 @@ export const AnalysisReply = Type.Object({
     }),
   ),
   ensembles: Type.Array(EnsembleView),
-  /** Analyses another tool stored for the run (kind and when), listed so the page can say they exist. */
-  stored: Type.Array(Type.Object({ id: Type.Integer(), kind: Type.String(), createdAt: Type.Number(), payload: AnyJson })),
+  /** Analyses stored for the run (kind and when; payloads stay in the database), so the page can list them. */
+  stored: Type.Array(Type.Object({ id: Type.Integer(), kind: Type.String(), createdAt: Type.Number() })),
 });
 export type AnalysisReplyType = Static<typeof AnalysisReply>;

@@ -8,7 +8,6 @@ import type { EmbeddingSpec } from '../layers/embedding.js';
 import type { LayerNormSpec } from '../layers/layernorm.js';
 import type { LstmSpec } from '../layers/lstm.js';
 import type { MhaSpec } from '../layers/mha.js';
-import type { ParallelSpec } from '../layers/parallel.js';
 import type { ResidualSpec } from '../layers/residual.js';
 import type { RmsNormSpec } from '../layers/rmsnorm.js';
 import type { RnnSpec } from '../layers/rnn.js';
@@ -34,8 +33,10 @@ import { sameShape, sizeOf } from '../tensor.js';
  * what LOOM computes (plain softmax, T = 1); LOOM's "hierarchical" is a grid softmax over the last level.
  *
  * Writing gives LOOM what it can express. What it cannot (non-causal or RoPE-less attention, per-position Dense,
- * conv1d channelsLast, flatten/pool/reshape, our activations relu/gelu/silu, filter gates, extra softmax fields) is
- * still written as the nearest definition, and the exact architecture travels in cfg.loomts, which LOOM ignores.
+ * conv1d channelsLast, non-square conv kernels or strides, row-wise softmax over a multi-row input, flatten/pool/
+ * reshape layers, our activations relu/gelu/silu, filter gates, adaptive/mixture softmax fields, kvHeads, initScale)
+ * is still written as the nearest definition (LOOM rejects the types it lacks), and the exact architecture travels
+ * in cfg.loomts, which LOOM ignores and Loom rebuilds from, so Loom → bundle → Loom is always exact.
  */
 
 export interface LoomLayerDef {
@@ -118,7 +119,7 @@ interface CoreRead {
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /** Checks a literal against its kind's spec type, returned as a plain LayerSpec. */
-const as = <S extends LayerSpec>(spec: S): LayerSpec => spec;
+const typed = <S extends LayerSpec>(spec: S): LayerSpec => spec;
 
 /** [size/width, width] unless the last axis already is `width`. */
 function rowsOf(shape: readonly number[] | null, width: number, where: string): number[] {
@@ -147,10 +148,10 @@ function readSoftmax(def: LoomLayerDef, shape: readonly number[] | null, where: 
   const temperature = numField(def, 'temperature', where) ?? 1;
   const rows = intField(def, 'softmax_rows', where);
   const cols = intField(def, 'softmax_cols', where);
-  const standard = (t: number): CoreRead => ({ spec: as<SoftmaxSpec>({ type: 'softmax', variant: 'standard', temperature: t }), need: flatNeed(shape, undefined, where) });
+  const standard = (t: number): CoreRead => ({ spec: typed<SoftmaxSpec>({ type: 'softmax', variant: 'standard', temperature: t }), need: flatNeed(shape, undefined, where) });
   const grid = (r: number, c: number): CoreRead => {
     const need = shape && (shape[shape.length - 1] === r * c || sizeOf(shape) === r * c) ? [...shape] : flatNeed(shape, r * c, where);
-    return { spec: as<SoftmaxSpec>({ type: 'softmax', variant: 'grid', rows: r, cols: c, temperature }), need };
+    return { spec: typed<SoftmaxSpec>({ type: 'softmax', variant: 'grid', rows: r, cols: c, temperature }), need };
   };
   switch (variant) {
     case 'standard':
@@ -169,16 +170,16 @@ function readSoftmax(def: LoomLayerDef, shape: readonly number[] | null, where: 
     case 'gumbel':
     case 'sparse':
     case 'sparsemax':
-      return { spec: as<SoftmaxSpec>({ type: 'softmax', variant: variant === 'gumbel' ? 'gumbel' : 'sparsemax', temperature }), need: flatNeed(shape, undefined, where) };
+      return { spec: typed<SoftmaxSpec>({ type: 'softmax', variant: variant === 'gumbel' ? 'gumbel' : 'sparsemax', temperature }), need: flatNeed(shape, undefined, where) };
     case 'masked': {
       const mask = listField(def, 'mask', where);
       if (!mask) return standard(temperature);
       if (!mask.every((m) => typeof m === 'boolean')) throw modelFileError(`${where}: mask must be a list of booleans`);
-      return { spec: as<SoftmaxSpec>({ type: 'softmax', variant: 'masked', mask: mask as boolean[], temperature }), need: flatNeed(shape, mask.length, where) };
+      return { spec: typed<SoftmaxSpec>({ type: 'softmax', variant: 'masked', mask: mask as boolean[], temperature }), need: flatNeed(shape, mask.length, where) };
     }
     case 'entmax': {
       const alpha = Math.max(1, numField(def, 'entmax_alpha', where) ?? 1.5);
-      return { spec: as<SoftmaxSpec>({ type: 'softmax', variant: 'entmax', alpha }), need: flatNeed(shape, undefined, where) };
+      return { spec: typed<SoftmaxSpec>({ type: 'softmax', variant: 'entmax', alpha }), need: flatNeed(shape, undefined, where) };
     }
     case 'adaptive':
     case 'mixture':
@@ -198,11 +199,11 @@ function readCore(def: LoomLayerDef, shape: readonly number[] | null, where: str
       if (shape && inSize !== undefined && sizeOf(shape) !== inSize) {
         throw modelFileError(`${where}: dense expects input_height ${inSize} values, but the previous layer gives ${sizeOf(shape)} (${fmt(shape)})`);
       }
-      return { spec: as<DenseSpec>({ type: 'dense', units, activation: activationFromLoom(def, where) }), need: shape ? [...shape] : flatNeed(null, inSize, where) };
+      return { spec: typed<DenseSpec>({ type: 'dense', units, activation: activationFromLoom(def, where) }), need: shape ? [...shape] : flatNeed(null, inSize, where) };
     }
     case 'conv2d': {
       const need = [requireInt(def, 'input_channels', where), requireInt(def, 'input_height', where), requireInt(def, 'input_width', where)];
-      const spec = as<Conv2dSpec>({
+      const spec = typed<Conv2dSpec>({
         type: 'conv2d', filters: requireInt(def, 'filters', where), kernelSize: requireInt(def, 'kernel_size', where),
         stride: intField(def, 'stride', where) ?? 1, padding: intField(def, 'padding', where) ?? 0, activation: activationFromLoom(def, where),
       });
@@ -212,7 +213,7 @@ function readCore(def: LoomLayerDef, shape: readonly number[] | null, where: str
       const length = intField(def, 'input_length', where) ?? intField(def, 'input_height', where);
       const channels = intField(def, 'input_channels', where) ?? 1;
       const need = length !== undefined ? [channels, length] : shape ? [channels, sizeOf(shape) / channels] : flatNeed(null, undefined, where);
-      const spec = as<Conv1dSpec>({
+      const spec = typed<Conv1dSpec>({
         type: 'conv1d', filters: requireInt(def, 'filters', where), kernelSize: requireInt(def, 'kernel_size', where),
         stride: intField(def, 'stride', where) ?? 1, padding: intField(def, 'padding', where) ?? 0, activation: activationFromLoom(def, where),
       });
@@ -222,14 +223,14 @@ function readCore(def: LoomLayerDef, shape: readonly number[] | null, where: str
       const dModel = requireInt(def, 'd_model', where);
       const heads = requireInt(def, 'num_heads', where);
       const rope = (dModel / heads) % 2 === 0;
-      const spec = as<MhaSpec>({ type: 'mha', heads, causal: true, rope, ropeTheta: 1e6 });
+      const spec = typed<MhaSpec>({ type: 'mha', heads, causal: true, rope, ropeTheta: 1e6 });
       return { spec, need: seqOf(shape, dModel, intField(def, 'seq_length', where), where) };
     }
     case 'rnn':
     case 'lstm': {
       const hidden = requireInt(def, 'hidden_size', where);
       const inSize = intField(def, 'input_size', where) ?? hidden;
-      return { spec: kind === 'rnn' ? as<RnnSpec>({ type: 'rnn', hidden }) : as<LstmSpec>({ type: 'lstm', hidden }), need: seqOf(shape, inSize, intField(def, 'seq_length', where), where) };
+      return { spec: kind === 'rnn' ? typed<RnnSpec>({ type: 'rnn', hidden }) : typed<LstmSpec>({ type: 'lstm', hidden }), need: seqOf(shape, inSize, intField(def, 'seq_length', where), where) };
     }
     case 'softmax':
       return readSoftmax(def, shape, where);
@@ -237,21 +238,21 @@ function readCore(def: LoomLayerDef, shape: readonly number[] | null, where: str
     case 'rms_norm': {
       const width = intField(def, 'norm_size', where) ?? (shape ? (shape[shape.length - 1] as number) : requireInt(def, 'norm_size', where));
       const epsilon = numField(def, 'epsilon', where) ?? 1e-5;
-      const spec = kind === 'layer_norm' ? as<LayerNormSpec>({ type: 'layer_norm', epsilon }) : as<RmsNormSpec>({ type: 'rms_norm', epsilon });
+      const spec = kind === 'layer_norm' ? typed<LayerNormSpec>({ type: 'layer_norm', epsilon }) : typed<RmsNormSpec>({ type: 'rms_norm', epsilon });
       return { spec, need: rowsOf(shape, width, where) };
     }
     case 'swiglu': {
       const width = requireInt(def, 'input_height', where);
-      return { spec: as<SwigluSpec>({ type: 'swiglu', hidden: requireInt(def, 'output_height', where) }), need: rowsOf(shape, width, where) };
+      return { spec: typed<SwigluSpec>({ type: 'swiglu', hidden: requireInt(def, 'output_height', where) }), need: rowsOf(shape, width, where) };
     }
     case 'embedding': {
       const length = intField(def, 'input_length', where);
-      const spec = as<EmbeddingSpec>({ type: 'embedding', vocab: requireInt(def, 'vocab_size', where), dim: requireInt(def, 'embedding_dim', where) });
+      const spec = typed<EmbeddingSpec>({ type: 'embedding', vocab: requireInt(def, 'vocab_size', where), dim: requireInt(def, 'embedding_dim', where) });
       return { spec, need: length !== undefined ? [length] : flatNeed(shape, undefined, where) };
     }
     case 'residual':
       if (!shape) throw modelFileError(`${where}: a residual cannot be the first layer`);
-      return { spec: as<ResidualSpec>({ type: 'residual', back: 1 }), need: [...shape] };
+      return { spec: typed<ResidualSpec>({ type: 'residual', back: 1 }), need: [...shape] };
     case 'parallel':
       return readParallel(def, shape, where, rng);
     case 'sequential': {
@@ -265,7 +266,7 @@ function readCore(def: LoomLayerDef, shape: readonly number[] | null, where: str
         running = read.outputShape;
         return read.spec;
       });
-      return { spec: as<SequentialSpec>({ type: 'sequential', layers }), need: need ?? [] };
+      return { spec: typed<SequentialSpec>({ type: 'sequential', layers }), need: need ?? [] };
     }
     default:
       throw modelFileError(
@@ -314,7 +315,7 @@ function readParallel(def: LoomLayerDef, shape: readonly number[] | null, where:
 
 function appendFlatten(spec: LayerSpec): LayerSpec {
   const steps = isAdapterWrap(spec) ? (spec as SequentialSpec).layers : [spec];
-  return as<SequentialSpec>({ type: 'sequential', layers: [...steps, { type: 'flatten' }] });
+  return typed<SequentialSpec>({ type: 'sequential', layers: [...steps, { type: 'flatten' }] });
 }
 
 /** A sequential that Loom made around a core when reading (reshape in front); its steps are what `coreLayer` strips. */
@@ -347,7 +348,7 @@ export function readLayerDef(def: unknown, shape: readonly number[] | null, wher
     if (sizeOf(core.need) !== sizeOf(input)) {
       throw modelFileError(`${label}: expects ${sizeOf(core.need)} values ${fmt(core.need)}, but the previous layer gives ${sizeOf(input)} (${fmt(input)})`);
     }
-    spec = as<SequentialSpec>({ type: 'sequential', layers: [{ type: 'reshape', shape: [...core.need] } as LayerSpec, spec] });
+    spec = typed<SequentialSpec>({ type: 'sequential', layers: [{ type: 'reshape', shape: [...core.need] } as LayerSpec, spec] });
   }
   let layer: Layer;
   try {

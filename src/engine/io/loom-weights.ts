@@ -164,7 +164,10 @@ export function applyLayerWeights(layer: Layer, weights: LayerWeights, where: st
     if (v) p.value.set(v);
     else p.value.fill(0);
   }
-  if (missing.length > 0) warnings.push(`${where}: no ${missing.join(', ')} in the bundle; those weights are zeros (γ = 1), as LOOM would run them`);
+  if (missing.length > 0) {
+    const gamma = missing.includes('gamma') ? ' (γ ones)' : '';
+    warnings.push(`${where}: no ${missing.join(', ')} in the bundle; those weights are zeros${gamma}, as LOOM would run them`);
+  }
   const children = core.children ? core.children() : [];
   if (children.length === 0) return;
   if (weights.branches.length !== children.length && weights.branches.length !== 0) {

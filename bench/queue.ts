@@ -1,0 +1,158 @@
+import { Worker } from 'bullmq';
+import { Rng } from '../src/engine/rng.js';
+import { generateConfigs } from '../src/search/arch.js';
+import { DEFAULT_TRAINING } from '../src/search/config.js';
+import { loadDataset } from '../src/search/data/index.js';
+import type { ModelResult } from '../src/store/types.js';
+import { DEFAULT_QUEUE_NAME, QueueExecutor } from '../src/workers/queue.js';
+import { closeRedis, connectRedis, DEFAULT_REDIS_URL } from '../src/workers/redis.js';
+import { RemoteWorker } from '../src/workers/remote-worker.js';
+import type { TrainingJob } from '../src/workers/types.js';
+import { encodeResult } from '../src/workers/wire.js';
+import { fmt, median, table } from './util.js';
+
+/**
+ * The distributed queue's costs, against the real Redis: (1) overhead per job — enqueue, pick-up by a worker,
+ * completion event, result decode — with a processor that does nothing; goal < 20 ms. (2) Models per minute with
+ * 1 and 2 local worker threads (sandboxed, as `loom worker` runs them) on a tiny synthetic search; goal ≥ 1.7×
+ * on 2 cores. Each measurement uses its own key prefix and deletes it afterwards.
+ */
+export const QUEUE_OVERHEAD_GOAL_MS = 20;
+export const QUEUE_SPEEDUP_GOAL = 1.7;
+
+export interface QueueOverhead {
+  readonly jobs: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+}
+
+export interface QueueThroughputRow {
+  readonly threads: number;
+  readonly models: number;
+  readonly seconds: number;
+  readonly modelsPerMinute: number;
+}
+
+const benchPrefix = (label: string): string => `loombench-${label}-${process.pid}-${Date.now().toString(36)}`;
+
+async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = await connectRedis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await closeRedis(redis);
+  }
+}
+
+/** A result the size of a small model's (100 validation and test samples, 3 classes, 4 KB of weights). */
+function tinyResult(modelId: string): ModelResult {
+  return {
+    modelId,
+    metrics: [{ epoch: 1, trainLoss: 1 }],
+    valProbs: new Float32Array(300),
+    testProbs: new Float32Array(300),
+    valMask: new Uint8Array(100),
+    testMask: new Uint8Array(100),
+    weights: new Uint8Array(4096),
+    paramCount: 1000,
+    trainMs: 0,
+    worker: 'bench',
+    valAccuracy: 0,
+    testAccuracy: 0,
+    numClasses: 3,
+  };
+}
+
+/** Jobs for a tiny search on synthetic blobs: `count` small grid networks, `epochs` epochs each. */
+function tinyJobs(runId: string, count: number, epochs: number): TrainingJob[] {
+  const dataset = loadDataset('synthetic:blobs', { seed: 1 });
+  const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+  const archs = generateConfigs(count, task, new Rng(7), { dModels: [16], numHeads: [2], maxBrains: 4 });
+  return archs.map((arch, k) => ({
+    runId,
+    modelId: arch.id,
+    generation: 0,
+    arch,
+    data: { ref: 'synthetic:blobs', checksum: dataset.checksum, splitSeed: 1 },
+    training: { ...DEFAULT_TRAINING, epochs, batchSize: 16 },
+    seed: 100 + k,
+  }));
+}
+
+/** Round-trip time of one job through the queue with a processor that returns at once, jobs one after another. */
+export async function benchQueueOverhead(options: { redis?: string; jobs?: number } = {}): Promise<QueueOverhead> {
+  const redisUrl = options.redis ?? DEFAULT_REDIS_URL;
+  const prefix = benchPrefix('overhead');
+  const jobs = options.jobs ?? 60;
+  const executor = await QueueExecutor.connect({ redis: redisUrl, prefix });
+  const connection = await connectRedis(redisUrl);
+  const worker = new Worker<TrainingJob>(DEFAULT_QUEUE_NAME, async (job) => encodeResult(tinyResult(job.data.modelId)), { connection, prefix, concurrency: 1 });
+  try {
+    await worker.waitUntilReady();
+    const [template] = tinyJobs('bench-overhead', 1, 1) as [TrainingJob];
+    const times: number[] = [];
+    for (let i = 0; i < jobs + 5; i++) {
+      const t = performance.now();
+      await executor.run({ ...template, modelId: `m${i}` });
+      if (i >= 5) times.push(performance.now() - t); // the first few warm up connections and scripts
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    return { jobs, medianMs: median(times), p90Ms: sorted[Math.floor(sorted.length * 0.9)] as number };
+  } finally {
+    await worker.close();
+    await executor.close();
+    await closeRedis(connection);
+    await deletePrefix(redisUrl, prefix);
+  }
+}
+
+/** Models per minute through the queue with 1 and with 2 sandboxed worker threads (one `loom worker` each). */
+export async function benchQueueThroughput(options: { redis?: string; models?: number; epochs?: number; threads?: readonly number[] } = {}): Promise<QueueThroughputRow[]> {
+  const redisUrl = options.redis ?? DEFAULT_REDIS_URL;
+  const models = options.models ?? 8;
+  const rows: QueueThroughputRow[] = [];
+  for (const threads of options.threads ?? [1, 2]) {
+    const prefix = benchPrefix(`threads${threads}`);
+    const executor = await QueueExecutor.connect({ redis: redisUrl, prefix });
+    const worker = await RemoteWorker.start({ redis: redisUrl, prefix, concurrency: threads, device: 'cpu', name: `bench-${threads}` });
+    try {
+      // Warm-up: one job per thread, so thread start-up (loading the TypeScript loader and the engine) is not timed.
+      await Promise.all(tinyJobs('bench-warmup', threads, 1).map((job) => executor.run(job)));
+      const jobs = tinyJobs('bench-run', models, options.epochs ?? 20);
+      const t = performance.now();
+      await Promise.all(jobs.map((job) => executor.run(job)));
+      const seconds = (performance.now() - t) / 1000;
+      rows.push({ threads, models, seconds, modelsPerMinute: (models / seconds) * 60 });
+    } finally {
+      await worker.stop();
+      await executor.close();
+      await deletePrefix(redisUrl, prefix);
+    }
+  }
+  return rows;
+}
+
+export function queueTable(overhead: QueueOverhead, throughput: readonly QueueThroughputRow[]): string {
+  const base = throughput[0]?.modelsPerMinute ?? 0;
+  return [
+    `queue overhead per job: median ${fmt(overhead.medianMs)} ms, p90 ${fmt(overhead.p90Ms)} ms over ${overhead.jobs} jobs (goal < ${QUEUE_OVERHEAD_GOAL_MS} ms)`,
+    '',
+    table(
+      ['worker threads', 'models', 'seconds', 'models/min', `speedup (goal ≥ ${QUEUE_SPEEDUP_GOAL}× at 2)`],
+      throughput.map((r) => [String(r.threads), String(r.models), r.seconds, r.modelsPerMinute, base > 0 ? `${fmt(r.modelsPerMinute / base)}×` : '-']),
+    ),
+  ].join('\n');
+}
+
+// Run directly: node bin/run-ts.mjs bench/queue.ts [REDIS_URL]
+if (process.argv[1]?.endsWith('queue.ts')) {
+  const redis = process.argv[2] ?? DEFAULT_REDIS_URL;
+  const overhead = await benchQueueOverhead({ redis });
+  const throughput = await benchQueueThroughput({ redis });
+  console.log(queueTable(overhead, throughput));
+}

@@ -1,0 +1,213 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { defaultBackend } from '../src/engine/backend/index.js';
+import type { LayerSpec } from '../src/engine/layers/types.js';
+import { Network, sequentialNetworkSpec } from '../src/engine/network.js';
+import { Rng } from '../src/engine/rng.js';
+import { train } from '../src/engine/train/index.js';
+import { table, timeInterleaved } from './util.js';
+
+/**
+ * Training throughput, samples per second with Adam (lr 1e-3, no weight decay) on random data, Loom's real
+ * `train()` loop against tfjs-wasm (the anchor: tfjs's fastest backend that installs here), side by side in one
+ * process. Each figure is the median of several timed runs after a warm-up.
+ */
+export interface TrainingCase {
+  readonly name: string;
+  readonly inputShape: readonly number[];
+  readonly classes: number;
+  readonly batch: number;
+  readonly loom: readonly LayerSpec[];
+  /** Builds the same network in tfjs and returns one optimizer step on a fixed batch. */
+  readonly tfjs: (x: tf.Tensor, y: tf.Tensor) => () => Promise<void> | void;
+}
+
+export interface TrainingRow {
+  name: string;
+  batch: number;
+  loom: number;
+  tfjsWasm: number;
+  ratio: number;
+  loomBackend: string;
+}
+
+const dense = (units: number, activation: string | undefined = undefined, perPosition = false): LayerSpec =>
+  ({ type: 'dense', units, ...(activation ? { activation } : {}), ...(perPosition ? { perPosition } : {}) }) as LayerSpec;
+
+/** tfjs MLP as raw variables and optimizer.minimize (the fastest tfjs training path for an MLP). */
+function tfjsMlp(sizes: number[]) {
+  return (x: tf.Tensor, y: tf.Tensor) => {
+    const vars = sizes.slice(1).map((out, i) => ({
+      w: tf.variable(tf.randomNormal([sizes[i] as number, out], 0, Math.sqrt(2 / (sizes[i] as number)))),
+      b: tf.variable(tf.zeros([out])),
+    }));
+    const opt = tf.train.adam(1e-3);
+    return () => {
+      tf.tidy(() => {
+        opt.minimize(() => {
+          let h = x as tf.Tensor2D;
+          vars.forEach((v, i) => {
+            h = tf.add(tf.matMul(h, v.w as tf.Tensor2D), v.b);
+            if (i < vars.length - 1) h = tf.relu(h);
+          });
+          return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+        });
+      });
+    };
+  };
+}
+
+/** tfjs LSTM (returning every step) → flatten → dense, trained with trainOnBatch (model.fit's step). */
+function tfjsLstm(seq: number, inSize: number, hidden: number, classes: number) {
+  return (x: tf.Tensor, y: tf.Tensor) => {
+    const model = tf.sequential({
+      layers: [tf.layers.lstm({ units: hidden, returnSequences: true, inputShape: [seq, inSize] }), tf.layers.flatten(), tf.layers.dense({ units: classes })],
+    });
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: (yt: tf.Tensor, yp: tf.Tensor) => tf.losses.softmaxCrossEntropy(yt, yp) });
+    return async () => {
+      await model.trainOnBatch(x, y);
+    };
+  };
+}
+
+/** tfjs pre-norm transformer block: LN → MHA → +x → LN → FFN(relu) → +, then a dense head over the flattened sequence. */
+function tfjsAttentionBlock(seq: number, dModel: number, heads: number, ffn: number, classes: number) {
+  return (x: tf.Tensor, y: tf.Tensor) => {
+    const headDim = dModel / heads;
+    const glorot = (i: number, o: number) => tf.variable(tf.randomNormal([i, o], 0, Math.sqrt(2 / (i + o))));
+    const zeros = (n: number) => tf.variable(tf.zeros([n]));
+    const ones = (n: number) => tf.variable(tf.ones([n]));
+    const p = {
+      g1: ones(dModel), b1: zeros(dModel), g2: ones(dModel), b2: zeros(dModel),
+      wq: glorot(dModel, dModel), bq: zeros(dModel), wk: glorot(dModel, dModel), bk: zeros(dModel),
+      wv: glorot(dModel, dModel), bv: zeros(dModel), wo: glorot(dModel, dModel), bo: zeros(dModel),
+      w1: glorot(dModel, ffn), c1: zeros(ffn), w2: glorot(ffn, dModel), c2: zeros(dModel),
+      wh: glorot(seq * dModel, classes), bh: zeros(classes),
+    };
+    const batch = x.shape[0] as number;
+    const ln = (t: tf.Tensor2D, g: tf.Variable, b: tf.Variable): tf.Tensor2D => {
+      const { mean, variance } = tf.moments(t, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
+    };
+    const affine = (t: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D => tf.add(tf.matMul(t, w as tf.Tensor2D), b) as tf.Tensor2D;
+    const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batch, seq, heads, headDim]), [0, 2, 1, 3]);
+    const opt = tf.train.adam(1e-3);
+    return () => {
+      tf.tidy(() => {
+        opt.minimize(() => {
+          const x2 = tf.reshape(x, [batch * seq, dModel]) as tf.Tensor2D;
+          const h = ln(x2, p.g1, p.b1);
+          const q = splitHeads(affine(h, p.wq, p.bq));
+          const k = splitHeads(affine(h, p.wk, p.bk));
+          const v = splitHeads(affine(h, p.wv, p.bv));
+          const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headDim)));
+          const attn = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch * seq, dModel]) as tf.Tensor2D;
+          const r1 = tf.add(x2, affine(attn, p.wo, p.bo)) as tf.Tensor2D;
+          const f = affine(tf.relu(affine(ln(r1, p.g2, p.b2), p.w1, p.c1)), p.w2, p.c2);
+          const r2 = tf.add(r1, f);
+          const logits = affine(tf.reshape(r2, [batch, seq * dModel]) as tf.Tensor2D, p.wh, p.bh);
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        });
+      });
+    };
+  };
+}
+
+export const TRAINING_CASES: readonly TrainingCase[] = [
+  { name: 'MLP 64-128-10', inputShape: [64], classes: 10, batch: 32, loom: [dense(128, 'relu'), dense(10)], tfjs: tfjsMlp([64, 128, 10]) },
+  { name: 'MLP 784-256-10', inputShape: [784], classes: 10, batch: 64, loom: [dense(256, 'relu'), dense(10)], tfjs: tfjsMlp([784, 256, 10]) },
+  {
+    name: 'LSTM seq 16, in 32, hidden 64',
+    inputShape: [16, 32],
+    classes: 10,
+    batch: 32,
+    loom: [{ type: 'lstm', hidden: 64 } as LayerSpec, dense(10)],
+    tfjs: tfjsLstm(16, 32, 64, 10),
+  },
+  {
+    name: 'Attention block seq 16, dModel 64, 4 heads (FFN 128)',
+    inputShape: [16, 64],
+    classes: 10,
+    batch: 32,
+    loom: [
+      { type: 'layer_norm' } as LayerSpec,
+      { type: 'mha', heads: 4 } as LayerSpec,
+      { type: 'residual', back: 2 } as LayerSpec, // + the block's input
+      { type: 'layer_norm' } as LayerSpec,
+      dense(128, 'relu', true),
+      dense(64, undefined, true),
+      { type: 'residual', back: 3 } as LayerSpec, // + the second LayerNorm's input
+      dense(10),
+    ],
+    tfjs: tfjsAttentionBlock(16, 64, 4, 128, 10),
+  },
+];
+
+/** Random inputs in [-1, 1] and random class labels. */
+export function randomData(c: Pick<TrainingCase, 'inputShape' | 'classes'>, samples: number, seed = 1): { x: Float32Array; y: Int32Array } {
+  const rng = new Rng(seed);
+  const width = c.inputShape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: samples * width }, () => rng.uniform(-1, 1));
+  const y = Int32Array.from({ length: samples }, () => Math.floor(rng.uniform(0, c.classes)));
+  return { x, y };
+}
+
+/** Loom: one epoch of `steps` batches through the real train() loop, as a function to time. */
+function loomEpoch(c: TrainingCase, steps: number): () => void {
+  const samples = c.batch * steps;
+  const { x, y } = randomData(c, samples);
+  const net = new Network(sequentialNetworkSpec(c.inputShape, c.loom), new Rng(2));
+  const data = { x: { data: x, shape: [samples, ...c.inputShape] }, y };
+  const options = { epochs: 1, batchSize: c.batch, learningRate: 1e-3, optimizer: { name: 'adamw' as const, weightDecay: 0 }, shuffle: false };
+  return () => void train(net, data, options);
+}
+
+/** tfjs-wasm: `steps` optimizer steps on a fixed batch, as a function to time, and a cleanup. */
+async function tfjsSteps(c: TrainingCase, steps: number): Promise<{ run: () => Promise<void>; dispose: () => void }> {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const { x, y } = randomData(c, c.batch);
+  const xs = tf.tensor(x, [c.batch, ...c.inputShape]);
+  const ys = tf.oneHot(tf.tensor1d(y, 'int32'), c.classes);
+  const step = c.tfjs(xs, ys);
+  for (let i = 0; i < 2; i++) await step(); // warm-up: kernels, optimizer slots
+  return {
+    run: async () => {
+      for (let i = 0; i < steps; i++) await step();
+    },
+    dispose: () => {
+      tf.disposeVariables();
+      tf.dispose([xs, ys]);
+    },
+  };
+}
+
+/** Steps per timed run, sized so each side spends roughly a second per run on this kind of machine. */
+const STEPS: Record<string, [loom: number, tfjs: number]> = {
+  'MLP 64-128-10': [200, 100],
+  'MLP 784-256-10': [40, 20],
+  'LSTM seq 16, in 32, hidden 64': [20, 8],
+  'Attention block seq 16, dModel 64, 4 heads (FFN 128)': [20, 8],
+};
+
+export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
+  const rows: TrainingRow[] = [];
+  for (const c of TRAINING_CASES) {
+    const [loomSteps, tfjsStepCount] = STEPS[c.name] ?? [20, 10];
+    const anchor = await tfjsSteps(c, tfjsStepCount);
+    // Alternating runs, so load from neighbours on a shared machine hits both engines alike.
+    const [loomMs, tfjsMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run], runs, 0);
+    anchor.dispose();
+    const loom = (loomSteps * c.batch) / ((loomMs as number) / 1000);
+    const tfjsWasm = (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
+    rows.push({ name: c.name, batch: c.batch, loom, tfjsWasm, ratio: loom / tfjsWasm, loomBackend: defaultBackend().name });
+  }
+  return rows;
+}
+
+export function trainingTable(rows: TrainingRow[]): string {
+  return table(
+    ['Network (Adam)', 'batch', `Loom (${rows[0]?.loomBackend ?? ''})`, 'tfjs-wasm', 'Loom / tfjs-wasm'],
+    rows.map((r) => [r.name, String(r.batch), Math.round(r.loom), Math.round(r.tfjsWasm), `${r.ratio.toFixed(2)}×`]),
+  );
+}

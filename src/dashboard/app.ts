@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { LoomError } from '../engine/errors.js';
+import type { Store } from '../store/store.js';
+import type { LabelSource } from './labels.js';
+import { authPlugin } from './plugins/auth.js';
+import { storePlugin } from './plugins/store.js';
+import analysisRoutes from './routes/analysis.js';
+import { NotFound } from './routes/errors.js';
+import exportRoutes from './routes/export.js';
+import modelRoutes from './routes/models.js';
+import pageRoutes from './routes/pages.js';
+import progressRoutes from './routes/progress.js';
+import runsRoutes from './routes/runs.js';
+import { ErrorReply } from './schemas/common.js';
+
+export interface DashboardOptions extends Record<string, unknown> {
+  /** The run database. Opened read-only; only the graft action opens it for writing, briefly. */
+  readonly dbPath: string;
+  /** Required from every request when set (server.ts insists on one when listening beyond 127.0.0.1). */
+  readonly token?: string;
+  /** An already open store to serve (tests, the benchmark); the caller closes it. */
+  readonly store?: Store;
+  /** How often the live event stream polls the database (ms, default 1000). */
+  readonly pollMs?: number;
+  /** Test labels for confusion matrices (default: rebuilt from the run's data set). */
+  readonly labels?: LabelSource;
+}
+
+/**
+ * The dashboard as one Fastify plugin: the store decorator, the token check, then one route plugin per concern.
+ * Errors all leave in Fastify's shape {statusCode, error, message}: validation → 400 (Fastify's message says which
+ * parameter and why), unknown ids → 404, Loom errors about the request → 400, anything else → 500.
+ */
+export const dashboardApp: FastifyPluginAsync<DashboardOptions> = async (fastify: FastifyInstance, options) => {
+  fastify.addSchema(ErrorReply);
+  await fastify.register(storePlugin, { dbPath: options.dbPath, ...(options.store ? { store: options.store } : {}) });
+  await fastify.register(authPlugin, options.token ? { token: options.token } : {});
+
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof NotFound) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: error.message });
+    if (error.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
+    if (error instanceof LoomError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error(error);
+    return reply.code(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: error.message });
+  });
+  fastify.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  await fastify.register(runsRoutes);
+  await fastify.register(modelRoutes, options.labels ? { labels: options.labels } : {});
+  await fastify.register(progressRoutes, options.pollMs ? { pollMs: options.pollMs } : {});
+  await fastify.register(analysisRoutes);
+  await fastify.register(exportRoutes);
+  await fastify.register(pageRoutes);
+};
+
+export default dashboardApp;

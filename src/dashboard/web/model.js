@@ -1,0 +1,77 @@
+// Model page: config, a picture of its hive (the grid of brains), layers, learning curves, confusion matrix.
+'use strict';
+
+(async function modelPage() {
+  const parts = location.pathname.split('/');
+  const runId = decodeURIComponent(parts[2]);
+  const modelId = decodeURIComponent(parts[4]);
+  const enc = encodeURIComponent(runId);
+  const main = document.getElementById('main');
+  pageHeader([['Runs', '/'], [runId, `/runs/${enc}`], [modelId, null]]);
+  const BRAIN_COLORS = { MHA: '#2f6fde', LSTM: '#e0802b', RNN: '#b5578b', Dense: '#1f8a4c', SwiGLU: '#7b4fc9', NormDense: '#178a93', Conv1D: '#8c6239' };
+
+  function hivePicture(h) {
+    const cell = 92, gap = 10, pad = 24;
+    const W = pad * 2 + h.cols * cell + (h.cols - 1) * gap, H = pad * 2 + h.rows * (cell * 0.62) + (h.rows - 1) * gap + 46;
+    const root = svg('svg', { id: 'hive', width: W, height: H, viewBox: `0 0 ${W} ${H}` });
+    root.append(svg('rect', { x: 4, y: 4, width: W - 8, height: H - 8, rx: 10, fill: '#f3f6fb', stroke: '#c9d3e0' }));
+    for (const c of h.cells) {
+      const x = pad + c.col * (cell + gap), y = pad + c.row * (cell * 0.62 + gap);
+      root.append(svg('g', { class: 'brain', 'data-brain': c.brain },
+        svg('rect', { x, y, width: cell, height: cell * 0.62, rx: 8, fill: BRAIN_COLORS[c.brain] || '#4a5568', 'fill-opacity': 0.85 }),
+        svg('text', { x: x + cell / 2, y: y + cell * 0.31 + 4, 'text-anchor': 'middle', style: 'fill:#fff;font-weight:600' }, c.brain),
+        svg('text', { x: x + 6, y: y + 12, style: 'fill:#fff;font-size:9px' }, `${c.row},${c.col}`)));
+    }
+    root.append(svg('text', { x: W / 2, y: H - 14, 'text-anchor': 'middle' }, `combine: ${h.combineMode} · dModel ${h.dModel} · ${h.numHeads} heads · ${h.activation}`));
+    return root;
+  }
+
+  function confusionTable(c) {
+    if (!c.available) return el('p', { id: 'confusion-missing', class: 'muted' }, 'No confusion matrix: ' + c.note + '.');
+    const max = Math.max(1, ...c.matrix.flat());
+    return el('div', {},
+      el('table', { id: 'confusion' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'true \\ predicted'), c.classNames.map((n) => el('th', { class: 'num' }, n)))),
+        el('tbody', {}, c.matrix.map((row, i) => el('tr', {}, el('th', {}, c.classNames[i]), row.map((v, j) =>
+          el('td', { class: 'num', style: `background: ${i === j ? `rgba(31,138,76,${(0.12 + (0.6 * v) / max).toFixed(2)})` : v ? `rgba(194,65,45,${(0.12 + (0.6 * v) / max).toFixed(2)})` : 'transparent'}` }, String(v))))))),
+      el('p', { class: 'muted' }, `${c.samples} test samples; ${c.note}.`));
+  }
+
+  try {
+    const d = await api(`/api/runs/${enc}/models/${encodeURIComponent(modelId)}`);
+    const m = d.model;
+    const configRows = [
+      ['Status', statusBadge(m.status)], ['Generation', m.generation], ['Species', m.species], ['Brains', m.brains], ['Combine mode', m.combineMode],
+      ['dModel', m.dModel], ['Heads', m.numHeads], ['Learning rate', fmt.num(m.learningRate, 3)], ['Activation', m.activation], ['Origin', m.origin],
+      ['Parents', d.parentIds.length ? d.parentIds.map((p, i) => [i ? ', ' : '', el('a', { href: withToken(`/runs/${enc}/models/${encodeURIComponent(p)}`) }, p)]) : '–'],
+      ['Parameters', fmt.int(m.paramCount)], ['Validation accuracy', fmt.pct(m.valAccuracy)], ['Test accuracy', fmt.pct(m.testAccuracy)],
+      ['Training time', fmt.ms(m.trainMs)], ['Worker', m.worker], ['Attempts', m.attempts], ['Seed', d.seed],
+    ];
+    if (d.error) configRows.push(['Error', el('span', { class: 'error' }, d.error)]);
+    const curves = d.metrics.length === 0 ? el('p', { class: 'muted' }, 'No per-epoch metrics stored.') : el('div', {},
+      lineChart([{ name: 'train loss', color: PALETTE[3], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainLoss, label: fmt.num(e.trainLoss) })) }],
+        { xInteger: true, xLabel: 'epoch', yLabel: 'train loss', height: 200, yFormat: (v) => String(+v.toPrecision(3)) }),
+      lineChart([
+        { name: 'val accuracy', color: PALETTE[0], points: d.metrics.map((e) => ({ x: e.epoch, y: e.valAccuracy ?? null, label: fmt.pct(e.valAccuracy) })) },
+        { name: 'train accuracy', color: PALETTE[2], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainAccuracy ?? null, label: fmt.pct(e.trainAccuracy) })) },
+      ], { xInteger: true, xLabel: 'epoch', yLabel: 'accuracy', height: 200, yFormat: (v) => (v * 100).toFixed(0) + '%' }),
+      legend([['train loss', PALETTE[3]], ['val accuracy', PALETTE[0]], ['train accuracy', PALETTE[2]]]));
+    main.replaceChildren(
+      el('h1', {}, `Model ${m.modelId} `, statusBadge(m.status)),
+      el('div', { class: 'cards' }, card('Validation accuracy', fmt.pct(m.valAccuracy), 'val-acc'), card('Test accuracy', fmt.pct(m.testAccuracy), 'test-acc'),
+        card('Parameters', fmt.int(m.paramCount), 'params'), card('Training time', fmt.ms(m.trainMs), 'train-time')),
+      el('div', { class: 'grid2' },
+        el('section', { class: 'panel' }, el('h2', {}, 'Configuration'), el('table', { id: 'config' }, el('tbody', {}, configRows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v ?? '–'))))),
+          d.hasWeights ? el('p', {}, el('a', { href: withToken(`/api/runs/${enc}/models/${encodeURIComponent(modelId)}/weights`), download: '' }, 'Download model file')) : null),
+        el('section', { class: 'panel' }, el('h2', {}, 'Hive'), d.hive ? hivePicture(d.hive) : el('p', { class: 'muted' }, 'Not a hive config.'),
+          d.layers.length ? el('table', { id: 'layers' }, el('thead', {}, el('tr', {}, el('th', {}, '#'), el('th', {}, 'layer'), el('th', {}, 'detail'))),
+            el('tbody', {}, d.layers.map((l) => el('tr', {}, el('td', {}, l.index), el('td', {}, l.type), el('td', {}, l.detail))))) : null)),
+      el('div', { class: 'grid2' },
+        el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves),
+        el('section', { class: 'panel' }, el('h2', {}, 'Confusion matrix (test)'), confusionTable(d.confusion))),
+      el('section', { class: 'panel' }, el('h2', {}, 'Raw arch'), el('pre', {}, JSON.stringify(d.arch, null, 2))));
+    document.body.dataset.ready = 'true';
+  } catch (err) {
+    showError('main', err);
+  }
+})();

@@ -1,0 +1,188 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { availableParallelism, hostname } from 'node:os';
+import { DEFAULT_QUEUE_NAME } from './queue.js';
+import { closeRedis, connectRedis, DEFAULT_QUEUE_PREFIX } from './redis.js';
+import { WorkerRegistry, type WorkerDevice, type WorkerStatus } from './registry.js';
+import type { TrainingJob } from './types.js';
+import type { WireResult } from './wire.js';
+
+/**
+ * A `loom worker` process: takes training jobs from the queue and runs each in a sandboxed worker thread
+ * (sandbox-entry.mjs), so this thread's event loop only does BullMQ bookkeeping and renews job locks on time
+ * however long a model trains (field notes §3.2.1). It registers itself in Redis with a heartbeat.
+ *
+ * Stopping: stop() lets the jobs in hand finish; stop(true) hands them back to the queue at once (another worker
+ * takes them) and exits without waiting. A worker killed outright loses its locks, and its jobs are taken over by
+ * the other workers after the stall interval.
+ */
+
+export type DeviceChoice = 'cpu' | 'webgpu' | 'auto';
+
+export interface RemoteWorkerOptions {
+  readonly redis: string;
+  readonly prefix?: string;
+  readonly queueName?: string;
+  /** Jobs trained at once, one worker thread each (default: one per core). */
+  readonly concurrency?: number;
+  readonly device?: DeviceChoice;
+  /** Name in `loom workers` and in the results (default host-pid). */
+  readonly name?: string;
+  /** A job's lock lives this long without renewal (default 30 000 ms). */
+  readonly lockDurationMs?: number;
+  /** How often this worker looks for other workers' stalled jobs (default 30 000 ms). */
+  readonly stalledIntervalMs?: number;
+  /** Stalls a job may survive before it fails (default 2). */
+  readonly maxStalledCount?: number;
+  readonly heartbeatMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Resolves --device: 'auto' and 'webgpu' probe for an adapter; without one the worker trains on the CPU. */
+export async function resolveDevice(choice: DeviceChoice, log: (line: string) => void = () => {}): Promise<{ device: WorkerDevice; adapter?: string }> {
+  if (choice === 'cpu') return { device: 'cpu' };
+  const { createWebGpuBackend } = await import('../engine/backend/webgpu/index.js');
+  const gpu = await createWebGpuBackend({ notice: false }).catch(() => null);
+  if (!gpu) {
+    if (choice === 'webgpu') log('no WebGPU adapter on this machine; training on the CPU');
+    return { device: 'cpu' };
+  }
+  const adapter = gpu.adapter;
+  await gpu.close();
+  return { device: 'webgpu', adapter };
+}
+
+export class RemoteWorker {
+  private readonly inHand = new Map<string, Job>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private status: WorkerStatus = 'idle';
+  private stopping: Promise<void> | null = null;
+  private forcing: Promise<void> | null = null;
+  private forced = false;
+  private finished = false;
+  private resolveStopped!: () => void;
+  /** Resolves once the worker has stopped and deregistered. */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+
+  private constructor(
+    readonly name: string,
+    readonly device: WorkerDevice,
+    readonly concurrency: number,
+    private readonly worker: Worker<TrainingJob, WireResult>,
+    private readonly connection: Redis,
+    private readonly registry: WorkerRegistry,
+    heartbeatMs: number,
+    private readonly log: (line: string) => void,
+  ) {
+    worker.on('active', (job) => {
+      if (job.id) this.inHand.set(job.id, job);
+      this.status = 'busy';
+      log(`training ${job.data.modelId} of ${job.data.runId} (attempt ${job.attemptsMade + 1})`);
+    });
+    worker.on('completed', (job, result) => {
+      this.release(job);
+      log(`done ${job.data.modelId}: validation ${(result.valAccuracy * 100).toFixed(2)}% in ${(result.trainMs / 1000).toFixed(1)} s`);
+      void registry.recordJob(name, true).catch(() => {});
+    });
+    worker.on('failed', (job, err) => {
+      if (job) this.release(job);
+      if (this.forced) return; // the job was handed back on purpose
+      log(`failed ${job?.data.modelId ?? '?'}: ${err.message}`);
+      void registry.recordJob(name, false).catch(() => {});
+    });
+    worker.on('error', (err) => log(`queue error: ${err.message}`));
+    this.heartbeat = setInterval(() => void this.beat(), heartbeatMs);
+  }
+
+  static async start(options: RemoteWorkerOptions): Promise<RemoteWorker> {
+    const log = options.log ?? (() => {});
+    const name = options.name ?? `${hostname()}-${process.pid}`;
+    const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
+    const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+    const connection = await connectRedis(options.redis, { connectionName: `loom-worker-${name}`, ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}) });
+    try {
+      const { device, adapter } = await resolveDevice(options.device ?? 'auto', log);
+      const heartbeatMs = options.heartbeatMs ?? 5000;
+      const registry = new WorkerRegistry(connection, prefix, Math.max(10, Math.ceil((3 * heartbeatMs) / 1000)));
+      const now = Date.now();
+      await registry.register({
+        name,
+        device,
+        ...(adapter ? { adapter } : {}),
+        host: hostname(),
+        pid: process.pid,
+        cores: availableParallelism(),
+        concurrency,
+        status: 'idle',
+        active: 0,
+        jobsDone: 0,
+        jobsFailed: 0,
+        startedAt: now,
+        lastSeen: now,
+      });
+      const worker = new Worker<TrainingJob, WireResult>(options.queueName ?? DEFAULT_QUEUE_NAME, new URL('./sandbox-entry.mjs', import.meta.url), {
+        connection,
+        prefix,
+        concurrency,
+        useWorkerThreads: true,
+        workerThreadsOptions: { env: { ...process.env, LOOM_WORKER_NAME: name, LOOM_WORKER_DEVICE: device } },
+        lockDuration: options.lockDurationMs ?? 30_000,
+        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: options.maxStalledCount ?? 2,
+        autorun: true,
+      });
+      await worker.waitUntilReady();
+      log(`worker ${name} ready: ${device}${adapter ? ` (${adapter})` : ''}, ${concurrency} job(s) at a time, queue ${prefix}:${options.queueName ?? DEFAULT_QUEUE_NAME}`);
+      return new RemoteWorker(name, device, concurrency, worker, connection, registry, heartbeatMs, log);
+    } catch (err) {
+      await closeRedis(connection);
+      throw err;
+    }
+  }
+
+  /** Jobs being trained right now. */
+  get active(): number {
+    return this.inHand.size;
+  }
+
+  /**
+   * Stops taking jobs. Graceful: waits for the jobs in hand to finish. Forced (or a second call with force):
+   * moves the jobs in hand back to the queue for another worker and closes without waiting.
+   */
+  stop(force = false): Promise<void> {
+    if (force && !this.forcing) {
+      this.forced = true;
+      const handBack = [...this.inHand.values()].map((job) => (job.token ? job.moveToWait(job.token).catch(() => 0) : 0));
+      // close(true) returns the pending graceful close when there is one, so it is bounded by a deadline.
+      this.forcing = Promise.allSettled(handBack)
+        .then(() => Promise.race([this.worker.close(true), new Promise((resolve) => setTimeout(resolve, 1000).unref())]))
+        .then(() => this.finish());
+    }
+    if (this.forcing) return this.forcing;
+    if (!this.stopping) {
+      this.status = 'stopping';
+      void this.beat();
+      this.stopping = this.worker.close().then(() => this.finish());
+    }
+    return this.stopping;
+  }
+
+  private release(job: Job): void {
+    if (job.id) this.inHand.delete(job.id);
+    if (this.inHand.size === 0 && this.status === 'busy') this.status = 'idle';
+  }
+
+  private async beat(): Promise<void> {
+    await this.registry.heartbeat(this.name, { status: this.status, active: this.inHand.size }).catch(() => {});
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.heartbeat);
+    await this.registry.unregister(this.name).catch(() => {});
+    await closeRedis(this.connection);
+    this.resolveStopped();
+  }
+}

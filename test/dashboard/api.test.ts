@@ -1,0 +1,295 @@
+import { existsSync, rmSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
+import { storePlugin } from '../../src/dashboard/plugins/store.js';
+import { checkExposure } from '../../src/dashboard/server.js';
+import { Store } from '../../src/store/store.js';
+import { buildFixture, FINISHED, LIVE, type Fixture } from './fixture.js';
+import { buildApp } from './helper.js';
+
+let fx: Fixture;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  fx = buildFixture();
+  app = await buildApp({ dbPath: fx.dbPath, pollMs: 20 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  fx?.writer.close();
+  if (fx) rmSync(fx.dir, { recursive: true, force: true });
+});
+
+const get = async (url: string) => app.inject({ method: 'GET', url });
+const json = async (url: string) => {
+  const res = await get(url);
+  expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+  return res.json();
+};
+const best = () => [...fx.finished].sort((a, b) => b.valAccuracy - a.valAccuracy || a.modelId.localeCompare(b.modelId))[0]!;
+
+describe('runs', () => {
+  it('lists both runs, newest first, with counts and the best single model and ensemble', async () => {
+    const { runs } = await json('/api/runs');
+    expect(runs.map((r: { id: string }) => r.id)).toEqual([LIVE, FINISHED]);
+    const done = runs[1];
+    expect(done).toMatchObject({ status: 'finished', dataRef: 'iris', modelsTotal: 8, modelsDone: 7, modelsFailed: 1, generations: 2 });
+    expect(done.bestModelId).toBe(best().modelId);
+    expect(done.bestValAccuracy).toBeCloseTo(best().valAccuracy, 12);
+    expect(done.bestTestAccuracy).toBeCloseTo(best().testAccuracy, 12);
+    expect(done.bestEnsembleTestAccuracy).toBeCloseTo(fx.ensembleTest, 12);
+    expect(runs[0]).toMatchObject({ status: 'running', modelsDone: 2, modelsPending: 4, bestEnsembleId: null });
+  });
+
+  it('gives a run with per-generation stats and workers', async () => {
+    const body = await json(`/api/runs/${FINISHED}`);
+    const gen0 = fx.finished.filter((m) => m.generation === 0);
+    expect(body.generations).toHaveLength(2);
+    expect(body.generations[0].size).toBe(4);
+    expect(body.generations[0].done).toBe(4);
+    expect(body.generations[1].done).toBe(3);
+    expect(body.generations[0].bestValAccuracy).toBeCloseTo(Math.max(...gen0.map((m) => m.valAccuracy)), 12);
+    expect(body.generations[0].meanValAccuracy).toBeCloseTo(gen0.reduce((a, m) => a + m.valAccuracy, 0) / 4, 12);
+    const w0 = fx.finished.filter((m) => m.worker === 'w0');
+    expect(body.workers.find((w: { worker: string }) => w.worker === 'w0')).toEqual({ worker: 'w0', models: w0.length, trainMs: w0.reduce((a, m) => a + m.trainMs, 0) });
+    expect(body.config.name).toBe('iris-evo');
+    expect(body.lastEventId).toBeGreaterThan(0);
+  });
+
+  it('compares two runs: config differences and test samples only one best model gets right', async () => {
+    const body = await json(`/api/compare?a=${FINISHED}&b=${LIVE}`);
+    expect(body.configDiff).toContainEqual({ key: 'name', a: '"iris-evo"', b: '"iris-live"' });
+    expect(body.configDiff).toContainEqual({ key: 'population', a: '4', b: '6' });
+    expect(body.a.run.id).toBe(FINISHED);
+    expect(typeof body.onlyA).toBe('number');
+  });
+
+  it('rejects bad ids with 400 and unknown ones with 404', async () => {
+    const bad = await get('/api/runs/..%2Fetc');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/runId/);
+    expect((await get('/api/runs/run-nope')).statusCode).toBe(404);
+    expect((await get('/api/runs/run-nope')).json().message).toBe('no run "run-nope" in this database');
+    expect((await get(`/api/compare?a=${FINISHED}`)).statusCode).toBe(400);
+    expect((await get(`/api/compare?a=${FINISHED}&b=zzz`)).statusCode).toBe(404);
+    expect((await get('/api/nothing-here')).statusCode).toBe(404);
+  });
+});
+
+describe('models', () => {
+  it('lists the population as flat rows', async () => {
+    const { models, latestUpdate } = await json(`/api/runs/${FINISHED}/models`);
+    expect(models).toHaveLength(8);
+    const m1 = fx.finished.find((m) => m.modelId === 'm1')!;
+    const row = models.find((m: { modelId: string }) => m.modelId === 'm1');
+    expect(row).toMatchObject({ status: 'done', species: m1.arch.species, combineMode: m1.arch.combineMode, dModel: m1.arch.dModel, worker: m1.worker, trainMs: m1.trainMs });
+    expect(row.valAccuracy).toBeCloseTo(m1.valAccuracy, 12);
+    expect(models.find((m: { modelId: string }) => m.modelId === fx.failedModelId).status).toBe('failed');
+    expect(latestUpdate).toBeGreaterThan(0);
+  });
+
+  it('filters by status and generation, and returns only rows changed after updatedAfter', async () => {
+    expect((await json(`/api/runs/${FINISHED}/models?status=failed`)).models).toHaveLength(1);
+    expect((await json(`/api/runs/${FINISHED}/models?generation=1`)).models).toHaveLength(4);
+    const { latestUpdate } = await json(`/api/runs/${FINISHED}/models`);
+    expect((await json(`/api/runs/${FINISHED}/models?updatedAfter=${latestUpdate}`)).models).toHaveLength(0);
+    expect((await get(`/api/runs/${FINISHED}/models?status=exploded`)).statusCode).toBe(400);
+    expect((await get(`/api/runs/${FINISHED}/models?generation=-1`)).statusCode).toBe(400);
+    expect((await get('/api/runs/run-nope/models')).statusCode).toBe(404);
+  });
+
+  it('shows a model: hive grid, layers, learning curve and the test confusion matrix from the rebuilt labels', async () => {
+    const m = fx.finished.find((x) => x.arch.gridRows === 2)!;
+    const body = await json(`/api/runs/${FINISHED}/models/${m.modelId}`);
+    expect(body.hive.rows).toBe(2);
+    expect(body.hive.cells.map((c: { brain: string }) => c.brain)).toEqual(m.arch.brains);
+    expect(body.layers.map((l: { type: string }) => l.type)).toEqual(['dense', 'parallel', 'dense', 'flatten', 'dense']);
+    expect(body.metrics).toHaveLength(3);
+    expect(body.hasWeights).toBe(true);
+    // Hand-built expectation: the fixture predicts the true class when the mask says right, else the next class.
+    const expected = [0, 1, 2].map(() => [0, 0, 0]);
+    fx.testLabels.forEach((y, i) => expected[y]![m.testMask[i] ? y : (y + 1) % 3]!++);
+    expect(body.confusion.available).toBe(true);
+    expect(body.confusion.matrix).toEqual(expected);
+    expect(body.confusion.classNames).toEqual(fx.classNames);
+  });
+
+  it('says why a failed model has no confusion matrix, and 404s unknown models', async () => {
+    const body = await json(`/api/runs/${FINISHED}/models/${fx.failedModelId}`);
+    expect(body.confusion.available).toBe(false);
+    expect(body.confusion.note).toMatch(/not finished/);
+    expect(body.error).toBe('out of memory (synthetic)');
+    const missing = await get(`/api/runs/${FINISHED}/models/m99`);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().message).toBe(`no model "m99" in run "${FINISHED}"`);
+    expect((await get(`/api/runs/${FINISHED}/models/bad%20id`)).statusCode).toBe(400);
+  });
+});
+
+describe('progress', () => {
+  it('pages through events after an id', async () => {
+    const all = await json(`/api/runs/${FINISHED}/progress`);
+    expect(all.events.length).toBeGreaterThan(3);
+    expect(all.status).toBe('finished');
+    expect(all.counts).toEqual({ pending: 0, running: 0, done: 7, failed: 1 });
+    const rest = await json(`/api/runs/${FINISHED}/progress?afterId=${all.events[1].id}`);
+    expect(rest.events[0].id).toBe(all.events[2].id);
+    expect((await get(`/api/runs/${FINISHED}/progress?afterId=abc`)).statusCode).toBe(400);
+    expect((await get('/api/runs/run-nope/progress')).statusCode).toBe(404);
+  });
+
+  it('streams a finished run as server-sent events and ends', async () => {
+    const res = await get(`/api/runs/${FINISHED}/events`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    expect(res.body).toMatch(/event: progress\ndata: \{"id":\d+/);
+    expect(res.body).toMatch(/event: state\ndata: \{"status":"finished","counts":\{"pending":0,"running":0,"done":7,"failed":1\}\}/);
+    expect(res.body.trimEnd().endsWith('event: end\ndata: {"status":"finished"}')).toBe(true);
+    const last = await json(`/api/runs/${FINISHED}/progress`);
+    const resumed = await app.inject({ method: 'GET', url: `/api/runs/${FINISHED}/events`, headers: { 'last-event-id': String(last.lastId) } });
+    expect(resumed.body).not.toMatch(/event: progress/);
+    expect((await get('/api/runs/run-nope/events')).statusCode).toBe(404);
+  });
+
+  it('streams a live run as models finish', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/runs/${LIVE}/events`, payloadAsStream: true });
+    const stream = res.stream();
+    let text = '';
+    const seen = new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('"modelId":"live-2"')) resolve();
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    fx.addLiveModel(fx.writer, 2);
+    await seen;
+    stream.destroy();
+    expect(text).toMatch(/"kind":"model-done","payload":\{"kind":"model-done","modelId":"live-2"/);
+  });
+});
+
+describe('analysis', () => {
+  it('gives the correlation heatmap, clusters, pairs and ensembles with realized gain', async () => {
+    const body = await json(`/api/runs/${FINISHED}/analysis`);
+    expect(body.models).toBe(7);
+    expect(body.samples).toBe(fx.valLabels.length);
+    expect(body.heatmap.modelIds[0]).toBe(best().modelId);
+    expect(body.heatmap.matrix).toHaveLength(7);
+    expect(body.clusters.points).toHaveLength(7);
+    expect(body.clusters.sizes.reduce((a: number, b: number) => a + b, 0)).toBe(7);
+    // The best pair covers at least as many samples as either member alone.
+    const p = body.pairs[0];
+    expect(p.coverage).toBeGreaterThanOrEqual(Math.max(p.accuracyA, p.accuracyB));
+    expect(body.ensembles).toHaveLength(1);
+    expect(body.ensembles[0].testGain).toBeCloseTo(fx.ensembleTest - best().testAccuracy, 12);
+    expect(body.stored.map((s: { kind: string }) => s.kind)).toEqual(['ensemble']);
+    expect((await json(`/api/runs/${FINISHED}/analysis?top=3`)).heatmap.modelIds).toHaveLength(3);
+    expect((await get(`/api/runs/${FINISHED}/analysis?top=1`)).statusCode).toBe(400);
+    expect((await get('/api/runs/run-nope/analysis')).statusCode).toBe(404);
+  });
+});
+
+describe('export', () => {
+  it('downloads the population as CSV', async () => {
+    const res = await get(`/api/runs/${FINISHED}/population.csv`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="${FINISHED}-population.csv"`);
+    const lines = res.body.trim().split('\n');
+    expect(lines).toHaveLength(9);
+    expect(lines[0]).toMatch(/^modelId,generation,status,species/);
+    expect(lines.find((l) => l.startsWith('m1,'))).toContain(`,${fx.finished.find((m) => m.modelId === 'm1')!.valAccuracy},`);
+    expect((await get('/api/runs/run-nope/population.csv')).statusCode).toBe(404);
+  });
+
+  it("downloads a model's stored file", async () => {
+    const res = await get(`/api/runs/${FINISHED}/models/m1/weights`);
+    expect(res.statusCode).toBe(200);
+    expect(decodeLoomModel(res.rawPayload).modelId).toBe('m1');
+    expect((await get(`/api/runs/${FINISHED}/models/${fx.failedModelId}/weights`)).statusCode).toBe(404);
+  });
+
+  it('grafts an ensemble on the fly into one model file with the members and weights', async () => {
+    const res = await get(`/api/runs/${FINISHED}/ensembles/${fx.ensembleId}/model`);
+    expect(res.statusCode).toBe(200);
+    const file = decodeLoomModel(res.rawPayload);
+    expect(file.metadata['weights']).toEqual([0.5, 0.25, 0.25]);
+    expect(file.network.outputShape).toEqual([3]);
+    expect((await get(`/api/runs/${FINISHED}/ensembles/99/model`)).statusCode).toBe(404);
+    expect((await get(`/api/runs/${FINISHED}/ensembles/zero/model`)).statusCode).toBe(400);
+  });
+
+  it('grafts and records an export (the one write), then serves the file', async () => {
+    const before = await json(`/api/runs/${FINISHED}/ensembles`);
+    expect(before.exports).toEqual([]);
+    const res = await app.inject({ method: 'POST', url: `/api/runs/${FINISHED}/ensembles/${fx.ensembleId}/graft`, payload: { dtype: 'float16' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.export).toMatchObject({ ensembleId: fx.ensembleId, fileName: `${FINISHED}-ensemble-${fx.ensembleId}.loom`, downloadable: true });
+    expect(existsSync(`${fx.dir}/exports/${body.export.fileName}`)).toBe(true);
+    const after = await json(`/api/runs/${FINISHED}/ensembles`);
+    expect(after.exports).toHaveLength(1);
+    const file = await get(`/api/runs/${FINISHED}/exports/${body.export.id}/file`);
+    expect(file.statusCode).toBe(200);
+    expect(decodeLoomModel(file.rawPayload).dtype).toBe('float16');
+    expect((await get(`/api/runs/${FINISHED}/exports/77/file`)).statusCode).toBe(404);
+    const bad = await app.inject({ method: 'POST', url: `/api/runs/${FINISHED}/ensembles/${fx.ensembleId}/graft`, payload: { dtype: 'float64' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/dtype/);
+    expect((await app.inject({ method: 'POST', url: `/api/runs/${FINISHED}/ensembles/42/graft`, payload: {} })).statusCode).toBe(404);
+  });
+
+  it('opens the database read-only (the store decorator), writing only through withWritableStore', async () => {
+    const bare = Fastify();
+    await bare.register(storePlugin, { dbPath: fx.dbPath });
+    await bare.ready();
+    try {
+      expect(bare.store.readonly).toBe(true);
+      expect(() => bare.store.appendEvent(FINISHED, 'x')).toThrow(/read-only/);
+      expect(await bare.withWritableStore((s) => s.readonly)).toBe(false);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('pages and security', () => {
+  it('serves the pages and assets, 404s unknown ids and assets', async () => {
+    for (const url of ['/', '/compare', `/runs/${FINISHED}`, `/runs/${FINISHED}/analysis`, `/runs/${FINISHED}/models/m1`, '/assets/common.js', '/assets/style.css']) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(200);
+    }
+    expect((await get('/')).headers['content-type']).toMatch(/text\/html/);
+    expect((await get('/runs/run-nope')).statusCode).toBe(404);
+    expect((await get(`/runs/${FINISHED}/models/m99`)).statusCode).toBe(404);
+    expect((await get('/assets/nope.js')).statusCode).toBe(404);
+    expect((await get('/assets/runs.html')).statusCode).toBe(400);
+    expect((await get('/assets/..%2F..%2Fstore%2Fstore.ts')).statusCode).toBe(400);
+  });
+
+  it('with a token, refuses requests without it and accepts header, query and the cookie it sets', async () => {
+    const store = Store.open(fx.dbPath, { readonly: true });
+    const secured = await buildApp({ dbPath: fx.dbPath, store, token: 's3cret' });
+    try {
+      expect((await secured.inject({ url: '/api/runs' })).statusCode).toBe(401);
+      expect((await secured.inject({ url: '/api/runs', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+      expect((await secured.inject({ url: '/api/runs', headers: { authorization: 'Bearer s3cret' } })).statusCode).toBe(200);
+      const page = await secured.inject({ url: '/?token=s3cret' });
+      expect(page.statusCode).toBe(200);
+      const cookie = String(page.headers['set-cookie']).split(';')[0]!;
+      expect((await secured.inject({ url: '/assets/style.css', headers: { cookie } })).statusCode).toBe(200);
+      expect((await secured.inject({ url: '/assets/style.css' })).statusCode).toBe(401);
+    } finally {
+      store.close();
+      await secured.close();
+    }
+  });
+
+  it('refuses to listen beyond loopback without a token', () => {
+    expect(() => checkExposure('0.0.0.0', undefined)).toThrow(/--token/);
+    expect(() => checkExposure('0.0.0.0', 't')).not.toThrow();
+    expect(() => checkExposure('127.0.0.1', undefined)).not.toThrow();
+  });
+});
