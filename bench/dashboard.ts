@@ -9,8 +9,9 @@ import { Store } from '../src/store/store.js';
 
 /**
  * The run page with 2,000 models: the two API calls it makes on load (the run, the population) over real HTTP,
- * and — when Debian's Chromium is installed — the page load in a browser, from navigation until its script has
- * drawn the cards, charts, table and timeline. Goal: under a second. Medians of a few loads after a warm-up.
+ * and — when Debian's Chromium is installed — the page load in a browser, from navigation start until its script has
+ * drawn the cards, charts, table and timeline (the page's own performance.now()). Goal: under a second. Medians of a
+ * few loads after a warm-up.
  */
 export const DASHBOARD_GOAL_MS = 1000;
 const MODELS = 2000;
@@ -102,10 +103,11 @@ export async function benchDashboard(): Promise<DashboardBench> {
         const loads: number[] = [];
         for (let i = 0; i < 4; i++) {
           const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-          const t = performance.now();
           await page.goto(`${base}/runs/${runId}`);
           await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-          if (i > 0) loads.push(performance.now() - t); // the first load warms the browser's caches and JIT
+          // The page's own clock: from navigation start until cards, charts, table and timeline are drawn.
+          const readyMs = Number(await page.getAttribute('body', 'data-ready-ms'));
+          if (i > 0) loads.push(readyMs); // the first load warms the browser's caches and JIT
           await page.close();
         }
         pageLoadMs = median(loads);

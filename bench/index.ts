@@ -2,6 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchMatmul, matmulTable } from './matmul.js';
 import { benchMemory, memoryTable, MEMORY_GOAL_MB } from './memory.js';
 import { benchTraining, trainingTable } from './training.js';
+import { benchEnsemble, ensembleTable } from './ensemble.js';
+import { benchDashboard, dashboardTable } from './dashboard.js';
+import { benchAdaptation, adaptationTable } from './adaptation.js';
+import { benchQueueOverhead, benchQueueThroughput, queueTable } from './queue.js';
 
 /**
  * `npm run bench`: every figure is measured side by side with its anchor in the same run and reported as a
@@ -31,6 +35,35 @@ if (want('memory')) {
   const rows = benchMemory();
   console.log(memoryTable(rows));
   results.memory = rows;
+}
+
+if (want('workers')) {
+  console.log('\n## Workers: models per minute with 1 and 2 local worker threads, and the BullMQ queue overhead per job');
+  const overhead = await benchQueueOverhead();
+  const throughput = await benchQueueThroughput();
+  console.log(queueTable(overhead, throughput));
+  results.workers = { overhead, throughput };
+}
+
+if (want('ensemble')) {
+  console.log('\n## Ensemble analysis: 200 models × 10,000 samples (goal < 10 s)');
+  const r = await benchEnsemble();
+  console.log(ensembleTable(r));
+  results.ensemble = r;
+}
+
+if (want('dashboard')) {
+  console.log('\n## Dashboard: run page with 2,000 models (goal < 1 s)');
+  const r = await benchDashboard();
+  console.log(dashboardTable(r));
+  results.dashboard = r;
+}
+
+if (want('adaptation')) {
+  console.log('\n## Adaptation to task changes: backprop vs stepping + backprop vs StepTweenChain');
+  const r = await benchAdaptation();
+  console.log(adaptationTable(r));
+  results.adaptation = r;
 }
 
 mkdirSync('bench', { recursive: true });

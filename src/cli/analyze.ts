@@ -11,7 +11,9 @@ Analyses a run's finished models from their stored validation and test predictio
 double-fault, Yule's Q, Kohavi-Wolpert, entropy), k-means clusters of correctness masks (k by silhouette),
 correlations between models and between config parameters and accuracy, LOOM's complementary pairs, and
 ensembles selected on VALIDATION (greedy forward selection with replacement, top-5 average, all-average, best
-complementary pair), each reported on test against the best single model chosen on validation.
+complementary pair), each reported on test against the best single model chosen on validation. The chosen
+ensemble is the one right on the most validation samples (fewer members on ties, so a combination must beat the
+best single model on validation to be chosen).
 The run's data set is reloaded (same split) to get the labels. The analysis and its ensembles are saved in the
 database (for loom graft --ensemble ID and the dashboard) unless --no-save.
 

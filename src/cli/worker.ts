@@ -12,7 +12,7 @@ on any machines that reach the Redis server and have the run's data (see docs/wo
   --redis URL             Redis server, e.g. ${DEFAULT_REDIS_URL} (required)
   --concurrency N         models trained at once, one thread each (default: one per core)
   --device cpu|webgpu|auto
-                          auto (default) uses WebGPU when this machine has an adapter, else the CPU
+                          auto (default) uses WebGPU when this machine has a hardware adapter, else the CPU
   --name NAME             name shown by \`loom workers\` and stored with results (default: host-pid)
   --prefix P              Redis key prefix; must match the coordinator's (default: ${DEFAULT_QUEUE_PREFIX})
   --lock-duration MS      a job's lock lifetime; a worker silent this long loses its job (default 30000)

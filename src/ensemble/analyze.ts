@@ -78,7 +78,7 @@ export interface EnsembleAnalysis {
   };
   readonly complementary: ComplementaryMatch[];
   readonly ensembles: EnsembleReport[];
-  /** The ensemble with the best validation score (accuracy, then log-loss; earlier in `ensembles` on ties). */
+  /** The preferred ensemble on validation: see `preferred` (the first entry, best-single, when nothing beats it). */
   readonly chosen: EnsembleReport;
   /** Validation score after each greedy pick. */
   readonly greedyTrace: Score[];
@@ -129,7 +129,7 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
     topPairs,
   );
   const greedy = greedySelection(valSplit, options.selection);
-  const ensembles: EnsembleReport[] = [report('greedy', greedy.members, greedy.weights)];
+  const ensembles: EnsembleReport[] = [report('best-single', [best.index], [1]), report('greedy', greedy.members, greedy.weights)];
   const ranked = rankModels(valSplit);
   const topK = ranked.slice(0, Math.min(5, ranked.length)).map((r) => r.index);
   if (topK.length > 1) ensembles.push(report(`top-${topK.length}-average`, topK, topK.map(() => 1 / topK.length)));
@@ -142,7 +142,7 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
     if (!bestPair || better(scoreOf(r), scoreOf(bestPair))) bestPair = r;
   }
   if (bestPair) ensembles.push(bestPair);
-  const chosen = ensembles.reduce((b, e) => (better(scoreOf(e), scoreOf(b)) ? e : b));
+  const chosen = ensembles.reduce((b, e) => (preferred(e, b) ? e : b));
 
   return {
     models: modelIds.length,
@@ -164,6 +164,17 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
 }
 
 const scoreOf = (e: EnsembleReport): Score => ({ accuracy: e.valAccuracy, logLoss: e.valLogLoss });
+
+/**
+ * The choice among ensembles: higher validation accuracy; on equal accuracy the one with fewer members, then lower
+ * validation log-loss. So a combination is chosen over the best single model only when it is right on more
+ * validation samples (a log-loss gain alone does not pay for a bigger model, and rarely shows on test).
+ */
+function preferred(a: EnsembleReport, b: EnsembleReport): boolean {
+  if (a.valAccuracy !== b.valAccuracy) return a.valAccuracy > b.valAccuracy;
+  if (a.members.length !== b.members.length) return a.members.length < b.members.length;
+  return a.valLogLoss < b.valLogLoss;
+}
 
 function recomputeMasks(split: SplitData): Uint8Array[] {
   return split.probs.map((p) => Uint8Array.from(split.labels, (label, r) => Number(argmaxRow(p, r, split.numClasses) === label)));

@@ -173,8 +173,12 @@ export function finishRun(store: Store, runId: string, options: FinishOptions = 
   }
   const best = analysis.bestSingle;
   const e = analysis.chosen;
+  const greedy = analysis.ensembles.find((x) => x.method === 'greedy');
   const lines = [
     `best single model ${best.modelId} (chosen on validation): validation ${pct(best.valAccuracy)}, test ${pct(best.testAccuracy)}`,
+    ...(e.method === 'best-single' && greedy
+      ? [`no combination beat it on validation (greedy ensemble of ${greedy.members.length}: validation ${pct(greedy.valAccuracy)}, test ${pct(greedy.testAccuracy)}); exporting the best single model`]
+      : []),
     `ensemble (${e.method}, ${e.members.length} member${e.members.length === 1 ? '' : 's'}: ${e.members.map((m, i) => `${m}×${(e.weights[i] as number).toFixed(2)}`).join(' ')}): validation ${pct(e.valAccuracy)}, test ${pct(e.testAccuracy)} (${e.testGain >= 0 ? '+' : ''}${(e.testGain * 100).toFixed(2)} points; oracle ${pct(e.oracleTest)})`,
     `grafted ensemble model: ${files.map((f) => f.path).join(', ')} (test ${pct(graft.testAccuracy)})`,
   ];

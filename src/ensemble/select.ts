@@ -128,11 +128,21 @@ export function greedySelection(val: SplitData, options: SelectionOptions = {}):
     inEnsemble.add(m);
   };
   for (const { index } of rankModels(val, metric).slice(0, initSize)) add(index);
+  // The largest change one model can make to a difference of two classes' sums.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of val.probs) for (let i = 0; i < p.length; i++) {
+    const v = p[i] as number;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const spread = hi - lo;
   trace.push(scoreRows(sum, val.labels, c));
   while (picks.length < steps) {
     // First the primary metric for every candidate, then the tie-break only for those tied on it.
     const allowed = Array.from({ length: L }, (_, m) => m).filter((m) => inEnsemble.has(m) || inEnsemble.size < maxMembers);
-    const primary = allowed.map((m) => scoreSum(sum, val.probs[m] as Float32Array, val.labels, c, metric));
+    const race = metric === 'accuracy' ? openRows(sum, val.labels, c, spread) : null;
+    const primary = allowed.map((m) => (race ? race.accuracy(val.probs[m] as Float32Array) : scoreSum(sum, val.probs[m] as Float32Array, val.labels, c, metric)));
     const top = metric === 'accuracy' ? Math.max(...primary) : Math.min(...primary);
     let bestModel = -1;
     let bestScore: Score | null = null;
@@ -154,6 +164,59 @@ export function greedySelection(val: SplitData, options: SelectionOptions = {}):
   const chosen = picks.slice(0, initSize + bestAt);
   const { members, weights } = weightsOf(chosen);
   return { picks: chosen, members, weights, val: trace[bestAt] as Score, trace };
+}
+
+/**
+ * Accuracy of (sum + p) for many candidates p, exactly, but looking only at rows whose argmax p can still change.
+ * A candidate moves the difference of two classes by at most `spread` (max p − min p), so a class more than
+ * `spread` below the row's top can never win: such rows are "settled" when only the top class is left, and the
+ * others are scanned over their remaining contenders (ascending, so ties still go to the lowest class).
+ */
+function openRows(sum: Float64Array, labels: Int32Array, c: number, spread: number): { accuracy(p: Float32Array): number } {
+  const n = labels.length;
+  let settledCorrect = 0;
+  const rows: number[] = [];
+  const start: number[] = [0];
+  const classes: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const o = r * c;
+    let top = 0;
+    for (let j = 1; j < c; j++) if ((sum[o + j] as number) > (sum[o + top] as number)) top = j;
+    const floor = (sum[o + top] as number) - spread;
+    const first = classes.length;
+    for (let j = 0; j < c; j++) if ((sum[o + j] as number) >= floor) classes.push(j);
+    if (classes.length - first === 1) {
+      classes.length = first;
+      if (top === labels[r]) settledCorrect++;
+      continue;
+    }
+    rows.push(r);
+    start.push(classes.length);
+  }
+  const rowList = Int32Array.from(rows);
+  const starts = Int32Array.from(start);
+  const cls = Int32Array.from(classes);
+  return {
+    accuracy(p: Float32Array): number {
+      let correct = settledCorrect;
+      for (let t = 0; t < rowList.length; t++) {
+        const r = rowList[t] as number;
+        const o = r * c;
+        let best = -1;
+        let max = -Infinity;
+        for (let q = starts[t] as number; q < (starts[t + 1] as number); q++) {
+          const j = cls[q] as number;
+          const v = (sum[o + j] as number) + (p[o + j] as number);
+          if (v > max) {
+            max = v;
+            best = j;
+          }
+        }
+        if (best === labels[r]) correct++;
+      }
+      return n ? correct / n : 0;
+    },
+  };
 }
 
 /** One metric of (sum + p) without materializing the sum: the climb's inner loop (log-loss normalizes by row sums). */

@@ -1,4 +1,5 @@
 import { configError } from '../engine/errors.js';
+import { TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
 import type { TrainingSettings } from '../workers/types.js';
 import { STANDARD_GRID_SHAPES, resolveGenOptions, type ArchGenOptions, type GridShape } from './arch.js';
@@ -92,7 +93,7 @@ function parseTraining(v: unknown): TrainingSettings {
     ...(v.clipNorm === undefined ? {} : { clipNorm: num('training.clipNorm', v.clipNorm, 0, 1e9, 0) }),
     patience: int('training.patience', v.patience, 0, d.patience),
     scheduler: oneOf('training.scheduler', v.scheduler, ['constant', 'cosine', 'linear'] as const, d.scheduler),
-    mode: oneOf('training.mode', v.mode, ['normal'] as const, 'normal'),
+    mode: oneOf('training.mode', v.mode, TRAINING_MODES, d.mode),
   };
 }
 

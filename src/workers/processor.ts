@@ -1,7 +1,8 @@
 import { dataError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
-import { train, type EpochMetrics as TrainEpoch } from '../engine/train/index.js';
+import type { EpochMetrics as TrainEpoch } from '../engine/train/index.js';
+import { trainWithMode } from '../engine/train/modes.js';
 import { tensor } from '../engine/tensor.js';
 import { buildNetwork } from '../search/build.js';
 import { loadDataset, type Dataset } from '../search/data/index.js';
@@ -62,9 +63,9 @@ export async function processJob(job: TrainingJob, dataset: Dataset, options: Pr
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const network: Network = buildNetwork(job.arch, task, job.seed);
   const settings = job.training;
-  if (settings.mode !== 'normal') throw dataError(`training mode "${settings.mode}" is not available in search jobs yet`);
   const validation = asTrainingData(dataset.val, dataset.inputShape);
-  const history = train(network, asTrainingData(dataset.train, dataset.inputShape), {
+  const history = trainWithMode(network, asTrainingData(dataset.train, dataset.inputShape), {
+    mode: settings.mode,
     epochs: settings.epochs,
     batchSize: settings.batchSize,
     learningRate: job.arch.learningRate,

@@ -39,7 +39,13 @@ export interface RemoteWorkerOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Resolves --device: 'auto' and 'webgpu' probe for an adapter; without one the worker trains on the CPU. */
+/** Software rasterizers that expose a WebGPU adapter but compute on the CPU, slower than the CPU backends. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
+
+/**
+ * Resolves --device: 'webgpu' uses any adapter; 'auto' uses a hardware one only (a software adapter such as
+ * llvmpipe is a CPU in disguise). Without an adapter the worker trains on the CPU.
+ */
 export async function resolveDevice(choice: DeviceChoice, log: (line: string) => void = () => {}): Promise<{ device: WorkerDevice; adapter?: string }> {
   if (choice === 'cpu') return { device: 'cpu' };
   const { createWebGpuBackend } = await import('../engine/backend/webgpu/index.js');
@@ -50,6 +56,10 @@ export async function resolveDevice(choice: DeviceChoice, log: (line: string) =>
   }
   const adapter = gpu.adapter;
   await gpu.close();
+  if (choice === 'auto' && SOFTWARE_ADAPTER.test(adapter)) {
+    log(`WebGPU adapter "${adapter}" is a software renderer; training on the CPU (--device webgpu to use it anyway)`);
+    return { device: 'cpu' };
+  }
   return { device: 'webgpu', adapter };
 }
 

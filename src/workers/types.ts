@@ -13,7 +13,8 @@ export interface DataRef {
   readonly fractions?: readonly [number, number, number];
 }
 
-export type TrainingMode = 'normal' | 'step' | 'tween';
+export type { TrainingMode } from '../engine/train/modes.js';
+import type { TrainingMode } from '../engine/train/modes.js';
 
 export interface TrainingSettings {
   readonly epochs: number;

@@ -157,7 +157,8 @@ describe('end of search', () => {
       expect(summary.files.map((f) => f.format)).toEqual(['loom', 'loom-bundle']);
       expect(summary.graftTestAccuracy).toBeCloseTo(summary.ensemble.testAccuracy, 12);
       expect(summary.lines[0]).toMatch(/best single model m\d .*test \d+\.\d\d%/);
-      expect(summary.lines[1]).toMatch(/^ensemble \(.*test \d+\.\d\d%/);
+      expect(summary.lines.some((l) => /^ensemble \(.*validation \d+\.\d\d%, test \d+\.\d\d%/.test(l))).toBe(true);
+      expect(summary.ensemble.testGain).toBe(summary.ensemble.testAccuracy - summary.bestSingle.testAccuracy);
       const network = pickModel(readModelFile(summary.files[0]!.path)).network;
       expect(network.modelId).toMatch(/^ensemble\(/);
       const analysis = analyzeRun(store, 'r1', { labels: { val: data.val.y, test: data.test.y } });

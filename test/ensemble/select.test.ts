@@ -122,6 +122,20 @@ describe('ensemble reports', () => {
     expect(r.members).toEqual(['a', 'c']);
   });
 
+  it('chooses a combination only when it is right on more validation samples than the best single model', () => {
+    const ids = ['a', 'b', 'c'];
+    // A and B combined are right on all 4 validation samples: chosen over A alone
+    const won = analyzePredictions({ modelIds: ids, val, test: val }, { kMax: 2 });
+    expect(won.ensembles[0]?.method).toBe('best-single');
+    expect(won.chosen.valAccuracy).toBe(1);
+    expect(won.chosen.members.length).toBeGreaterThan(1);
+    // two copies of A: every combination ties A on accuracy, so the single model stays
+    const tie = analyzePredictions({ modelIds: ['a', 'a2'], val: { ...val, probs: [A, A] }, test: { ...val, probs: [A, A] } }, { kMax: 2 });
+    expect(tie.chosen.method).toBe('best-single');
+    expect(tie.chosen.members).toEqual(['a']);
+    expect(tie.chosen.testGain).toBe(0);
+  });
+
   it('selection never looks at test data: corrupting the test split changes no member', () => {
     const rng = new Rng(8);
     const n = 80;

@@ -138,4 +138,17 @@ describe('coordinator', () => {
     await expect(new Coordinator({ store: reopened, executor: new InProcessExecutor() }).resume('r')).rejects.toThrow(/checksum/);
     reopened.close();
   });
+
+  for (const mode of ['step', 'tween'] as const) {
+    it(`trains search models with training.mode "${mode}"`, async () => {
+      const store = Store.open(':memory:');
+      const modeConfig = parseSearchConfig({ ...JSON.parse(JSON.stringify(config)), generations: 1, population: 2, elite: 1, training: { epochs: 3, batchSize: 16, mode } });
+      expect(modeConfig.training.mode).toBe(mode);
+      const summary = await new Coordinator({ store, executor: new InProcessExecutor() }).start(modeConfig, 'r');
+      expect(summary.modelsTrained).toBe(2);
+      const metrics = store.listModels('r').map((m) => m.metrics ?? []);
+      // Training really happened: the loss fell over the epochs of every model.
+      for (const m of metrics) expect(m[m.length - 1]!.trainLoss).toBeLessThan(m[0]!.trainLoss);
+    });
+  }
 });

@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { Store } from '../../store/store.js';
 import type { ModelRecord, RunRecord } from '../../store/types.js';
 
@@ -22,8 +21,3 @@ export function requireModel(store: Store, runId: string, modelId: string): Mode
   if (!model) throw new NotFound(`no model "${modelId}" in run "${runId}"`);
   return model;
 }
-
-export const errorBody = (statusCode: number, error: string, message: string) => ({ statusCode, error, message });
-
-export const sendError = (reply: FastifyReply, statusCode: number, error: string, message: string) =>
-  reply.code(statusCode).send(errorBody(statusCode, error, message));

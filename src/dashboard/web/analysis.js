@@ -78,7 +78,7 @@
       el('div', { class: 'cards' }, card('Models analysed', String(a.models), 'models'), card('Validation samples', String(a.samples), 'samples'),
         card('Best single (test)', best ? fmt.pct(best.testAccuracy) : '–', 'best-single'),
         card('Best ensemble gain', a.ensembles.length ? fmt.gain(Math.max(...a.ensembles.map((e) => e.testGain ?? -Infinity))) : '–', 'best-gain')),
-      a.notes.length ? el('p', { class: 'muted', id: 'notes' }, a.notes.join(' · ')) : null,
+      el('p', { class: 'muted', id: 'notes' }, a.notes.join(' · ')),
       el('section', { class: 'panel' }, el('h2', {}, 'Ensembles'), ensembles, el('p', {}, status)),
       el('div', { class: 'grid2' },
         el('section', { class: 'panel' }, el('h2', {}, 'Correlation of validation masks'), heatmap(a.heatmap)),

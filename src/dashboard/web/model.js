@@ -12,11 +12,12 @@
 
   function hivePicture(h) {
     const cell = 92, gap = 10, pad = 24;
-    const W = pad * 2 + h.cols * cell + (h.cols - 1) * gap, H = pad * 2 + h.rows * (cell * 0.62) + (h.rows - 1) * gap + 46;
+    const gridW = h.cols * cell + (h.cols - 1) * gap, W = Math.max(pad * 2 + gridW, 380), H = pad * 2 + h.rows * (cell * 0.62) + (h.rows - 1) * gap + 30;
+    const x0 = (W - gridW) / 2;
     const root = svg('svg', { id: 'hive', width: W, height: H, viewBox: `0 0 ${W} ${H}` });
     root.append(svg('rect', { x: 4, y: 4, width: W - 8, height: H - 8, rx: 10, fill: '#f3f6fb', stroke: '#c9d3e0' }));
     for (const c of h.cells) {
-      const x = pad + c.col * (cell + gap), y = pad + c.row * (cell * 0.62 + gap);
+      const x = x0 + c.col * (cell + gap), y = pad + c.row * (cell * 0.62 + gap);
       root.append(svg('g', { class: 'brain', 'data-brain': c.brain },
         svg('rect', { x, y, width: cell, height: cell * 0.62, rx: 8, fill: BRAIN_COLORS[c.brain] || '#4a5568', 'fill-opacity': 0.85 }),
         svg('text', { x: x + cell / 2, y: y + cell * 0.31 + 4, 'text-anchor': 'middle', style: 'fill:#fff;font-weight:600' }, c.brain),

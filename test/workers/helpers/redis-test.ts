@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -32,14 +31,6 @@ export async function deletePrefix(prefix: string): Promise<void> {
   }
 }
 
-/** The argv that runs a `loom` command: bin/loom.mjs once main.ts lists it, else the test entry. */
-function loomArgv(command: string, args: readonly string[]): string[] {
-  const table = readFileSync(resolve(ROOT, 'src/cli/main.ts'), 'utf8');
-  return table.includes(`./${command}.js`)
-    ? ['bin/loom.mjs', command, ...args]
-    : ['bin/run-ts.mjs', 'test/workers/helpers/cli-entry.ts', command, ...args];
-}
-
 export interface Spawned {
   readonly child: ChildProcess;
   /** stdout and stderr so far. */
@@ -50,7 +41,7 @@ export interface Spawned {
 }
 
 export function spawnLoom(command: string, args: readonly string[]): Spawned {
-  const child = spawn(process.execPath, loomArgv(command, args), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/loom.mjs', command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
