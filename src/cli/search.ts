@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configError, LoomError } from '../engine/errors.js';
+import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
 import { parseSearchConfig, type SearchConfig } from '../search/config.js';
 import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../search/coordinator.js';
 import { Store } from '../store/store.js';
 import { ThreadPoolExecutor } from '../workers/pool.js';
+import { QueueExecutor } from '../workers/queue.js';
 import type { Executor } from '../workers/types.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import type { Command } from './main.js';
@@ -25,6 +27,8 @@ each one, evolves the population over generations, and stores everything in SQLi
   --workers N         training threads (default: one per core)
   --seed N            overrides the config's seed
   --resume RUN        finishes an interrupted run (nothing finished is redone)
+  --redis URL         hand training jobs to \`loom worker\` processes through Redis instead of local
+                      threads (see docs/workers.md); works with --resume too
   --json              prints one JSON object at the end instead of the text summary
   --quiet             no progress bar
   -h, --help          this help
@@ -65,6 +69,7 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
     workers: { type: 'string' },
     seed: { type: 'string' },
     resume: { type: 'string' },
+    redis: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
@@ -79,8 +84,13 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
     config = readSearchConfig(positionals[0] ?? DEFAULT_CONFIG);
     if (seed !== undefined) config = { ...config, seed, data: { ...config.data, splitSeed: seed } };
   }
+  // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.
+  const executor =
+    deps.executor ??
+    (values.redis
+      ? await QueueExecutor.connect({ redis: values.redis })
+      : new ThreadPoolExecutor(workers === undefined ? {} : { threads: workers }));
   const store = Store.open(dbPath);
-  const executor = deps.executor ?? new ThreadPoolExecutor(workers === undefined ? {} : { threads: workers });
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -108,7 +118,7 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
         total = e.totalModels;
         done = e.doneModels;
         generations = e.generations;
-        bar.log(`run ${e.runId}: ${e.totalModels} models over ${e.generations} generations on ${executor.concurrency} worker(s); database ${dbPath}`);
+        bar.log(`run ${e.runId}: ${e.totalModels} models over ${e.generations} generations ${values.redis ? `through the queue at ${values.redis}` : `on ${executor.concurrency} worker thread(s)`}; database ${dbPath}`);
         break;
       case 'generation-start':
         generation = e.generation;
@@ -138,10 +148,17 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
     bar.update({ done, total, detail: detail() }, e.kind !== 'model-progress');
   };
 
-  const coordinator = new Coordinator({ store, executor, onEvent, signal: abort.signal, codeVersion: codeVersion() });
+  // BullMQ retries a job itself (attempts with backoff), so the coordinator must not retry on top of it.
+  const coordinator = new Coordinator({ store, executor, onEvent, signal: abort.signal, codeVersion: codeVersion(), ...(values.redis ? { maxAttempts: 1 } : {}) });
   let summary: RunSummary;
+  let finish: FinishSummary | null = null;
   try {
     summary = values.resume ? await coordinator.resume(values.resume) : await coordinator.start(config as SearchConfig);
+    if (summary.status === 'finished' && summary.modelsTrained > 0) {
+      // The population's payoff: analyse it, choose an ensemble on validation data, graft and export it.
+      bar.log('analysing the population and grafting the best ensemble…');
+      finish = finishRun(store, summary.runId, { outDir: join(dirname(resolve(dbPath)), summary.runId) });
+    }
   } finally {
     bar.done();
     process.off('SIGINT', onSigint);
@@ -159,6 +176,19 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
       bestValAccuracy: summary.bestValAccuracy,
       bestTestAccuracy: summary.bestTestAccuracy,
       wallSeconds: Math.round(summary.wallMs / 100) / 10,
+      ...(finish
+        ? {
+            ensemble: {
+              id: finish.ensembleId,
+              method: finish.ensemble.method,
+              members: finish.ensemble.members,
+              weights: finish.ensemble.weights,
+              valAccuracy: finish.ensemble.valAccuracy,
+              testAccuracy: finish.ensemble.testAccuracy,
+            },
+            files: finish.files.map((f) => f.path),
+          }
+        : {}),
     }));
   } else if (summary.status === 'interrupted') {
     console.log(`run ${summary.runId} interrupted after ${summary.modelsTrained} finished models; resume with: loom search --resume ${summary.runId} --db ${dbPath}`);
@@ -166,8 +196,8 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
     console.log(
       [
         `run ${summary.runId} finished: ${summary.modelsTrained} models trained${summary.modelsFailed ? `, ${summary.modelsFailed} failed` : ''} in ${(summary.wallMs / 1000).toFixed(0)} s`,
-        `best single model ${summary.bestModelId}: validation ${pct(summary.bestValAccuracy)}, test ${pct(summary.bestTestAccuracy)}`,
-        `details: loom show ${summary.runId} --db ${dbPath}`,
+        ...(finish ? finish.lines : [`best single model ${summary.bestModelId}: validation ${pct(summary.bestValAccuracy)}, test ${pct(summary.bestTestAccuracy)}`]),
+        `details: loom show ${summary.runId} --db ${dbPath}   (browse: loom dashboard --db ${dbPath})`,
       ].join('\n'),
     );
   }

@@ -255,11 +255,21 @@ export class Coordinator {
   }
 
   private async trainOne(runId: string, config: SearchConfig, dataRef: TrainingJob['data'], model: ModelRecord): Promise<void> {
+    let arch: ArchConfig;
+    try {
+      arch = validateConfig(model.arch);
+    } catch (err) {
+      // A stored config that is no longer valid fails its model alone, not the run.
+      const message = err instanceof Error ? err.message : String(err);
+      this.store.markModelFailed(runId, model.modelId, message);
+      this.emit({ kind: 'model-failed', modelId: model.modelId, error: message, attempts: model.attempts });
+      return;
+    }
     const job: TrainingJob = {
       runId,
       modelId: model.modelId,
       generation: model.generation,
-      arch: validateConfig(model.arch),
+      arch,
       data: dataRef,
       training: config.training,
       seed: model.seed ?? modelSeed(config.seed, model.modelId),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,6 +47,15 @@ describe('loom search / runs / show', () => {
     expect(summary.bestValAccuracy).toBeGreaterThan(0.5);
     expect(summary).toHaveProperty('bestTestAccuracy');
     expect(summary).toHaveProperty('wallSeconds');
+    // The run ends with an ensemble chosen on validation data, grafted and exported next to the database.
+    const ensemble = summary.ensemble as { members: string[]; valAccuracy: number; testAccuracy: number };
+    expect(ensemble.members.length).toBeGreaterThanOrEqual(1);
+    expect(ensemble.valAccuracy).toBeGreaterThanOrEqual(summary.bestValAccuracy as number);
+    const files = summary.files as string[];
+    expect(files.map((f) => f.endsWith(`${String(summary.runId)}/ensemble.loom`) || f.endsWith('ensemble.bundle.json'))).toEqual([true, true]);
+    for (const f of files) expect(existsSync(f), f).toBe(true);
+    const predicted = await loom(['inspect', '--model', files[0]!]);
+    expect(predicted.code, predicted.stderr).toBe(0);
 
     const runs = await loom(['runs', '--db', db, '--json']);
     const list = JSON.parse(runs.stdout) as { id: string; modelsDone: number }[];
