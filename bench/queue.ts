@@ -72,12 +72,13 @@ function tinyResult(modelId: string): ModelResult {
 function tinyJobs(runId: string, count: number, epochs: number): TrainingJob[] {
   const dataset = loadDataset('synthetic:blobs', { seed: 1 });
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
-  const archs = generateConfigs(count, task, new Rng(7), { dModels: [16], numHeads: [2], maxBrains: 4 });
-  return archs.map((arch, k) => ({
+  // One architecture for every job (seeds differ): equal jobs measure throughput, not how unequal jobs pack.
+  const [arch] = generateConfigs(1, task, new Rng(7), { dModels: [16], numHeads: [2], gridShapes: [{ rows: 2, cols: 2, name: '2x2 Standard' }] });
+  return Array.from({ length: count }, (_, k) => ({
     runId,
-    modelId: arch.id,
+    modelId: `m${k}`,
     generation: 0,
-    arch,
+    arch: { ...(arch as TrainingJob['arch']), id: `m${k}` },
     data: { ref: 'synthetic:blobs', checksum: dataset.checksum, splitSeed: 1 },
     training: { ...DEFAULT_TRAINING, epochs, batchSize: 16 },
     seed: 100 + k,
