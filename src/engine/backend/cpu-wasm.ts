@@ -43,7 +43,7 @@ function loadKernel(): Kernel | null {
   if (kernel !== undefined) return kernel;
   kernel = null;
   if (!existsSync(WASM_PATH)) {
-    loadError = `${WASM_PATH} is missing (built by \`npm ci\` / \`node scripts/build-wasm.mjs\`)`;
+    loadError = `${WASM_PATH} is missing (built by \`npm install\` / \`node scripts/build-wasm.mjs\`)`;
     return null;
   }
   try {
