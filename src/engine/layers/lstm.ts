@@ -1,6 +1,6 @@
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
-import { recurrentShape, swapOuterAxes } from './rnn.js';
+import { recurrentBackwardTail, recurrentShape, swapOuterAxes } from './rnn.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface LstmSpec {
@@ -138,14 +138,7 @@ class Lstm implements Layer<LstmSpec> {
       }
       if (t > 0) ctx.backend.matmul({ a: dPre, b: this.recurrentKernel.value, c: dhNext, m: batch, n: h, k: g4, aOffset: gt, transB: true });
     }
-    ctx.backend.matmul({ a: this.hs, b: dPre, c: this.recurrentKernel.grad, m: h, n: g4, k: seq * batch, transA: true, accumulate: true });
-    const db = this.bias.grad;
-    for (let r = 0; r < seq * batch; r++) for (let j = 0; j < g4; j++) db[j] = (db[j] as number) + (dPre[r * g4 + j] as number);
-    const dPreB = swapOuterAxes(dPre, seq, batch, g4);
-    ctx.backend.matmul({ a: this.x, b: dPreB, c: this.kernel.grad, m: this.inSize, n: g4, k: batch * seq, transA: true, accumulate: true });
-    const dx = new Float32Array(batch * seq * this.inSize);
-    ctx.backend.matmul({ a: dPreB, b: this.kernel.value, c: dx, m: batch * seq, n: this.inSize, k: g4, transB: true });
-    return { data: dx, shape: [batch, seq, this.inSize] };
+    return recurrentBackwardTail(ctx, this, this.x, this.hs, dPre, { seq, batch, hidden: h, width: g4, inSize: this.inSize });
   }
 }
 

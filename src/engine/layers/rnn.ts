@@ -106,16 +106,41 @@ class Rnn implements Layer<RnnSpec> {
       }
       if (t > 0) ctx.backend.matmul({ a: dPre, b: this.recurrentKernel.value, c: dhNext, m: batch, n: h, k: h, aOffset: at, transB: true });
     }
-    // dW_hh = Σ_t h_{t−1}ᵀ·dPre_t: one product over all steps (states 0..seq−1 line up with dPre 0..seq−1).
-    ctx.backend.matmul({ a: this.states, b: dPre, c: this.recurrentKernel.grad, m: h, n: h, k: seq * batch, transA: true, accumulate: true });
-    const db = this.bias.grad;
-    for (let r = 0; r < seq * batch; r++) for (let j = 0; j < h; j++) db[j] = (db[j] as number) + (dPre[r * h + j] as number);
-    const dPreB = swapOuterAxes(dPre, seq, batch, h);
-    ctx.backend.matmul({ a: this.x, b: dPreB, c: this.kernel.grad, m: this.inSize, n: h, k: batch * seq, transA: true, accumulate: true });
-    const dx = new Float32Array(batch * seq * this.inSize);
-    ctx.backend.matmul({ a: dPreB, b: this.kernel.value, c: dx, m: batch * seq, n: this.inSize, k: h, transB: true });
-    return { data: dx, shape: [batch, seq, this.inSize] };
+    // states 0..seq−1 (h_0 = 0 first) line up with dPre 0..seq−1.
+    return recurrentBackwardTail(ctx, this, this.x, this.states, dPre, { seq, batch, hidden: h, width: h, inSize: this.inSize });
   }
+}
+
+/** The weights every recurrent layer has: input kernel [in][width], recurrent kernel [hidden][width], bias [width]. */
+export interface RecurrentWeights {
+  readonly kernel: Param;
+  readonly recurrentKernel: Param;
+  readonly bias: Param;
+}
+
+/**
+ * The end of BPTT that RNN and LSTM share. Given dPre, the gradient of every step's pre-activations (time-major,
+ * [seq][batch][width]), and prevStates, the hidden states that fed each step (time-major [seq][batch][hidden],
+ * h_{t−1} for step t), adds the kernel, recurrent-kernel and bias gradients and returns dL/dx ([batch][seq][in]).
+ */
+export function recurrentBackwardTail(
+  ctx: RunContext,
+  weights: RecurrentWeights,
+  x: Float32Array,
+  prevStates: Float32Array,
+  dPre: Float32Array,
+  dims: { seq: number; batch: number; hidden: number; width: number; inSize: number },
+): Tensor {
+  const { seq, batch, hidden, width, inSize } = dims;
+  // dW_hh = Σ_t h_{t−1}ᵀ·dPre_t: one product over all steps.
+  ctx.backend.matmul({ a: prevStates, b: dPre, c: weights.recurrentKernel.grad, m: hidden, n: width, k: seq * batch, transA: true, accumulate: true });
+  const db = weights.bias.grad;
+  for (let r = 0; r < seq * batch; r++) for (let j = 0; j < width; j++) db[j] = (db[j] as number) + (dPre[r * width + j] as number);
+  const dPreB = swapOuterAxes(dPre, seq, batch, width);
+  ctx.backend.matmul({ a: x, b: dPreB, c: weights.kernel.grad, m: inSize, n: width, k: batch * seq, transA: true, accumulate: true });
+  const dx = new Float32Array(batch * seq * inSize);
+  ctx.backend.matmul({ a: dPreB, b: weights.kernel.value, c: dx, m: batch * seq, n: inSize, k: width, transB: true });
+  return { data: dx, shape: [batch, seq, inSize] };
 }
 
 export const rnnKind: LayerKind<RnnSpec> = {
