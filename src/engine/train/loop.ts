@@ -1,12 +1,11 @@
 import type { Backend } from '../backend/types.js';
-import { configError, dataError, LoomError } from '../errors.js';
-import { predict, scoreOutputs, type Dataset } from '../eval.js';
-import type { Param, RunContext } from '../layers/types.js';
+import type { Dataset } from '../eval.js';
+import type { RunContext } from '../layers/types.js';
 import type { Network } from '../network.js';
-import { Rng } from '../rng.js';
-import { sameShape, sampleSize } from '../tensor.js';
+import { sampleSize } from '../tensor.js';
 import { clipGradNorm } from './clip.js';
-import { checkTargets, gatherTargets, resolveLoss, type Loss, type LossName } from './losses.js';
+import { assertFiniteLoss, checkedLearningRate, positiveInt, runEpochs, scaleInPlace, type EpochTotals } from './epochs.js';
+import { gatherTargets, type Loss, type LossName } from './losses.js';
 import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerSpec } from './optimizers.js';
 import { makeSchedule, type Schedule, type ScheduleSpec } from './schedulers.js';
 
@@ -81,89 +80,34 @@ export interface TrainResult {
   readonly samplesPerSecond: number;
 }
 
-const positiveInt = (field: string, v: number): number => {
-  if (!Number.isInteger(v) || v < 1) throw configError(field, `must be a positive integer, got ${v}`);
-  return v;
-};
-
-/** Tracks the best validation and decides when to stop; keeps a copy of the best weights. */
-class BestTracker {
-  best = NaN;
-  bestEpoch = 0;
-  private snapshot: Float32Array[] | undefined;
-
-  constructor(private readonly rule: EarlyStopping | undefined, private readonly params: readonly Param[]) {}
-
-  /** Records a validation; returns true when patience has run out. */
-  observe(epoch: number, valLoss: number, valAccuracy: number): boolean {
-    const higher = this.rule?.monitor === 'valAccuracy';
-    const value = higher ? valAccuracy : valLoss;
-    const delta = this.rule?.minDelta ?? 0;
-    const improved = Number.isNaN(this.best) || (higher ? value > this.best + delta : value < this.best - delta);
-    if (improved) {
-      this.best = value;
-      this.bestEpoch = epoch;
-      if (this.rule && (this.rule.restoreBest ?? true)) this.snapshot = this.params.map((p) => Float32Array.from(p.value));
-    }
-    return this.rule !== undefined && epoch - this.bestEpoch >= this.rule.patience;
-  }
-
-  restore(): void {
-    this.snapshot?.forEach((values, i) => (this.params[i] as Param).value.set(values));
-  }
-}
-
 /**
  * Trains a network with mini-batch gradient descent. Each epoch visits every sample once in a seeded random
  * order; `accumulate` micro-batches make one optimizer step, their gradients summed with weights
  * (micro-batch size / step size) so the step equals one big batch of the same samples. A NaN or infinite loss
- * stops training with LOOM_ERR_NAN_LOSS naming the epoch and batch.
+ * stops training with LOOM_ERR_NAN_LOSS naming the epoch and batch. The epoch loop itself (shuffling,
+ * validation, early stopping, history) is `runEpochs`, shared with the stepping and tweening modes.
  */
 export function train(network: Network, data: Dataset, options: TrainOptions): TrainResult {
   const epochs = positiveInt('epochs', options.epochs);
   const batchSize = positiveInt('batchSize', options.batchSize ?? 32);
   const accumulate = positiveInt('accumulate', options.accumulate ?? 1);
-  const validateEvery = positiveInt('validateEvery', options.validateEvery ?? 1);
-  const baseLr = options.learningRate ?? 0.001;
-  if (!(baseLr > 0) || !Number.isFinite(baseLr)) throw configError('learningRate', `must be a positive number, got ${baseLr}`);
-  if (options.earlyStopping && !options.validation) throw configError('earlyStopping', 'needs validation data');
-  if (options.earlyStopping && !(options.earlyStopping.patience >= 0)) {
-    throw configError('earlyStopping.patience', `must be a non-negative number, got ${options.earlyStopping.patience}`);
-  }
-
-  const samples = checkDataset(network, data, 'training data');
-  if (options.validation) checkDataset(network, options.validation, 'validation data');
-  const loss = resolveLoss(network, data.y, options.loss);
+  const baseLr = checkedLearningRate(options);
   const optimizer = options.optimizer === undefined || typeof options.optimizer === 'string' || !('step' in options.optimizer)
     ? createOptimizer(options.optimizer ?? 'adamw')
     : options.optimizer;
-  const batchesPerEpoch = Math.ceil(samples / batchSize);
-  const totalSteps = epochs * Math.ceil(batchesPerEpoch / accumulate);
+  const samples = data.x.shape[0] as number;
+  const totalSteps = epochs * Math.ceil(Math.ceil(samples / batchSize) / accumulate);
   const schedule = typeof options.schedule === 'function' ? options.schedule : makeSchedule(options.schedule ?? 'constant', baseLr, totalSteps);
-
-  const rng = new Rng(options.seed ?? 0);
-  const shuffleRng = rng.fork();
-  const ctx: Partial<RunContext> = { training: true, rng: rng.fork(), ...(options.backend ? { backend: options.backend } : {}) };
-  const params = network.trainableParams();
-  const tracker = new BestTracker(options.earlyStopping, params);
   const inWidth = sampleSize(data.x);
-  const order = Int32Array.from({ length: samples }, (_, i) => i);
   const inputBuffers = new Map<number, Float32Array>();
-  const history: EpochMetrics[] = [];
-  const started = performance.now();
   let step = 0;
-  let stopReason: TrainResult['stopReason'] = 'completed';
 
-  for (let epoch = 1; epoch <= epochs && stopReason === 'completed'; epoch++) {
-    const epochStart = performance.now();
-    if (options.shuffle ?? true) shuffleInPlace(order, shuffleRng);
-    let lossSum = 0;
-    let correct = 0;
-    let rows = 0;
-    let lr = schedule(step);
+  return runEpochs(network, data, options, (order, epoch, run) => {
+    const ctx: Partial<RunContext> = { training: true, rng: run.rng, ...(options.backend ? { backend: options.backend } : {}) };
+    const totals: EpochTotals = { lossSum: 0, correct: 0, rows: 0, lr: schedule(step), steps: 0, aborted: false };
     for (let groupStart = 0; groupStart < samples; groupStart += batchSize * accumulate) {
       if (options.signal?.aborted) {
-        stopReason = 'aborted';
+        totals.aborted = true;
         break;
       }
       const groupEnd = Math.min(samples, groupStart + batchSize * accumulate);
@@ -180,82 +124,21 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
         }
         const yb = gatherTargets(data.y, rowsOfBatch, b, samples);
         const output = network.forward({ data: xb, shape: [b, ...network.inputShape] }, ctx);
-        const result = loss.compute(output, yb);
-        if (!Number.isFinite(result.loss)) {
-          throw new LoomError(
-            'LOOM_ERR_NAN_LOSS',
-            `training loss became ${result.loss} at epoch ${epoch} (batch ${Math.floor(start / batchSize) + 1}): lower the learning rate or set clipNorm`,
-          );
-        }
-        const counted = loss.correct(output, yb);
-        lossSum += result.loss * b;
-        correct += counted.correct;
-        rows += counted.total;
+        const result = run.loss.compute(output, yb);
+        assertFiniteLoss(result.loss, epoch, `batch ${Math.floor(start / batchSize) + 1}`);
+        const counted = run.loss.correct(output, yb);
+        totals.lossSum += result.loss * b;
+        totals.correct += counted.correct;
+        totals.rows += counted.total;
         scaleInPlace(result.grad.data, b / (groupEnd - groupStart));
         network.backward(result.grad, ctx);
       }
-      if (options.clipNorm) clipGradNorm(params, options.clipNorm);
-      lr = schedule(step);
-      optimizer.step(params, lr);
+      if (options.clipNorm) clipGradNorm(run.params, options.clipNorm);
+      totals.lr = schedule(step);
+      optimizer.step(run.params, totals.lr);
       step++;
+      totals.steps++;
     }
-    if (stopReason === 'aborted') break;
-
-    let valLoss: number | undefined;
-    let valAccuracy: number | undefined;
-    if (options.validation && (epoch % validateEvery === 0 || epoch === epochs)) {
-      const val = options.validation;
-      const scored = scoreOutputs(predict(network, val.x, options.evalBatchSize ?? 256, options.backend), val.y, loss);
-      valLoss = scored.loss;
-      valAccuracy = scored.accuracy;
-      if (tracker.observe(epoch, valLoss, valAccuracy)) stopReason = 'early_stopping';
-    }
-    const metrics: EpochMetrics = {
-      epoch,
-      loss: lossSum / samples,
-      accuracy: rows ? correct / rows : 0,
-      ...(valLoss !== undefined ? { valLoss, valAccuracy: valAccuracy as number } : {}),
-      lr,
-      ms: performance.now() - epochStart,
-    };
-    history.push(metrics);
-    options.onEpoch?.(metrics);
-  }
-
-  if (options.earlyStopping && tracker.bestEpoch > 0 && tracker.bestEpoch !== history[history.length - 1]?.epoch) tracker.restore();
-  const ms = performance.now() - started;
-  const seen = history.length * samples;
-  return {
-    history,
-    stopReason,
-    ...(tracker.bestEpoch > 0 ? { bestEpoch: tracker.bestEpoch } : {}),
-    lossName: loss.name,
-    steps: step,
-    ms,
-    samplesPerSecond: ms > 0 ? (seen / ms) * 1000 : 0,
-  };
-}
-
-function checkDataset(network: Network, data: Dataset, where: string): number {
-  const samples = data.x.shape[0] as number;
-  if (!(samples > 0)) throw dataError(`${where} is empty`);
-  if (!sameShape(data.x.shape.slice(1), network.inputShape)) {
-    throw dataError(`${where}: samples of shape [${data.x.shape.slice(1).join(', ')}], the network takes [${network.inputShape.join(', ')}]`);
-  }
-  checkTargets(data.y, samples, where);
-  return samples;
-}
-
-function shuffleInPlace(order: Int32Array, rng: Rng): void {
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
-}
-
-function scaleInPlace(values: Float32Array, factor: number): void {
-  if (factor === 1) return;
-  for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * factor;
+    return totals;
+  });
 }
