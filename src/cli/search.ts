@@ -110,7 +110,7 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
   let runId = values.resume ?? '';
   const epochs = new Map<string, string>();
   const detail = (): string =>
-    `gen ${generation + 1}/${generations} | best val ${(best * 100).toFixed(1)}%${epochs.size ? ` | training ${[...epochs.values()].join(' ')}` : ''}`;
+    `gen ${generation + 1}/${generations} | best val ${done > 0 ? `${(best * 100).toFixed(1)}%` : '-'}${epochs.size ? ` | training ${[...epochs.values()].join(' ')}` : ''}`;
   const onEvent = (e: RunEvent): void => {
     switch (e.kind) {
       case 'run-start':

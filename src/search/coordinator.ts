@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { LoomError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import type { Store } from '../store/store.js';
@@ -68,7 +69,8 @@ export function totalModels(config: SearchConfig): number {
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `run-${stamp}-${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`; // an id, not a result: not seeded on purpose
+  // Unique per invocation on purpose (two runs with the same seed must not collide); it affects no result.
+  return `run-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 export class Coordinator {
