@@ -4,6 +4,7 @@ import { Chain } from '../../src/engine/chain.js';
 import { createLayer } from '../../src/engine/layers/registry.js';
 import type { Layer, LayerSpec, Param, RunContext } from '../../src/engine/layers/types.js';
 import { Rng } from '../../src/engine/rng.js';
+import { adam, softmaxCrossEntropy } from '../helpers/hand-training.js';
 
 const SIDE = 8;
 const CLASSES = 3; // horizontal, vertical, diagonal bar
@@ -33,48 +34,6 @@ function makeSet(n: number, rng: Rng): { x: Float32Array; y: Int32Array } {
     x.set(barImage(y[i]!, rng, 0.3), i * SIDE * SIDE);
   }
   return { x, y };
-}
-
-/** Mean softmax cross-entropy over the batch; writes dL/dlogits into `grad`. */
-function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, grad: Float32Array): number {
-  const batch = labels.length;
-  let loss = 0;
-  for (let b = 0; b < batch; b++) {
-    const row = b * CLASSES;
-    let max = -Infinity;
-    for (let k = 0; k < CLASSES; k++) max = Math.max(max, logits[row + k]!);
-    let sum = 0;
-    for (let k = 0; k < CLASSES; k++) sum += Math.exp(logits[row + k]! - max);
-    for (let k = 0; k < CLASSES; k++) {
-      const p = Math.exp(logits[row + k]! - max) / sum;
-      grad[row + k] = (p - (k === labels[b] ? 1 : 0)) / batch;
-      if (k === labels[b]) loss -= Math.log(p);
-    }
-  }
-  return loss / batch;
-}
-
-/** Plain Adam over every param, reading and zeroing the accumulated grads. */
-function adam(params: Param[], lr: number): () => void {
-  const m = params.map((p) => new Float32Array(p.value.length));
-  const v = params.map((p) => new Float32Array(p.value.length));
-  let step = 0;
-  return () => {
-    step++;
-    const c1 = 1 - 0.9 ** step;
-    const c2 = 1 - 0.999 ** step;
-    params.forEach((p, j) => {
-      const mj = m[j]!;
-      const vj = v[j]!;
-      for (let i = 0; i < p.value.length; i++) {
-        const g = p.grad[i]!;
-        mj[i] = 0.9 * mj[i]! + 0.1 * g;
-        vj[i] = 0.999 * vj[i]! + 0.001 * g * g;
-        p.value[i] -= (lr * (mj[i]! / c1)) / (Math.sqrt(vj[i]! / c2) + 1e-8);
-      }
-      p.grad.fill(0);
-    });
-  };
 }
 
 function buildNet(rng: Rng): { chain: Chain; params: Param[] } {
@@ -137,7 +96,7 @@ describe('conv net training', () => {
         });
         const logits = chain.forward({ data: x, shape: [idx.length, 1, SIDE, SIDE] }, ctx);
         const dLogits = new Float32Array(logits.data.length);
-        epochLoss += softmaxCrossEntropy(logits.data, y, dLogits) * idx.length;
+        epochLoss += softmaxCrossEntropy(logits.data, y, dLogits, CLASSES) * idx.length;
         chain.backward({ data: dLogits, shape: logits.shape }, ctx);
         step();
       }

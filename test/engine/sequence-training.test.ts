@@ -4,6 +4,7 @@ import { Chain } from '../../src/engine/chain.js';
 import { createLayer } from '../../src/engine/layers/registry.js';
 import type { Layer, LayerSpec, Param, RunContext } from '../../src/engine/layers/types.js';
 import { Rng } from '../../src/engine/rng.js';
+import { adam, softmaxCrossEntropy } from '../helpers/hand-training.js';
 
 const SEQ = 6;
 const TOKENS = 3;
@@ -37,47 +38,6 @@ function makeSet(n: number, rng: Rng, firstFlag: boolean): SequenceSet {
     });
   }
   return { x, y, n, width };
-}
-
-/** Mean softmax cross-entropy over the batch; writes dL/dlogits into `grad`. */
-function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, grad: Float32Array): number {
-  const batch = labels.length;
-  let loss = 0;
-  for (let b = 0; b < batch; b++) {
-    const row = b * CLASSES;
-    const max = Math.max(logits[row]!, logits[row + 1]!);
-    const exps = [Math.exp(logits[row]! - max), Math.exp(logits[row + 1]! - max)];
-    const sum = exps[0]! + exps[1]!;
-    for (let k = 0; k < CLASSES; k++) {
-      const p = exps[k]! / sum;
-      grad[row + k] = (p - (k === labels[b] ? 1 : 0)) / batch;
-      if (k === labels[b]) loss -= Math.log(p);
-    }
-  }
-  return loss / batch;
-}
-
-/** Plain Adam over every param, reading and zeroing the accumulated grads. */
-function adam(params: Param[], lr: number): () => void {
-  const m = params.map((p) => new Float32Array(p.value.length));
-  const v = params.map((p) => new Float32Array(p.value.length));
-  let step = 0;
-  return () => {
-    step++;
-    const c1 = 1 - 0.9 ** step;
-    const c2 = 1 - 0.999 ** step;
-    params.forEach((p, j) => {
-      const mj = m[j]!;
-      const vj = v[j]!;
-      for (let i = 0; i < p.value.length; i++) {
-        const g = p.grad[i]!;
-        mj[i] = 0.9 * mj[i]! + 0.1 * g;
-        vj[i] = 0.999 * vj[i]! + 0.001 * g * g;
-        p.value[i] -= (lr * (mj[i]! / c1)) / (Math.sqrt(vj[i]! / c2) + 1e-8);
-      }
-      p.grad.fill(0);
-    });
-  };
 }
 
 function build(specs: LayerSpec[], inputShape: readonly number[], rng: Rng): { chain: Chain; params: Param[] } {
@@ -127,7 +87,7 @@ function train(specs: LayerSpec[], firstFlag: boolean, epochs: number, lr: numbe
       });
       const logits = chain.forward({ data: x, shape: [idx.length, SEQ, trainSet.width] }, ctx);
       const grad = new Float32Array(logits.data.length);
-      loss += softmaxCrossEntropy(logits.data, y, grad) * idx.length;
+      loss += softmaxCrossEntropy(logits.data, y, grad, CLASSES) * idx.length;
       chain.backward({ data: grad, shape: logits.shape }, ctx);
       step();
     }
