@@ -63,7 +63,6 @@ export function formatAnalysis(a: RunAnalysis): string {
 
 export const command: Command = {
   name: 'analyze',
-  summary: 'analyse a run: diversity, clusters, correlations, ensembles',
   help,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('analyze', argv, {

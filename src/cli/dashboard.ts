@@ -16,7 +16,6 @@ ensembles, CSV and grafted-model downloads.
 
 export const command: Command = {
   name: 'dashboard',
-  summary: 'web dashboard over a run database',
   help,
   async run(argv) {
     const { values } = parseCommandArgs(

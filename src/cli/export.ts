@@ -21,7 +21,6 @@ Writes a model as a Loom model file (safetensors with the architecture) or as a 
 
 export const command: Command = {
   name: 'export',
-  summary: 'write a model as a Loom file or a LOOM bundle',
   help,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('export', argv, {

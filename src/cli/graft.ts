@@ -34,7 +34,6 @@ const list = (s: string | undefined): string[] | undefined => (s === undefined ?
 
 export const command: Command = {
   name: 'graft',
-  summary: 'graft models of a run into one model file',
   help,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('graft', argv, {

@@ -43,7 +43,6 @@ export function formatBlueprint(model: LoadedModel, blueprint: NetworkBlueprint)
 
 export const command: Command = {
   name: 'inspect',
-  summary: "print a saved model's layers, shapes and parameter counts",
   help,
   async run(argv) {
     const { values } = parseCommandArgs('inspect', argv, { model: { type: 'string' }, json: { type: 'boolean' }, id: { type: 'string' } }, false);

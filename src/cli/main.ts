@@ -3,7 +3,6 @@ import { LoomError } from '../engine/errors.js';
 /** A CLI command: one file per command, loaded only when used so `loom --help` stays fast. */
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   /** Full help text printed by `loom <name> --help`. */
   readonly help: string;
   run(argv: string[]): Promise<number>;

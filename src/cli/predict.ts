@@ -96,7 +96,6 @@ export const formatOutputs = (outputs: readonly number[][]): string =>
 
 export const command: Command = {
   name: 'predict',
-  summary: 'run a saved model on inputs (JSON or CSV)',
   help,
   async run(argv) {
     const { values } = parseCommandArgs(

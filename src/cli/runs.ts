@@ -21,7 +21,6 @@ export const pct = (x: number | null | undefined): string => (x === null || x ==
 
 export const command: Command = {
   name: 'runs',
-  summary: 'list runs',
   help,
   async run(argv) {
     const { values } = parseCommandArgs('runs', argv, { db: { type: 'string' }, json: { type: 'boolean' } }, false);

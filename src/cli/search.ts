@@ -204,4 +204,4 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
   return summary.status === 'interrupted' ? 130 : 0;
 }
 
-export const command: Command = { name: 'search', summary: 'run an evolutionary architecture search', help, run: (argv) => runSearch(argv) };
+export const command: Command = { name: 'search', help, run: (argv) => runSearch(argv) };

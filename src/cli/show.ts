@@ -15,7 +15,6 @@ accuracy, and the best models (chosen on validation accuracy; test accuracy show
 
 export const command: Command = {
   name: 'show',
-  summary: 'show a run',
   help,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('show', argv, { db: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } });

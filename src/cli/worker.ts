@@ -80,4 +80,4 @@ export async function runWorker(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-export const command: Command = { name: 'worker', summary: 'train models for distributed searches (BullMQ on Redis)', help, run: runWorker };
+export const command: Command = { name: 'worker', help, run: runWorker };

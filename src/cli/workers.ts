@@ -44,4 +44,4 @@ export async function runWorkers(argv: string[]): Promise<number> {
   }
 }
 
-export const command: Command = { name: 'workers', summary: 'list the workers registered on a Redis server', help, run: runWorkers };
+export const command: Command = { name: 'workers', help, run: runWorkers };
