@@ -2,13 +2,13 @@ import { AdaptationTracker, type AdaptationResult } from '../src/engine/adaptati
 import type { LayerSpec } from '../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../src/engine/network.js';
 import { Rng } from '../src/engine/rng.js';
-import { StepState, stepBackward, stepForward } from '../src/engine/step.js';
+import { StepState, stepBackward, stepForward } from '../src/engine/train/step.js';
 import type { Tensor } from '../src/engine/tensor.js';
 import { softmaxCrossEntropy } from '../src/engine/train/losses.js';
 import { train } from '../src/engine/train/loop.js';
 import { clipGradNorm } from '../src/engine/train/clip.js';
 import { createOptimizer } from '../src/engine/train/optimizers.js';
-import { StepTweenChain } from '../src/engine/tween.js';
+import { StepTweenChain } from '../src/engine/train/tween.js';
 import { fmt, table } from './util.js';
 
 /**

@@ -2,12 +2,12 @@ import { Worker } from 'bullmq';
 import { Rng } from '../src/engine/rng.js';
 import { generateConfigs } from '../src/search/arch.js';
 import { DEFAULT_TRAINING } from '../src/search/config.js';
-import { loadDataset } from '../src/search/data/index.js';
+import { loadDataset } from '../src/data/index.js';
 import type { ModelResult } from '../src/store/types.js';
 import { DEFAULT_QUEUE_NAME, QueueExecutor } from '../src/workers/queue.js';
 import { closeRedis, connectRedis, DEFAULT_REDIS_URL } from '../src/workers/redis.js';
 import { RemoteWorker } from '../src/workers/remote-worker.js';
-import type { TrainingJob } from '../src/workers/types.js';
+import type { TrainingJob } from '../src/search/jobs.js';
 import { encodeResult } from '../src/workers/wire.js';
 import { fmt, median, table } from './util.js';
 

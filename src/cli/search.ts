@@ -9,7 +9,7 @@ import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../sea
 import { Store } from '../store/store.js';
 import { ThreadPoolExecutor } from '../workers/pool.js';
 import { QueueExecutor } from '../workers/queue.js';
-import type { Executor } from '../workers/types.js';
+import type { Executor } from '../search/jobs.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import type { Command } from './main.js';
 import { ProgressBar } from './progress.js';

@@ -1,4 +1,4 @@
-import { loadDataset, type Dataset } from '../search/data/index.js';
+import { loadDataset, type Dataset } from '../data/index.js';
 import type { Store } from '../store/store.js';
 import type { ModelRecord, RunRecord, SplitPredictions } from '../store/types.js';
 import { parameterCorrelations, strongCorrelations, type CorrelationMatrix, type FeaturePair, type ParameterCorrelation } from './correlation.js';

@@ -10,7 +10,7 @@ import { Network, sequentialNetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
 import { tensor } from '../engine/tensor.js';
 import { train, type EpochMetrics } from '../engine/train/index.js';
-import type { Dataset } from '../search/data/index.js';
+import type { Dataset } from '../data/index.js';
 
 /**
  * Grafting: several trained networks become one.

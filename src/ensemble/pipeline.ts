@@ -5,7 +5,7 @@ import { evaluate } from '../engine/eval.js';
 import { decodeModels, encodeLoomBundle, encodeLoomModel, pickModel } from '../engine/io/index.js';
 import type { Network } from '../engine/network.js';
 import { tensor } from '../engine/tensor.js';
-import type { Dataset } from '../search/data/index.js';
+import type { Dataset } from '../data/index.js';
 import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/types.js';
 import { analyzeRun, finishedModels, loadRunDataset, type AnalyzeRunOptions, type RunAnalysis } from './analyze.js';

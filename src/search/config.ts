@@ -1,7 +1,7 @@
 import { configError } from '../engine/errors.js';
 import { TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
-import type { TrainingSettings } from '../workers/types.js';
+import type { TrainingSettings } from './jobs.js';
 import { STANDARD_GRID_SHAPES, resolveGenOptions, type ArchGenOptions, type GridShape } from './arch.js';
 
 /**

@@ -3,10 +3,10 @@ import { LoomError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import type { Store } from '../store/store.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
-import type { Executor, JobProgress, TrainingJob } from '../workers/types.js';
+import type { Executor, JobProgress, TrainingJob } from './jobs.js';
 import { generateConfigs, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import type { SearchConfig } from './config.js';
-import { loadDataset, type Dataset } from './data/index.js';
+import { loadDataset, type Dataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
 
 /**

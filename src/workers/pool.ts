@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ModelResult } from '../store/types.js';
-import type { Executor, JobProgress, TrainingJob } from './types.js';
+import type { Executor, JobProgress, TrainingJob } from '../search/jobs.js';
 
 /** Messages between the pool and a worker thread. */
 export type ToThread = { kind: 'job'; job: TrainingJob };

@@ -5,11 +5,11 @@ import type { EpochMetrics as TrainEpoch } from '../engine/train/index.js';
 import { trainWithMode } from '../engine/train/modes.js';
 import { tensor } from '../engine/tensor.js';
 import { buildNetwork } from '../search/build.js';
-import { loadDataset, type Dataset } from '../search/data/index.js';
-import type { DataSplit } from '../search/data/types.js';
+import { loadDataset, type Dataset } from '../data/index.js';
+import type { DataSplit } from '../data/types.js';
 import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { EpochMetrics, ModelResult } from '../store/types.js';
-import type { DataRef, JobProgress, TrainingJob } from './types.js';
+import type { DataRef, JobProgress, TrainingJob } from '../search/jobs.js';
 
 /**
  * The job function: (config, data, training settings, seed) → result. The same code runs in a local worker

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ModelResult } from '../store/types.js';
 import { JobFailedError } from './pool.js';
 import { closeRedis, connectRedis, DEFAULT_QUEUE_PREFIX } from './redis.js';
-import type { Executor, JobProgress, TrainingJob } from './types.js';
+import type { Executor, JobProgress, TrainingJob } from '../search/jobs.js';
 import { decodeResult, parseProgress, type WireResult } from './wire.js';
 
 /**

@@ -4,7 +4,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { DEFAULT_QUEUE_NAME } from './queue.js';
 import { closeRedis, connectRedis, DEFAULT_QUEUE_PREFIX } from './redis.js';
 import { WorkerRegistry, type WorkerDevice, type WorkerStatus } from './registry.js';
-import type { TrainingJob } from './types.js';
+import type { TrainingJob } from '../search/jobs.js';
 import type { WireResult } from './wire.js';
 
 /**

@@ -3,7 +3,7 @@ import { selectBackend } from '../engine/backend/index.js';
 import { LoomError } from '../engine/errors.js';
 import { validateConfig } from '../search/arch.js';
 import { loadJobData, processJob } from './processor.js';
-import type { TrainingJob } from './types.js';
+import type { TrainingJob } from '../search/jobs.js';
 import { encodeResult, type WireResult } from './wire.js';
 
 /**

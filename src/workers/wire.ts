@@ -1,6 +1,6 @@
 import type { EpochMetrics, ModelResult } from '../store/types.js';
 import { queueError } from './redis.js';
-import type { JobProgress } from './types.js';
+import type { JobProgress } from '../search/jobs.js';
 
 /**
  * ModelResult as JSON for Redis: BullMQ stores a job's return value with JSON.stringify, which would turn a

@@ -5,7 +5,7 @@ import { encodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { Rng } from '../../src/engine/rng.js';
 import { generateConfigs, type ArchConfig } from '../../src/search/arch.js';
 import { buildNetwork } from '../../src/search/build.js';
-import { loadDataset } from '../../src/search/data/index.js';
+import { loadDataset } from '../../src/data/index.js';
 import { Store } from '../../src/store/store.js';
 import type { EpochMetrics, ModelResult } from '../../src/store/types.js';
 

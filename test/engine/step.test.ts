@@ -3,7 +3,7 @@ import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
-import { StepState, stepBackward, stepForward, trainStepping } from '../../src/engine/step.js';
+import { StepState, stepBackward, stepForward, trainStepping } from '../../src/engine/train/step.js';
 import { evaluate } from '../../src/engine/eval.js';
 import { train } from '../../src/engine/train/loop.js';
 import type { Tensor } from '../../src/engine/tensor.js';

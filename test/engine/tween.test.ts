@@ -5,7 +5,7 @@ import { layerTypes } from '../../src/engine/layers/registry.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { StepTweenChain, TweenState, trainTweening } from '../../src/engine/tween.js';
+import { StepTweenChain, TweenState, trainTweening } from '../../src/engine/train/tween.js';
 import { randomTensor } from '../helpers/gradcheck.js';
 
 const spec = (inputShape: number[], layers: object[]) => sequentialNetworkSpec(inputShape, layers as LayerSpec[]);

@@ -14,7 +14,7 @@ import { pickModel } from '../../src/engine/io/model.js';
 import { analyzeRun, analyzePredictions } from '../../src/ensemble/analyze.js';
 import { finishRun } from '../../src/ensemble/pipeline.js';
 import { combineProbabilities } from '../../src/ensemble/select.js';
-import type { Dataset } from '../../src/search/data/index.js';
+import type { Dataset } from '../../src/data/index.js';
 import { Store } from '../../src/store/store.js';
 import { asTensor, blobs, DATA_REF, SPLIT_SEED, trainMembers, type TrainedMember } from './fixture.js';
 

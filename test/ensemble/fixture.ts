@@ -5,7 +5,7 @@ import { train } from '../../src/engine/train/index.js';
 import { finishConfig, type ArchConfig, type BrainType } from '../../src/search/arch.js';
 import type { CombineMode } from '../../src/engine/layers/parallel.js';
 import { buildNetwork } from '../../src/search/build.js';
-import { loadDataset, type Dataset } from '../../src/search/data/index.js';
+import { loadDataset, type Dataset } from '../../src/data/index.js';
 
 /** Small trained search networks on synthetic blobs (4 features, 3 classes), shared by the ensemble tests. */
 export const DATA_REF = 'synthetic:blobs';

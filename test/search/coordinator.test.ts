@@ -7,7 +7,7 @@ import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
 import { loadJobData, processJob } from '../../src/workers/processor.js';
 import { ThreadPoolExecutor } from '../../src/workers/pool.js';
-import type { Executor, JobProgress, TrainingJob } from '../../src/workers/types.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
 

@@ -8,7 +8,7 @@ import { ThreadPoolExecutor } from '../../src/workers/pool.js';
 import { QueueExecutor, queueJobId } from '../../src/workers/queue.js';
 import { parseRedisUrl } from '../../src/workers/redis.js';
 import { WorkerRegistry } from '../../src/workers/registry.js';
-import type { Executor, JobProgress, TrainingJob } from '../../src/workers/types.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { decodeResult, encodeResult } from '../../src/workers/wire.js';
 import { deletePrefix, REDIS_URL, spawnLoom, startWorker, stopAll, tinyConfig, uniquePrefix, type Spawned } from './helpers/redis-test.js';
 

@@ -12,7 +12,7 @@ import { NotFound, requireModel, requireRun } from './errors.js';
  * (nothing from the internet, no build step). Assets are looked up by name in that fixed set — a request never
  * names a file path. Page URLs check their ids so a wrong link gets a 404 instead of an empty page.
  */
-const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

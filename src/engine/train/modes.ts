@@ -1,8 +1,8 @@
 import type { Dataset } from '../eval.js';
 import { configError } from '../errors.js';
 import type { Network } from '../network.js';
-import { trainStepping } from '../step.js';
-import { trainTweening, type TweenConfig } from '../tween.js';
+import { trainStepping } from './step.js';
+import { trainTweening, type TweenConfig } from './tween.js';
 import { train, type TrainOptions, type TrainResult } from './loop.js';
 
 /**

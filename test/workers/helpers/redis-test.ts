@@ -5,8 +5,8 @@ import { Redis } from 'ioredis';
 import { Rng } from '../../../src/engine/rng.js';
 import { generateConfigs } from '../../../src/search/arch.js';
 import { DEFAULT_TRAINING, parseSearchConfig, type SearchConfig } from '../../../src/search/config.js';
-import { loadDataset } from '../../../src/search/data/index.js';
-import type { TrainingJob } from '../../../src/workers/types.js';
+import { loadDataset } from '../../../src/data/index.js';
+import type { TrainingJob } from '../../../src/search/jobs.js';
 
 /** Shared plumbing for the queue tests: isolated prefixes, spawned CLI processes, tiny configs. */
 export const REDIS_URL = process.env.LOOM_TEST_REDIS ?? 'redis://127.0.0.1:6379';

@@ -1,5 +1,5 @@
-import { configError, dataError } from '../../engine/errors.js';
-import { Rng } from '../../engine/rng.js';
+import { configError, dataError } from '../engine/errors.js';
+import { Rng } from '../engine/rng.js';
 import type { DataSplit, Normalization, RawData, SplitFractions } from './types.js';
 
 export const DEFAULT_FRACTIONS: SplitFractions = [0.7, 0.15, 0.15];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
-import { loadDataset, readRaw } from '../../src/search/data/index.js';
+import { loadDataset, readRaw } from '../../src/data/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { dataError } from '../../engine/errors.js';
+import { dataError } from '../engine/errors.js';
 import type { RawData } from './types.js';
 
 export interface CsvOptions {

@@ -1,4 +1,4 @@
-import { dataError } from '../../engine/errors.js';
+import { dataError } from '../engine/errors.js';
 import { checksumRaw } from './checksum.js';
 import { readCsv } from './csv.js';
 import { readIris } from './iris.js';

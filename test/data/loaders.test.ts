@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
-import { loadDataset, readRaw } from '../../src/search/data/index.js';
-import type { Dataset } from '../../src/search/data/index.js';
+import { loadDataset, readRaw } from '../../src/data/index.js';
+import type { Dataset } from '../../src/data/index.js';
 
 const counts = (y: Int32Array, numClasses: number): number[] => {
   const out = new Array<number>(numClasses).fill(0);

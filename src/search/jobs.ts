@@ -1,4 +1,4 @@
-import type { ArchConfig } from '../search/arch.js';
+import type { ArchConfig } from './arch.js';
 import type { ModelResult } from '../store/types.js';
 
 /** Where a job's data comes from: enough for any worker, local or remote, to rebuild the identical split. */

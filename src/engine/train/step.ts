@@ -1,14 +1,14 @@
-import type { Dataset } from './eval.js';
-import { shapeError, LoomError } from './errors.js';
-import type { Layer, RunContext } from './layers/types.js';
-import { withDefaults, type Network } from './network.js';
-import { expectSampleShape, type Tensor } from './tensor.js';
-import { clipGradNorm } from './train/clip.js';
-import { assertFiniteLoss, gatherRows, positiveInt, runEpochs, scaleInPlace, checkedLearningRate } from './train/epochs.js';
-import { gatherTargets, type Targets } from './train/losses.js';
-import type { TrainOptions, TrainResult } from './train/loop.js';
-import { createOptimizer, type Optimizer } from './train/optimizers.js';
-import { makeSchedule } from './train/schedulers.js';
+import type { Dataset } from '../eval.js';
+import { shapeError, LoomError } from '../errors.js';
+import type { Layer, RunContext } from '../layers/types.js';
+import { withDefaults, type Network } from '../network.js';
+import { expectSampleShape, type Tensor } from '../tensor.js';
+import { clipGradNorm } from './clip.js';
+import { assertFiniteLoss, gatherRows, positiveInt, runEpochs, scaleInPlace, checkedLearningRate } from './epochs.js';
+import { gatherTargets, type Targets } from './losses.js';
+import type { TrainOptions, TrainResult } from './loop.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+import { makeSchedule } from './schedulers.js';
 
 /**
  * Stepping execution: the network as a pipeline. Every call to `stepForward` advances EVERY layer by one step at

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { dataError } from '../../engine/errors.js';
+import { dataError } from '../engine/errors.js';
 import type { RawData } from './types.js';
 
 const SIDE = 28;

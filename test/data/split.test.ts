@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
-import { checksumRaw, loadDataset, readRaw, stratifiedSplit } from '../../src/search/data/index.js';
-import type { DataSplit, RawData } from '../../src/search/data/index.js';
+import { checksumRaw, loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
+import type { DataSplit, RawData } from '../../src/data/index.js';
 
 /** A raw data set whose feature 0 is the sample's own index, so splits can be traced back to sources. */
 function indexedRaw(perClass: readonly number[]): RawData {

@@ -1,5 +1,5 @@
-import { dataError } from '../../engine/errors.js';
-import { Rng } from '../../engine/rng.js';
+import { dataError } from '../engine/errors.js';
+import { Rng } from '../engine/rng.js';
 import type { RawData } from './types.js';
 
 /**

@@ -1,18 +1,18 @@
-import type { Backend } from './backend/types.js';
-import { Chain } from './chain.js';
-import type { Dataset } from './eval.js';
-import { LoomError } from './errors.js';
-import type { Layer, Param, RunContext } from './layers/types.js';
-import { withDefaults, type Network } from './network.js';
-import { Rng } from './rng.js';
+import type { Backend } from '../backend/types.js';
+import { Chain } from '../chain.js';
+import type { Dataset } from '../eval.js';
+import { LoomError } from '../errors.js';
+import type { Layer, Param, RunContext } from '../layers/types.js';
+import { withDefaults, type Network } from '../network.js';
+import { Rng } from '../rng.js';
 import { StepState, stepForward } from './step.js';
-import { expectSampleShape, type Tensor } from './tensor.js';
-import { clipGradNorm } from './train/clip.js';
-import { assertFiniteLoss, checkedLearningRate, gatherRows, positiveInt, runEpochs, scaleInPlace } from './train/epochs.js';
-import { gatherTargets, resolveLoss, type Loss, type LossName, type Targets } from './train/losses.js';
-import type { TrainOptions, TrainResult } from './train/loop.js';
-import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerSpec } from './train/optimizers.js';
-import { makeSchedule } from './train/schedulers.js';
+import { expectSampleShape, type Tensor } from '../tensor.js';
+import { clipGradNorm } from './clip.js';
+import { assertFiniteLoss, checkedLearningRate, gatherRows, positiveInt, runEpochs, scaleInPlace } from './epochs.js';
+import { gatherTargets, resolveLoss, type Loss, type LossName, type Targets } from './losses.js';
+import type { TrainOptions, TrainResult } from './loop.js';
+import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerSpec } from './optimizers.js';
+import { makeSchedule } from './schedulers.js';
 
 /**
  * Neural tweening (LOOM's TweenState), on real gradients. Each tween step runs a forward pass (what every layer
