@@ -7,6 +7,10 @@
 // here, in the classic GotoBLAS shape: blocks of B (KC×NC) and A (MC×KC) are packed into panels (which absorbs
 // the transposes and the zero padding of ragged edges), and a 4×8 register-blocked micro-kernel walks them.
 // Edge tiles are computed in a small scratch tile and only their valid part is added back into C.
+//
+// Built twice (scripts/build-wasm.mjs): matmul.wasm with plain SIMD (mul then add, two roundings) and
+// matmul-relaxed.wasm with relaxed SIMD, where `madd` is f32x4.relaxed_madd (one FMA instruction on x86 with FMA,
+// one rounding). The JS side picks the relaxed build when the runtime validates relaxed SIMD (Node >= 22).
 
 // Rows of C per micro-kernel. 4×8 keeps 8 accumulators, 2 B vectors and 4 splats in V8's 15 usable xmm
 // registers; 6×8 and a 2× unrolled depth loop were measured too: V8 spills them and they run ~40% slower.
@@ -57,6 +61,14 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, tra
   }
 }
 
+/** a·b + c per lane: fused (relaxed SIMD build) or multiply then add (plain SIMD build). */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /** C tile[MR×NR] += aPanel(kc×MR, interleaved) · bPanel(kc×NR, interleaved); C rows are `ldc` floats apart. */
 // @ts-ignore: decorator
 @inline
@@ -76,17 +88,17 @@ function microKernel(kc: i32, aPanel: usize, bPanel: usize, c: usize, ldc: i32):
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let x = v128.load32_splat(ap);
-    s00 = f32x4.add(s00, f32x4.mul(x, b0));
-    s01 = f32x4.add(s01, f32x4.mul(x, b1));
+    s00 = madd(x, b0, s00);
+    s01 = madd(x, b1, s01);
     x = v128.load32_splat(ap, 4);
-    s10 = f32x4.add(s10, f32x4.mul(x, b0));
-    s11 = f32x4.add(s11, f32x4.mul(x, b1));
+    s10 = madd(x, b0, s10);
+    s11 = madd(x, b1, s11);
     x = v128.load32_splat(ap, 8);
-    s20 = f32x4.add(s20, f32x4.mul(x, b0));
-    s21 = f32x4.add(s21, f32x4.mul(x, b1));
+    s20 = madd(x, b0, s20);
+    s21 = madd(x, b1, s21);
     x = v128.load32_splat(ap, 12);
-    s30 = f32x4.add(s30, f32x4.mul(x, b0));
-    s31 = f32x4.add(s31, f32x4.mul(x, b1));
+    s30 = madd(x, b0, s30);
+    s31 = madd(x, b1, s31);
     ap += MR << 2;
     bp += NR << 2;
   }

@@ -50,7 +50,7 @@ export function buildDb(path: string): string {
         const acc = mask.reduce((a, b) => a + b, 0) / SAMPLES;
         store.markModelRunning(runId, c.id, `w${i % 4}`);
         store.recordResult(runId, {
-          modelId: c.id, metrics: [{ epoch: 1, trainLoss: 1 }, { epoch: 2, trainLoss: 0.5, valAccuracy: acc }], valProbs: probs, testProbs: probs,
+          modelId: c.id, metrics: [{ epoch: 1, loss: 1, accuracy: 0.5, lr: 0.01, ms: 1 }, { epoch: 2, loss: 0.5, accuracy: 0.7, valAccuracy: acc, lr: 0.01, ms: 1 }], valProbs: probs, testProbs: probs,
           valMask: mask, testMask: mask, weights: new Uint8Array(16), paramCount: 1000 + i, trainMs: 400 + (i % 7) * 30, worker: `w${i % 4}`,
           valAccuracy: acc, testAccuracy: acc, numClasses: 3,
         });

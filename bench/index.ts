@@ -6,6 +6,8 @@ import { benchEnsemble, ensembleTable } from './ensemble.js';
 import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchAdaptation, adaptationTable } from './adaptation.js';
 import { benchQueueOverhead, benchQueueThroughput, queueTable } from './queue.js';
+import { benchGenerate, generateTable } from './generate.js';
+import { benchSearch, searchTable } from './search.js';
 
 /**
  * `npm run bench`: every figure is measured side by side with its anchor in the same run and reported as a
@@ -16,7 +18,7 @@ const want = (name: string): boolean => wanted.size === 0 || wanted.has(name);
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 
 if (want('matmul')) {
-  console.log('\n## Matrix multiply, GFLOP/s (median), float32 square n×n');
+  console.log(`\n## Matrix multiply, GFLOP/s (median), float32 square n×n (Node ${process.version})`);
   const { rows, webgpu } = await benchMatmul();
   console.log(matmulTable(rows, webgpu));
   results.matmul = rows;
@@ -24,7 +26,7 @@ if (want('matmul')) {
 }
 
 if (want('training')) {
-  console.log('\n## Training throughput, samples/s (median), Adam, random data');
+  console.log('\n## Training throughput, samples/s (median), Adam, random data, one thread each (PyTorch: torch.set_num_threads(1))');
   const rows = await benchTraining();
   console.log(trainingTable(rows));
   results.training = rows;
@@ -69,6 +71,21 @@ if (want('adaptation')) {
   const r = await benchAdaptation();
   console.log(adaptationTable(r));
   results.adaptation = r;
+}
+
+// Not in the default set: it trains hundreds of models (minutes to hours). `npm run bench -- search`; sizes in LOOM_SEARCH_BENCH.
+if (wanted.has('search')) {
+  console.log('\n## Search: evolution vs random search vs deep ensemble vs tuned MLP at equal epoch budget (test figures; selection on validation)');
+  const r = await benchSearch();
+  console.log(searchTable(r));
+  results.search = r;
+}
+
+if (want('generate')) {
+  console.log('\n## Transformer generation: greedy tokens/s with and without the key/value cache');
+  const r = await benchGenerate();
+  console.log(generateTable(r));
+  results.generate = r;
 }
 
 mkdirSync('bench', { recursive: true });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { matmulJs } from '../src/engine/backend/cpu-matmul.js';
-import { matmulWasm, wasmAvailable } from '../src/engine/backend/cpu-wasm.js';
+import { matmulWasmVariant, wasmVariantsAvailable } from '../src/engine/backend/cpu-wasm.js';
 import type { Backend } from '../src/engine/backend/types.js';
 import { createWebGpuBackend } from '../src/engine/backend/webgpu/index.js';
 import { Rng } from '../src/engine/rng.js';
@@ -10,7 +10,10 @@ import { table, timeInterleaved, timeMedian } from './util.js';
 export interface MatmulRow {
   n: number;
   loomJs: number;
+  /** Plain WebAssembly SIMD kernel; null without the built kernel. */
   loomWasm: number | null;
+  /** Relaxed-SIMD (fused multiply-add) kernel; null where the runtime lacks relaxed SIMD (Node < 22). */
+  loomWasmRelaxed: number | null;
   /** null when no WebGPU adapter exists. */
   loomWebgpu: number | null;
   tfjsWasm: number;
@@ -58,17 +61,26 @@ export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows
     const loomJs = gflops(n, await timeMedian(() => matmulJs({ a, b, c, m: n, n, k: n }), slow ? 1 : 3, slow ? 0 : 300));
     // Loom's wasm kernel and its anchor, tfjs-wasm, in alternation; the slow columns on their own.
     const wasmAnchor = await tfjsMatmul('wasm', n, a, b);
-    const [wasmMs, tfjsWasmMs] = wasmAvailable()
-      ? await timeInterleaved([() => matmulWasm({ a, b, c, m: n, n, k: n }), wasmAnchor.run], 7, 600)
-      : [NaN, await timeMedian(wasmAnchor.run)];
+    const variants = wasmVariantsAvailable();
+    const kernels = variants.map((v) => {
+      const matmul = matmulWasmVariant(v);
+      return () => matmul({ a, b, c, m: n, n, k: n });
+    });
+    const times = await timeInterleaved([...kernels, wasmAnchor.run], 7, 600);
     wasmAnchor.dispose();
-    const loomWasm = wasmAvailable() ? gflops(n, wasmMs as number) : null;
-    const tfjsWasm = gflops(n, tfjsWasmMs as number);
+    const rate = (v: string): number | null => {
+      const i = variants.indexOf(v as (typeof variants)[number]);
+      return i < 0 ? null : gflops(n, times[i] as number);
+    };
+    const loomWasm = rate('simd');
+    const loomWasmRelaxed = rate('relaxed-simd');
+    const tfjsWasm = gflops(n, times[times.length - 1] as number);
+    const bestWasm = loomWasmRelaxed ?? loomWasm;
     const loomWebgpu = gpu ? await gpuRate(gpu, n, a, b, c) : null;
     const cpuAnchor = await tfjsMatmul('cpu', n, a, b);
     const tfjsCpu = gflops(n, await timeMedian(cpuAnchor.run, slow ? 1 : 3, slow ? 0 : 300));
     cpuAnchor.dispose();
-    rows.push({ n, loomJs, loomWasm, loomWebgpu, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: loomWasm === null ? null : loomWasm / tfjsWasm });
+    rows.push({ n, loomJs, loomWasm, loomWasmRelaxed, loomWebgpu, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: bestWasm === null ? null : bestWasm / tfjsWasm });
   }
   await gpu?.close();
   return { rows, webgpu };
@@ -77,11 +89,21 @@ export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows
 export function matmulTable(rows: MatmulRow[], webgpu: WebGpuInfo): string {
   const gpuHeader = webgpu.software ? 'Loom webgpu (software*)' : 'Loom webgpu';
   const body = table(
-    ['n', 'Loom cpu-js', 'Loom cpu-wasm', gpuHeader, 'tfjs-wasm', 'tfjs-cpu', 'Loom wasm / tfjs-wasm'],
-    rows.map((r) => [String(r.n), r.loomJs, r.loomWasm ?? 'n/a', r.loomWebgpu ?? 'n/a', r.tfjsWasm, r.tfjsCpu, r.ratioWasmVsTfjsWasm === null ? 'n/a' : `${r.ratioWasmVsTfjsWasm.toFixed(2)}×`]),
+    ['n', 'Loom cpu-js', 'Loom wasm SIMD', 'Loom wasm relaxed SIMD (FMA)', gpuHeader, 'tfjs-wasm', 'tfjs-cpu', 'Loom best wasm / tfjs-wasm'],
+    rows.map((r) => [
+      String(r.n),
+      r.loomJs,
+      r.loomWasm ?? 'n/a',
+      r.loomWasmRelaxed ?? 'n/a',
+      r.loomWebgpu ?? 'n/a',
+      r.tfjsWasm,
+      r.tfjsCpu,
+      r.ratioWasmVsTfjsWasm === null ? 'n/a' : `${r.ratioWasmVsTfjsWasm.toFixed(2)}×`,
+    ]),
   );
   const note = !webgpu.adapter
     ? 'webgpu: no adapter (n/a)'
     : `webgpu adapter: ${webgpu.adapter}${webgpu.software ? '\n* a software rasterizer on the CPU (lavapipe): checks correctness, says nothing about GPU speed' : ''}`;
-  return `${body}\n${note}`;
+  const relaxed = rows.some((r) => r.loomWasmRelaxed !== null) ? '' : `\nrelaxed SIMD: n/a on Node ${process.version} (needs Node >= 22)`;
+  return `${body}\n${note}${relaxed}`;
 }

@@ -53,7 +53,7 @@ async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
 function tinyResult(modelId: string): ModelResult {
   return {
     modelId,
-    metrics: [{ epoch: 1, trainLoss: 1 }],
+    metrics: [{ epoch: 1, loss: 1, accuracy: 0.5, lr: 0.01, ms: 1 }],
     valProbs: new Float32Array(300),
     testProbs: new Float32Array(300),
     valMask: new Uint8Array(100),
@@ -70,7 +70,7 @@ function tinyResult(modelId: string): ModelResult {
 
 /** Jobs for a tiny search on synthetic blobs: `count` small grid networks, `epochs` epochs each. */
 function tinyJobs(runId: string, count: number, epochs: number): TrainingJob[] {
-  const dataset = loadDataset('synthetic:blobs', { seed: 1 });
+  const dataset = loadDataset('synthetic:blobs', { splitSeed: 1 });
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   // One architecture for every job (seeds differ): equal jobs measure throughput, not how unequal jobs pack.
   const [arch] = generateConfigs(1, task, new Rng(7), { dModels: [16], numHeads: [2], gridShapes: [{ rows: 2, cols: 2, name: '2x2 Standard' }] });

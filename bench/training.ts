@@ -5,7 +5,8 @@ import type { LayerSpec } from '../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../src/engine/network.js';
 import { Rng } from '../src/engine/rng.js';
 import { train } from '../src/engine/train/index.js';
-import { table, timeInterleaved } from './util.js';
+import { startTorch, torchUnavailable } from './torch.js';
+import { median, table, timeInterleaved } from './util.js';
 
 /**
  * Training throughput, samples per second with Adam (lr 1e-3, no weight decay) on random data, Loom's real
@@ -28,6 +29,9 @@ export interface TrainingRow {
   loom: number;
   tfjsWasm: number;
   ratio: number;
+  /** PyTorch on one thread, samples/s; null when /usr/bin/python3 cannot import torch. */
+  torch: number | null;
+  ratioTorch: number | null;
   loomBackend: string;
 }
 
@@ -192,22 +196,70 @@ const STEPS: Record<string, [loom: number, tfjs: number]> = {
 
 export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
   const rows: TrainingRow[] = [];
-  for (const c of TRAINING_CASES) {
-    const [loomSteps, tfjsStepCount] = STEPS[c.name] ?? [20, 10];
-    const anchor = await tfjsSteps(c, tfjsStepCount);
-    // Alternating runs, so load from neighbours on a shared machine hits both engines alike.
-    const [loomMs, tfjsMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run], runs, 0);
-    anchor.dispose();
-    const loom = (loomSteps * c.batch) / ((loomMs as number) / 1000);
-    const tfjsWasm = (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
-    rows.push({ name: c.name, batch: c.batch, loom, tfjsWasm, ratio: loom / tfjsWasm, loomBackend: defaultBackend().name });
+  const torch = await startTorch();
+  try {
+    for (const c of TRAINING_CASES) {
+      const [loomSteps, tfjsStepCount] = STEPS[c.name] ?? [20, 10];
+      const anchor = await tfjsSteps(c, tfjsStepCount);
+      // PyTorch times its own epochs (no process round trip in the figure); the first one is its warm-up.
+      const torchMs: number[] = [];
+      const torchRun = async (): Promise<void> => {
+        if (torch) torchMs.push(await torch.epoch(c.name, loomSteps));
+      };
+      // Alternating runs, so load from neighbours on a shared machine hits every engine alike.
+      const [loomMs, tfjsMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run, torchRun], runs, 0);
+      anchor.dispose();
+      const loom = (loomSteps * c.batch) / ((loomMs as number) / 1000);
+      const tfjsWasm = (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
+      const torchRate = torch ? (loomSteps * c.batch) / (median(torchMs.slice(1)) / 1000) : null;
+      rows.push({
+        name: c.name,
+        batch: c.batch,
+        loom,
+        tfjsWasm,
+        ratio: loom / tfjsWasm,
+        torch: torchRate,
+        ratioTorch: torchRate === null ? null : loom / torchRate,
+        loomBackend: defaultBackend().name,
+      });
+    }
+  } finally {
+    torch?.close();
   }
   return rows;
 }
 
+/** Useful work of an MLP's training, FLOP per sample: 3 × forward (forward, dW, dx), each 2·in·out per layer. */
+export function mlpTrainingFlops(name: string): number | null {
+  const m = /^MLP ([\d-]+)$/.exec(name);
+  if (!m) return null;
+  const sizes = (m[1] as string).split('-').map(Number);
+  let macs = 0;
+  for (let i = 1; i < sizes.length; i++) macs += (sizes[i - 1] as number) * (sizes[i] as number);
+  return 3 * 2 * macs;
+}
+
 export function trainingTable(rows: TrainingRow[]): string {
-  return table(
-    ['Network (Adam)', 'batch', `Loom (${rows[0]?.loomBackend ?? ''})`, 'tfjs-wasm', 'Loom / tfjs-wasm'],
-    rows.map((r) => [r.name, String(r.batch), Math.round(r.loom), Math.round(r.tfjsWasm), `${r.ratio.toFixed(2)}×`]),
+  const noTorch = rows.some((r) => r.torch === null) ? `\nPyTorch: torch not available (${torchUnavailable() || 'see scripts/install-torch.sh'})` : '';
+  return (
+    table(
+      ['Network (Adam)', 'batch', `Loom (${rows[0]?.loomBackend ?? ''})`, 'tfjs-wasm', 'PyTorch 1 thread', 'Loom / tfjs-wasm', 'Loom / PyTorch'],
+      rows.map((r) => [
+        r.name,
+        String(r.batch),
+        Math.round(r.loom),
+        Math.round(r.tfjsWasm),
+        r.torch === null ? 'n/a' : Math.round(r.torch),
+        `${r.ratio.toFixed(2)}×`,
+        r.ratioTorch === null ? 'torch not available' : `${r.ratioTorch.toFixed(2)}×`,
+      ]),
+    ) +
+    noTorch +
+    rows
+      .map((r) => {
+        const flops = mlpTrainingFlops(r.name);
+        return flops === null ? '' : `\n${r.name}: ${((r.loom * flops) / 1e9).toFixed(1)} GFLOP/s of useful work (3 × forward)`;
+      })
+      .join('')
   );
 }

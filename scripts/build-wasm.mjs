@@ -17,9 +17,19 @@ try {
   process.exit(0);
 }
 mkdirSync(join(root, 'build', 'wasm'), { recursive: true });
-for (const name of ['matmul']) {
-  const out = join(root, 'build', 'wasm', `${name}.wasm`);
-  execFileSync(process.execPath, [asc, join(root, 'assembly', `${name}.ts`), '-o', out, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '2'], { stdio: 'inherit' });
-  if (!existsSync(out)) throw new Error(`build-wasm: ${out} was not written`);
-  console.log(`loom: built ${out}`);
+// Each kernel twice: plain SIMD (every runtime Loom supports) and relaxed SIMD (fused multiply-add; validated and
+// preferred at run time where the runtime has it, Node >= 22). The compiler needs no relaxed-SIMD support from the
+// Node running it: it only emits the opcodes.
+const variants = [
+  { suffix: '', features: ['simd'] },
+  { suffix: '-relaxed', features: ['simd', 'relaxed-simd'] },
+];
+for (const name of ['matmul', 'attention', 'lstm']) {
+  for (const { suffix, features } of variants) {
+    const out = join(root, 'build', 'wasm', `${name}${suffix}.wasm`);
+    const enable = features.flatMap((f) => ['--enable', f]);
+    execFileSync(process.execPath, [asc, join(root, 'assembly', `${name}.ts`), '-o', out, '-O3', '--runtime', 'stub', '--noAssert', ...enable, '--initialMemory', '2'], { stdio: 'inherit' });
+    if (!existsSync(out)) throw new Error(`build-wasm: ${out} was not written`);
+    console.log(`loom: built ${out}`);
+  }
 }

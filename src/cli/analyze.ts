@@ -1,37 +1,30 @@
-import { existsSync } from 'node:fs';
 import { LoomError } from '../engine/errors.js';
 import { analyzeRun, type RunAnalysis } from '../ensemble/analyze.js';
-import { Store } from '../store/store.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
+import { openDb, pct, type Command } from './shared.js';
 
-const help = `usage: loom analyze RUN [--db FILE] [--json] [--no-save] [--steps N] [--init N] [--max-members N]
+const help = `usage: loom analyze RUN [--db FILE] [--json] [--no-save] [--metric log_loss|accuracy] [--steps N] [--init N] [--max-members N]
 
 Analyses a run's finished models from their stored validation and test predictions: diversity (disagreement,
 double-fault, Yule's Q, Kohavi-Wolpert, entropy), k-means clusters of correctness masks (k by silhouette),
 correlations between models and between config parameters and accuracy, LOOM's complementary pairs, and
 ensembles selected on VALIDATION (greedy forward selection with replacement, top-5 average, all-average, best
-complementary pair), each reported on test against the best single model chosen on validation. The chosen
-ensemble is the one right on the most validation samples (fewer members on ties, so a combination must beat the
-best single model on validation to be chosen).
+complementary pair), each reported on test against the best single model chosen on validation (validation
+accuracy, then validation log-loss, then model id: the rule every command uses). The chosen ensemble is the one
+with the best validation log-loss (or accuracy with --metric accuracy; fewer members on ties); its validation
+figures are optimistic because it was selected on them, the test figures are the honest ones.
 The run's data set is reloaded (same split) to get the labels. The analysis and its ensembles are saved in the
 database (for loom graft --ensemble ID and the dashboard) unless --no-save.
 
   --db FILE          run database (default: ${DEFAULT_DB})
   --json             print the whole analysis as JSON (undefined statistics are null)
   --no-save          do not write the analysis and ensembles to the database
+  --metric M         what selection optimizes on validation: log_loss (default) or accuracy
   --steps N          greedy selection: total picks, with replacement (default 25)
   --init N           greedy selection: start from the N best single models (default 3)
   --max-members N    greedy selection: at most N distinct members (default 10)`;
 
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
 const num = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
-
-/** Opens an existing database, writable only when the command writes. */
-export function openRunDatabase(path: string, write: boolean): Store {
-  if (!existsSync(path)) throw new LoomError('LOOM_ERR_USAGE', `no database at ${path} (run \`loom search\` first, or pass --db)`);
-  return Store.open(path, write ? {} : { readonly: true });
-}
 
 export function formatAnalysis(a: RunAnalysis): string {
   const d = a.diversity.val;
@@ -72,7 +65,10 @@ export const command: Command = {
       steps: { type: 'string' },
       init: { type: 'string' },
       'max-members': { type: 'string' },
+      metric: { type: 'string' },
     });
+    const metric = values.metric;
+    if (metric !== undefined && metric !== 'log_loss' && metric !== 'accuracy') throw new LoomError('LOOM_ERR_USAGE', `--metric must be log_loss or accuracy, got "${metric}"`);
     const runId = positionals[0];
     if (!runId || positionals.length > 1) throw new LoomError('LOOM_ERR_USAGE', 'loom analyze needs one RUN id (see loom runs)');
     const steps = intOption('steps', values.steps, 1);
@@ -80,7 +76,7 @@ export const command: Command = {
     const maxMembers = intOption('max-members', values['max-members'], 1);
     const save = !values['no-save'];
     const dbPath = values.db ?? DEFAULT_DB;
-    const store = openRunDatabase(dbPath, save);
+    const store = openDb(dbPath, save);
     try {
       if (!store.getRun(runId)) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in ${dbPath}`);
       const analysis = analyzeRun(store, runId, {
@@ -89,6 +85,7 @@ export const command: Command = {
           ...(steps !== undefined ? { steps } : {}),
           ...(initSize !== undefined ? { initSize } : {}),
           ...(maxMembers !== undefined ? { maxMembers } : {}),
+          ...(metric !== undefined ? { metric } : {}),
         },
       });
       console.log(values.json ? JSON.stringify(analysis, null, 2) : formatAnalysis(analysis));

@@ -1,8 +1,8 @@
 import { LoomError } from '../engine/errors.js';
-import { graftRun, writeExport, type ExportFormat, type GraftMode } from '../ensemble/pipeline.js';
+import { writeModel } from '../engine/io/files.js';
+import { graftRun, type GraftMode } from '../ensemble/pipeline.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
-import { openRunDatabase } from './analyze.js';
-import type { Command } from './main.js';
+import { FORMAT_HELP, openDb, outputFormat, type Command } from './shared.js';
 
 const help = `usage: loom graft RUN [--ensemble ID | --members A,B,...] [--mode ensemble|hive] --out FILE [options]
 
@@ -18,17 +18,11 @@ unless --weights), or by default the ensemble chosen by the latest loom analyze 
 Members must take the same input and predict the same classes.
 
   --db FILE          run database (default: ${DEFAULT_DB})
-  --out FILE         where to write the model
-  --format F         loom (default) or loom-bundle (default when FILE ends in .json)
+  --out FILE         where to write the model (a file or link already there is replaced, never written through)
+  --format F         ${FORMAT_HELP}
   --weights W,...    member weights for --members (normalized)
   --epochs N         hive mode: training epochs of the merger and head (default 3)
   --json             print the result as JSON`;
-
-export function formatFor(path: string, format: string | undefined): ExportFormat {
-  const f = format ?? (path.toLowerCase().endsWith('.json') ? 'loom-bundle' : 'loom');
-  if (f !== 'loom' && f !== 'loom-bundle') throw new LoomError('LOOM_ERR_USAGE', `--format must be loom or loom-bundle, got "${f}"`);
-  return f;
-}
 
 const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -53,7 +47,7 @@ export const command: Command = {
     const mode = (values.mode ?? 'ensemble') as GraftMode;
     if (mode !== 'ensemble' && mode !== 'hive') throw new LoomError('LOOM_ERR_USAGE', `--mode must be ensemble or hive, got "${values.mode}"`);
     if (values.ensemble !== undefined && values.members !== undefined) throw new LoomError('LOOM_ERR_USAGE', 'give either --ensemble or --members, not both');
-    const format = formatFor(values.out, values.format);
+    const format = outputFormat(values.out, values.format);
     const ensembleId = intOption('ensemble', values.ensemble, 1);
     const members = list(values.members);
     const weights = list(values.weights)?.map((w) => {
@@ -64,7 +58,7 @@ export const command: Command = {
     if (weights && !members) throw new LoomError('LOOM_ERR_USAGE', '--weights goes with --members');
     const epochs = intOption('epochs', values.epochs, 1);
     const dbPath = values.db ?? DEFAULT_DB;
-    const store = openRunDatabase(dbPath, true);
+    const store = openDb(dbPath, true);
     try {
       if (!store.getRun(runId)) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in ${dbPath}`);
       const outcome = graftRun(store, runId, {
@@ -74,7 +68,14 @@ export const command: Command = {
         ...(weights ? { weights } : {}),
         ...(epochs !== undefined ? { hive: { epochs } } : {}),
       });
-      writeExport(outcome.network, values.out, format, { runId, mode, members: outcome.members, weights: outcome.weights, ensembleId: outcome.ensembleId });
+      writeModel(values.out, outcome.network, format, {
+        runId,
+        mode,
+        members: outcome.members,
+        weights: outcome.weights,
+        ensembleId: outcome.ensembleId,
+        preprocessing: outcome.preprocessing,
+      });
       store.addExport(runId, { ensembleId: outcome.ensembleId, path: values.out, format });
       const result = {
         runId,

@@ -1,9 +1,11 @@
 import { LoomError } from '../engine/errors.js';
 import { readModelFile } from '../engine/io/files.js';
 import { pickModel, type LoadedModel } from '../engine/io/model.js';
+import type { Preprocessing } from '../engine/preprocess.js';
 import { networkBlueprint, type LayerNodeBlueprint, type NetworkBlueprint } from '../engine/observe.js';
+import { inspectCheckpoint, isCheckpointPath } from './checkpoints.js';
 import { parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './shared.js';
 
 const help = `usage: loom inspect --model FILE [--json] [--id MODEL_ID]
 
@@ -11,7 +13,7 @@ Prints a saved model's blueprint: for each layer its index, grid position, type,
 sample) and parameter count, branches and steps indented below their layer, then the total parameter count.
 
   --model FILE   a Loom model file (.safetensors/.loom) or a LOOM modelhost/bundle (.json); told apart by content
-  --json         the blueprint as JSON (with the file's format, dtype and metadata)
+  --json         the blueprint as JSON (with the file's format, dtype, metadata and preprocessing)
   --id MODEL_ID  one model of a bundle (default: every model in the file)`;
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -24,11 +26,21 @@ function nodeLines(node: LayerNodeBlueprint, depth: number, label: string, out: 
   node.children.forEach((child, i) => nodeLines(child, depth + 1, `${'  '.repeat(depth + 1)}${node.type === 'sequential' ? 'step' : 'branch'} ${i}`, out));
 }
 
+/** One line on the stored input transform (files from before Loom stored it have none). */
+export function preprocessingLine(p: Preprocessing | null): string {
+  if (!p) return 'preprocessing: none stored (inputs go in as given)';
+  const norm = p.normalization.kind === 'zscore' ? 'z-score' : 'no normalization';
+  const features = p.features.length > 0 ? ` (${p.features.join(', ')})` : '';
+  const layout = p.layout.kind === 'features' ? `${p.inputShape.reduce((a, b) => a * b, 1)} features${features}` : `${p.layout.kind} ${fmtShape(p.inputShape)}`;
+  return `preprocessing: ${norm} of ${layout}; classes ${p.classes.join(', ')}`;
+}
+
 export function formatBlueprint(model: LoadedModel, blueprint: NetworkBlueprint): string {
   const { network } = model;
   const out = [
     `model "${model.modelId}" — ${model.format === 'loom' ? 'Loom model file' : 'LOOM bundle'}, ${model.dtype} weights`,
     `grid ${network.rows}×${network.cols}×${network.layersPerCell}, input ${fmtShape(blueprint.inputShape)} → output ${fmtShape(blueprint.outputShape)}`,
+    preprocessingLine(model.preprocessing),
     '',
     `${'layer'.padEnd(14)}${'type'.padEnd(24)} ${'input'.padEnd(14)} ${'output'.padEnd(14)} ${'params'.padStart(10)}`,
   ];
@@ -47,12 +59,16 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs('inspect', argv, { model: { type: 'string' }, json: { type: 'boolean' }, id: { type: 'string' } }, false);
     if (!values.model) throw new LoomError('LOOM_ERR_USAGE', 'loom inspect needs --model FILE (see loom inspect --help)');
+    if (isCheckpointPath(values.model)) {
+      console.log(inspectCheckpoint(values.model, values.json ?? false));
+      return 0;
+    }
     const decoded = readModelFile(values.model);
     for (const w of decoded.warnings) console.error(`loom inspect: warning: ${w}`);
     const models = values.id === undefined ? decoded.models : [pickModel(decoded, values.id)];
     const described = models.map((m) => ({ model: m, blueprint: networkBlueprint(m.network, m.modelId) }));
     if (values.json) {
-      const json = described.map(({ model, blueprint }) => ({ modelId: model.modelId, format: model.format, dtype: model.dtype, metadata: model.metadata, blueprint }));
+      const json = described.map(({ model, blueprint }) => ({ modelId: model.modelId, format: model.format, dtype: model.dtype, metadata: model.metadata, preprocessing: model.preprocessing, blueprint }));
       console.log(JSON.stringify({ file: values.model, models: json }, null, 2));
     } else {
       console.log(described.map(({ model, blueprint }) => formatBlueprint(model, blueprint)).join('\n\n'));

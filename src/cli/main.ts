@@ -1,12 +1,5 @@
 import { LoomError } from '../engine/errors.js';
-
-/** A CLI command: one file per command, loaded only when used so `loom --help` stays fast. */
-export interface Command {
-  readonly name: string;
-  /** Full help text printed by `loom <name> --help`. */
-  readonly help: string;
-  run(argv: string[]): Promise<number>;
-}
+import type { Command } from './shared.js';
 
 // name → [one-line summary for `loom --help`, loader]. Loading lazily keeps `loom --help` fast.
 const commands: Record<string, readonly [string, () => Promise<{ command: Command }>]> = {
@@ -18,7 +11,9 @@ const commands: Record<string, readonly [string, () => Promise<{ command: Comman
   export: ['write a model as a Loom file or a LOOM bundle', () => import('./export.js')],
   predict: ['run a saved model on inputs (JSON or CSV)', () => import('./predict.js')],
   inspect: ["print a saved model's layers, shapes and parameters", () => import('./inspect.js')],
+  generate: ['continue a prompt with a Llama-architecture checkpoint (Hugging Face folder)', () => import('./generate.js')],
   dashboard: ['web dashboard over a run database', () => import('./dashboard.js')],
+  serve: ['serve a model over HTTP: POST /predict, GET /model, a browser demo', () => import('./serve.js')],
   worker: ['train models for distributed searches (BullMQ on Redis)', () => import('./worker.js')],
   workers: ['list the workers registered on a Redis server', () => import('./workers.js')],
 };

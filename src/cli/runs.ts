@@ -1,39 +1,32 @@
-import { existsSync } from 'node:fs';
-import { LoomError } from '../engine/errors.js';
-import { Store } from '../store/store.js';
+import { bestRecord } from '../search/best.js';
 import { DEFAULT_DB, parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
 import { formatDuration } from './progress.js';
+import { openDb, pct, type Command } from './shared.js';
 
 const help = `usage: loom runs [--db FILE] [--json]
 
-Lists the runs in a database: id, status, data set, models done, best validation and test accuracy, start, duration.
+Lists the runs in a database: id, status (a running run whose coordinator stopped is "stalled"), data set, models done, best validation and test accuracy, start, duration.
 
   --db FILE   run database (default: ${DEFAULT_DB})
   --json      JSON output`;
-
-export function openExisting(dbPath: string): Store {
-  if (!existsSync(dbPath)) throw new LoomError('LOOM_ERR_USAGE', `no database at ${dbPath} (run \`loom search\` first, or pass --db)`);
-  return Store.open(dbPath, { readonly: true });
-}
-
-export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
 
 export const command: Command = {
   name: 'runs',
   help,
   async run(argv) {
     const { values } = parseCommandArgs('runs', argv, { db: { type: 'string' }, json: { type: 'boolean' } }, false);
-    const store = openExisting(values.db ?? DEFAULT_DB);
+    const store = openDb(values.db ?? DEFAULT_DB);
     try {
       const rows = store.listRuns().map((run) => {
         const models = store.listModels(run.id);
         const done = models.filter((m) => m.status === 'done');
-        const best = done.reduce<(typeof done)[number] | null>((b, m) => (!b || (m.valAccuracy ?? 0) > (b.valAccuracy ?? 0) ? m : b), null);
+        // The one best-model rule (search/best.ts): val accuracy, then val log-loss, then id.
+        const best = bestRecord(done);
         return {
           id: run.id,
           name: run.name,
-          status: run.status,
+          // 'stalled': still marked running, but its coordinator's heartbeat stopped (lease expired).
+          status: store.runState(run),
           data: run.dataRef,
           modelsDone: done.length,
           models: models.length,
@@ -53,7 +46,7 @@ export const command: Command = {
       }
       for (const r of rows) {
         console.log(
-          `${r.id}  ${r.status.padEnd(11)} ${r.data.padEnd(10)} ${String(r.modelsDone).padStart(4)}/${String(r.models).padEnd(4)} models  best val ${pct(r.bestValAccuracy)} test ${pct(r.bestTestAccuracy)}  started ${r.createdAt}  ${formatDuration(r.durationMs)}`,
+          `${r.id}  ${r.status.padEnd(11)} ${r.data.padEnd(10)} ${String(r.modelsDone).padStart(4)}/${String(r.models).padEnd(4)} models  best val ${pct(r.bestValAccuracy)} test ${pct(r.bestTestAccuracy)}  started ${r.createdAt}  ${formatDuration(r.durationMs)}${r.status === 'stalled' ? `  (coordinator gone; resume: loom search --resume ${r.id})` : ''}`,
         );
       }
       return 0;

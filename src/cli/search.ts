@@ -1,18 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configError, LoomError } from '../engine/errors.js';
+import { LoomError } from '../engine/errors.js';
 import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
-import { parseSearchConfig, type SearchConfig } from '../search/config.js';
+import { LIMITS, MAX_SEED, parseSearchConfig, type ConfigOverrides, type SearchConfig } from '../search/config.js';
 import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../search/coordinator.js';
 import { Store } from '../store/store.js';
 import { ThreadPoolExecutor } from '../workers/pool.js';
 import { QueueExecutor } from '../workers/queue.js';
 import type { Executor } from '../search/jobs.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
 import { ProgressBar } from './progress.js';
+import { pct, type Command } from './shared.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CONFIG = resolve(ROOT, 'configs', 'mnist-quick.json');
@@ -24,8 +24,8 @@ each one, evolves the population over generations, and stores everything in SQLi
 
   CONFIG              search config JSON (default: configs/mnist-quick.json, MNIST digits)
   --db FILE           run database (default: ${DEFAULT_DB})
-  --workers N         training threads (default: one per core)
-  --seed N            overrides the config's seed
+  --workers N         training threads, 1 to 256 (default: one per core)
+  --seed N            overrides the config's seed, an integer in [0, 2^32) (an explicit data.splitSeed stays)
   --resume RUN        finishes an interrupted run (nothing finished is redone)
   --redis URL         hand training jobs to \`loom worker\` processes through Redis instead of local
                       threads (see docs/workers.md); works with --resume too
@@ -46,24 +46,31 @@ export function codeVersion(): string {
   }
 }
 
-export function readSearchConfig(path: string): SearchConfig {
-  if (!existsSync(path)) throw configError('CONFIG', `config file not found: ${path}`);
+/** Reads and validates a config file; `overrides` are the command line's (--seed). */
+export function readSearchConfig(path: string, overrides: ConfigOverrides = {}): SearchConfig {
+  if (!existsSync(path)) throw new LoomError('LOOM_ERR_USAGE', `config file not found: ${path}`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw configError('CONFIG', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new LoomError('LOOM_ERR_CONFIG', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return parseSearchConfig(json);
+  return parseSearchConfig(json, overrides);
 }
 
-const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
-
-export interface SearchCliOptions {
-  readonly executor?: Executor;
+/** The command line of `loom search`, parsed and checked. */
+interface SearchArgs {
+  readonly configPath: string;
+  readonly dbPath: string;
+  readonly workers?: number;
+  readonly seed?: number;
+  readonly resume?: string;
+  readonly redis?: string;
+  readonly json: boolean;
+  readonly quiet: boolean;
 }
 
-export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
+function parseSearchArgs(argv: string[]): SearchArgs {
   const { values, positionals } = parseCommandArgs('search', argv, {
     db: { type: 'string' },
     workers: { type: 'string' },
@@ -74,99 +81,135 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
     quiet: { type: 'boolean' },
   });
   if (positionals.length > 1) throw new LoomError('LOOM_ERR_USAGE', 'loom search takes at most one CONFIG file (see loom search --help)');
-  const dbPath = values.db ?? DEFAULT_DB;
-  mkdirSync(dirname(resolve(dbPath)), { recursive: true });
-  const workers = intOption('workers', values.workers, 1);
-  const seed = intOption('seed', values.seed, 0);
-
-  let config: SearchConfig | undefined;
-  if (!values.resume) {
-    config = readSearchConfig(positionals[0] ?? DEFAULT_CONFIG);
-    if (seed !== undefined) config = { ...config, seed, data: { ...config.data, splitSeed: seed } };
+  const workers = intOption('workers', values.workers, 1, LIMITS.workers);
+  const seed = intOption('seed', values.seed, 0, MAX_SEED);
+  if (values.resume !== undefined && seed !== undefined) {
+    throw new LoomError('LOOM_ERR_USAGE', '--seed cannot be combined with --resume: a resumed run keeps the seed it was started with');
   }
-  // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.
-  const executor =
-    deps.executor ??
-    (values.redis
-      ? await QueueExecutor.connect({ redis: values.redis })
-      : new ThreadPoolExecutor(workers === undefined ? {} : { threads: workers }));
-  const store = Store.open(dbPath);
-  const abort = new AbortController();
+  return {
+    configPath: positionals[0] ?? DEFAULT_CONFIG,
+    dbPath: values.db ?? DEFAULT_DB,
+    ...(workers === undefined ? {} : { workers }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(values.resume === undefined ? {} : { resume: values.resume }),
+    ...(values.redis === undefined ? {} : { redis: values.redis }),
+    json: values.json ?? false,
+    quiet: values.quiet ?? false,
+  };
+}
+
+/** Where the jobs run: the given executor (tests), the Redis queue, or local worker threads. */
+async function openExecutor(args: SearchArgs, deps: SearchCliOptions): Promise<Executor> {
+  if (deps.executor) return deps.executor;
+  if (args.redis) return QueueExecutor.connect({ redis: args.redis });
+  return new ThreadPoolExecutor(args.workers === undefined ? {} : { threads: args.workers });
+}
+
+/** Opens the run database; on failure closes the executor opened before it, or the process would never exit. */
+async function openStore(dbPath: string, executor: Executor): Promise<Store> {
+  try {
+    mkdirSync(dirname(resolve(dbPath)), { recursive: true });
+    return Store.open(dbPath);
+  } catch (err) {
+    await executor.close();
+    throw err;
+  }
+}
+
+/** First Ctrl-C (or SIGTERM) stops the run cleanly through `abort`; a second one exits at once. Returns the release. */
+function trapInterrupts(abort: AbortController): () => void {
   let interrupts = 0;
-  const onSigint = (): void => {
+  const onSignal = (): void => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
 
-  const bar = new ProgressBar(process.stderr, !values.quiet && !values.json);
-  let done = 0;
-  let total = config ? totalModels(config) : 0;
-  let generation = 0;
-  let generations = config?.generations ?? 0;
-  let best = 0;
-  let runId = values.resume ?? '';
-  const epochs = new Map<string, string>();
-  const detail = (): string =>
-    `gen ${generation + 1}/${generations} | best val ${done > 0 ? `${(best * 100).toFixed(1)}%` : '-'}${epochs.size ? ` | training ${[...epochs.values()].join(' ')}` : ''}`;
-  const onEvent = (e: RunEvent): void => {
+/** Turns run events into the progress bar and the lines above it. */
+class SearchProgress {
+  readonly bar: ProgressBar;
+  private readonly show: boolean;
+  private done = 0;
+  private total: number;
+  private generation = 0;
+  private generations: number;
+  private best = 0;
+  private readonly epochs = new Map<string, string>();
+
+  constructor(
+    private readonly args: SearchArgs,
+    private readonly where: string,
+    config: SearchConfig | undefined,
+  ) {
+    this.show = !args.quiet && !args.json;
+    this.bar = new ProgressBar(process.stderr, this.show);
+    this.total = config ? totalModels(config) : 0;
+    this.generations = config?.generations ?? 0;
+  }
+
+  /** Lines that matter even with --quiet or --json (why a model failed) go to stderr either way. */
+  warn(line: string): void {
+    if (this.show) this.bar.log(line);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  private detail(): string {
+    const best = this.done > 0 ? `${(this.best * 100).toFixed(1)}%` : '-';
+    const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
+    return `gen ${this.generation + 1}/${this.generations} | best val ${best}${training}`;
+  }
+
+  readonly onEvent = (e: RunEvent): void => {
     switch (e.kind) {
       case 'run-start':
-        runId = e.runId;
-        total = e.totalModels;
-        done = e.doneModels;
-        generations = e.generations;
-        bar.log(`run ${e.runId}: ${e.totalModels} models over ${e.generations} generations ${values.redis ? `through the queue at ${values.redis}` : `on ${executor.concurrency} worker thread(s)`}; database ${dbPath}`);
+        this.total = e.totalModels;
+        this.done = e.doneModels;
+        this.generations = e.generations;
+        this.bar.log(`run ${e.runId}: ${e.totalModels} models over ${e.generations} generations ${this.where}; database ${this.args.dbPath}`);
         break;
       case 'generation-start':
-        generation = e.generation;
+        this.generation = e.generation;
         break;
       case 'model-progress':
-        epochs.set(e.progress.modelId, `${e.progress.modelId}:${e.progress.epoch}/${e.progress.epochs}`);
+        this.epochs.set(e.progress.modelId, `${e.progress.modelId}:${e.progress.epoch}/${e.progress.epochs}`);
         break;
       case 'model-done':
-        done++;
-        best = Math.max(best, e.valAccuracy);
-        epochs.delete(e.modelId);
+        this.done++;
+        this.best = Math.max(this.best, e.valAccuracy);
+        this.epochs.delete(e.modelId);
         break;
       case 'model-failed':
-        done++;
-        epochs.delete(e.modelId);
-        bar.log(`model ${e.modelId} failed after ${e.attempts} attempt(s): ${e.error}`);
+        this.done++;
+        this.epochs.delete(e.modelId);
+        this.warn(`model ${e.modelId} failed after ${e.attempts} attempt(s): ${e.error}`);
+        break;
+      case 'model-pruned':
+        this.done++;
+        this.epochs.delete(e.modelId);
         break;
       case 'generation-done':
-        bar.log(`generation ${e.generation + 1}: best val ${(e.bestValAccuracy * 100).toFixed(2)}%, mean ${(e.meanValAccuracy * 100).toFixed(2)}%`);
+        this.bar.log(`generation ${e.generation + 1}: best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}`);
         break;
       case 'budget-exhausted':
-        bar.log(`time budget reached before generation ${e.generation + 1}; finishing`);
+        this.bar.log(`time budget reached before generation ${e.generation + 1}; finishing`);
         break;
       default:
         break;
     }
-    bar.update({ done, total, detail: detail() }, e.kind !== 'model-progress');
+    this.bar.update({ done: this.done, total: this.total, detail: this.detail() }, e.kind !== 'model-progress');
   };
+}
 
-  // BullMQ retries a job itself (attempts with backoff), so the coordinator must not retry on top of it.
-  const coordinator = new Coordinator({ store, executor, onEvent, signal: abort.signal, codeVersion: codeVersion(), ...(values.redis ? { maxAttempts: 1 } : {}) });
-  let summary: RunSummary;
-  let finish: FinishSummary | null = null;
-  try {
-    summary = values.resume ? await coordinator.resume(values.resume) : await coordinator.start(config as SearchConfig);
-    if (summary.status === 'finished' && summary.modelsTrained > 0) {
-      // The population's payoff: analyse it, choose an ensemble on validation data, graft and export it.
-      bar.log('analysing the population and grafting the best ensemble…');
-      finish = finishRun(store, summary.runId, { outDir: join(dirname(resolve(dbPath)), summary.runId) });
-    }
-  } finally {
-    bar.done();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-    await executor.close();
-    store.close();
-  }
-  if (values.json) {
+/** The end of the command: one JSON object (--json) or a few lines saying what happened and where to look. */
+function printSummary(args: SearchArgs, summary: RunSummary, finish: FinishSummary | null): void {
+  if (args.json) {
     console.log(JSON.stringify({
       runId: summary.runId,
       status: summary.status,
@@ -191,16 +234,67 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
         : {}),
     }));
   } else if (summary.status === 'interrupted') {
-    console.log(`run ${summary.runId} interrupted after ${summary.modelsTrained} finished models; resume with: loom search --resume ${summary.runId} --db ${dbPath}`);
+    console.log(`run ${summary.runId} interrupted after ${summary.modelsTrained} finished models; resume with: loom search --resume ${summary.runId} --db ${args.dbPath}`);
   } else {
     console.log(
       [
         `run ${summary.runId} finished: ${summary.modelsTrained} models trained${summary.modelsFailed ? `, ${summary.modelsFailed} failed` : ''} in ${(summary.wallMs / 1000).toFixed(0)} s`,
         ...(finish ? finish.lines : [`best single model ${summary.bestModelId}: validation ${pct(summary.bestValAccuracy)}, test ${pct(summary.bestTestAccuracy)}`]),
-        `details: loom show ${summary.runId} --db ${dbPath}   (browse: loom dashboard --db ${dbPath})`,
+        `details: loom show ${summary.runId} --db ${args.dbPath}   (browse: loom dashboard --db ${args.dbPath})`,
       ].join('\n'),
     );
   }
+}
+
+export interface SearchCliOptions {
+  readonly executor?: Executor;
+}
+
+export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
+  const args = parseSearchArgs(argv);
+  const config = args.resume ? undefined : readSearchConfig(args.configPath, args.seed === undefined ? {} : { seed: args.seed });
+  // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.
+  const executor = await openExecutor(args, deps);
+  const freshDb = !existsSync(args.dbPath);
+  const store = await openStore(args.dbPath, executor);
+  const abort = new AbortController();
+  const release = trapInterrupts(abort);
+  const progress = new SearchProgress(args, args.redis ? `through the queue at ${args.redis}` : `on ${executor.concurrency} worker thread(s)`, config);
+
+  const finished: { summary?: FinishSummary } = {};
+  // The population's payoff: analyse it, choose an ensemble on validation data, graft and export it. The
+  // coordinator runs this under the run's lease and marks the run finalized after it, so a resume redoes it
+  // when it was cut short.
+  const finishing = (s: RunSummary): void => {
+    progress.bar.log('analysing the population and grafting the best ensemble…');
+    finished.summary = finishRun(store, s.runId, { outDir: join(dirname(resolve(args.dbPath)), s.runId) });
+  };
+  // BullMQ retries a job itself (attempts with backoff), so the coordinator must not retry on top of it.
+  const coordinator = new Coordinator({
+    store,
+    executor,
+    onEvent: progress.onEvent,
+    signal: abort.signal,
+    codeVersion: codeVersion(),
+    finish: finishing,
+    ...(args.redis ? { maxAttempts: 1 } : {}),
+  });
+  let summary: RunSummary;
+  let started = false;
+  try {
+    summary = args.resume ? await coordinator.resume(args.resume) : await coordinator.start(config as SearchConfig);
+    started = true;
+  } finally {
+    progress.bar.done();
+    release();
+    await executor.close();
+    // A database this command created for a run that never began (bad data, say) is removed: a failed command
+    // leaves no files behind.
+    const leaveNoTrace = !started && freshDb && store.listRuns().length === 0;
+    store.close();
+    if (leaveNoTrace) for (const suffix of ['', '-wal', '-shm']) rmSync(`${args.dbPath}${suffix}`, { force: true });
+  }
+  printSummary(args, summary, finished.summary ?? null);
   return summary.status === 'interrupted' ? 130 : 0;
 }
 

@@ -1,8 +1,8 @@
 import { LoomError } from '../engine/errors.js';
 import type { ArchConfig } from '../search/arch.js';
-import { DEFAULT_DB, parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
-import { openExisting, pct } from './runs.js';
+import { rankRecords } from '../search/best.js';
+import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
+import { openDb, pct, type Command } from './shared.js';
 
 const help = `usage: loom show RUN [--db FILE] [--top N] [--json]
 
@@ -20,34 +20,42 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs('show', argv, { db: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } });
     const runId = positionals[0];
     if (!runId) throw new LoomError('LOOM_ERR_USAGE', 'loom show needs a RUN id (see loom runs)');
-    const top = Number(values.top ?? 10);
-    const store = openExisting(values.db ?? DEFAULT_DB);
+    const top = intOption('top', values.top, 1) ?? 10;
+    const store = openDb(values.db ?? DEFAULT_DB);
     try {
       const run = store.getRun(runId);
       if (!run) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in ${values.db ?? DEFAULT_DB}`);
       const models = store.listModels(runId);
-      const ranked = models
-        .filter((m) => m.status === 'done')
-        .sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0))
-        .slice(0, top);
+      // The one best-model rule (search/best.ts): val accuracy, then val log-loss, then id.
+      const ranked = rankRecords(models).slice(0, top);
       const generations = store.listGenerations(runId);
+      // Stopped early by the search's pruner (not failures): shown with the partial curve they trained.
+      const pruned = models.filter((m) => m.status === 'pruned');
       if (values.json) {
-        console.log(JSON.stringify({ run, generations, models: ranked }, null, 2));
+        console.log(JSON.stringify({ run, generations, models: ranked, pruned }, null, 2));
         return 0;
       }
-      console.log(`run ${run.id} (${run.name ?? ''}) — ${run.status}`);
+      console.log(`run ${run.id} (${run.name ?? ''}) — ${store.runState(run)}`);
       console.log(`  data ${run.dataRef} checksum ${run.dataChecksum.slice(0, 16)}…  seed ${run.seed}  code ${run.codeVersion}`);
-      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${models.filter((m) => m.status === 'pending' || m.status === 'running').length} unfinished`);
+      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${models.filter((m) => m.status === 'pending' || m.status === 'running').length} unfinished`);
       for (const g of generations) {
-        const s = g.stats as { bestValAccuracy?: number; meanValAccuracy?: number; members?: string[] };
+        const s = g.stats ?? { members: [] };
         console.log(`  generation ${g.index + 1}: ${s.members?.length ?? '?'} members, best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`);
       }
-      console.log('  best models (by validation accuracy):');
+      console.log('  best models (by validation accuracy, then validation log-loss, then id):');
       for (const m of ranked) {
         const a = m.arch as ArchConfig;
         console.log(
-          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s`,
+          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s${m.fitness === null ? '' : `  fitness ${m.fitness.toFixed(4)}`}`,
         );
+      }
+      if (pruned.length > 0) {
+        console.log(`  pruned models (stopped early by the pruner; validation accuracy per epoch):`);
+        for (const m of pruned.slice(0, top)) {
+          const curve = (m.metrics ?? []).map((e) => (e.valAccuracy === undefined ? '-' : pct(e.valAccuracy))).join(' ');
+          console.log(`    ${m.modelId.padEnd(8)} after ${(m.metrics ?? []).length} epoch(s): ${curve}`);
+        }
+        if (pruned.length > top) console.log(`    … ${pruned.length - top} more`);
       }
       return 0;
     } finally {

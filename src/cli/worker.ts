@@ -1,8 +1,8 @@
 import { LoomError } from '../engine/errors.js';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '../workers/redis.js';
-import { RemoteWorker, type DeviceChoice } from '../workers/remote-worker.js';
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS, RemoteWorker, type DeviceChoice } from '../workers/remote-worker.js';
 import { intOption, parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './shared.js';
 
 const help = `usage: loom worker --redis URL [options]
 
@@ -15,8 +15,9 @@ on any machines that reach the Redis server and have the run's data (see docs/wo
                           auto (default) uses WebGPU when this machine has a hardware adapter, else the CPU
   --name NAME             name shown by \`loom workers\` and stored with results (default: host-pid)
   --prefix P              Redis key prefix; must match the coordinator's (default: ${DEFAULT_QUEUE_PREFIX})
-  --lock-duration MS      a job's lock lifetime; a worker silent this long loses its job (default 30000)
-  --stalled-interval MS   how often to look for jobs of dead workers (default 30000)
+  --lock-duration MS      a job's lock lifetime; a worker silent this long loses its job (default ${DEFAULT_LOCK_DURATION_MS})
+  --stalled-interval MS   how often to look for jobs of dead workers (default ${DEFAULT_STALLED_INTERVAL_MS});
+                          a killed worker's job is retaken within the sum of the two
   -h, --help              this help
 
 Ctrl-C (or SIGTERM) finishes the models in hand, then exits; a second Ctrl-C hands them back to the queue at once.`;

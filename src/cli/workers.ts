@@ -2,7 +2,7 @@ import { LoomError } from '../engine/errors.js';
 import { closeRedis, connectRedis, DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '../workers/redis.js';
 import { WorkerRegistry, type ListedWorker } from '../workers/registry.js';
 import { parseCommandArgs } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './shared.js';
 import { formatDuration } from './progress.js';
 
 const help = `usage: loom workers --redis URL [--prefix P] [--json]

@@ -18,6 +18,8 @@ export interface DashboardOptions extends Record<string, unknown> {
   readonly dbPath: string;
   /** Required from every request when set (server.ts insists on one when listening beyond 127.0.0.1). */
   readonly token?: string;
+  /** The address it listens on (--host): served as a Host name besides the loopback names (DNS-rebinding check). */
+  readonly host?: string;
   /** An already open store to serve (tests, the benchmark); the caller closes it. */
   readonly store?: Store;
   /** How often the live event stream polls the database (ms, default 1000). */
@@ -34,7 +36,7 @@ export interface DashboardOptions extends Record<string, unknown> {
 export const dashboardApp: FastifyPluginAsync<DashboardOptions> = async (fastify: FastifyInstance, options) => {
   fastify.addSchema(ErrorReply);
   await fastify.register(storePlugin, { dbPath: options.dbPath, ...(options.store ? { store: options.store } : {}) });
-  await fastify.register(authPlugin, options.token ? { token: options.token } : {});
+  await fastify.register(authPlugin, { ...(options.token ? { token: options.token } : {}), ...(options.host ? { host: options.host } : {}) });
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof NotFound) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: error.message });

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { decodeLoomModel, encodeLoomModel, type LoomDtype } from '../engine/io/loom-format.js';
-import { graftEnsemble } from '../ensemble/graft.js';
+import { writeFileReplacing } from '../engine/io/files.js';
+import { encodeModel, type ModelFormat } from '../engine/io/formats.js';
+import { graftMembers, runPreprocessing } from '../ensemble/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { EnsembleRecord, ExportRecord, ModelRecord } from '../store/types.js';
 import { modelRow } from './model-view.js';
@@ -9,16 +10,20 @@ import type { ExportViewType } from './schemas/exports.js';
 import type { ModelRowType } from './schemas/models.js';
 
 /**
- * The export side: the population as CSV, an ensemble grafted into one model file (the ensemble module's
- * graftEnsemble: its predictions equal the weighted average of the members'), and where grafted files go.
- * Files are written only to `<folder of the database>/exports/`, named from ids the store gave, and only files in
- * that folder are served back.
+ * The export side: the population as CSV, an ensemble grafted into one model file (the ensemble pipeline's
+ * graftMembers, the same graft `loom graft` and the end of a search make), and where grafted files go.
+ * Files are written only to `<folder of the database>/exports/`, named from ids the store gave, through
+ * writeFileReplacing (a symlink planted there is replaced, never followed), and only files in that folder are
+ * served back.
  */
 
 export const exportsDir = (dbPath: string): string => join(dirname(resolve(dbPath)), 'exports');
 
 /** Strict file-name characters: ids are validated already, this is a second fence. */
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/** The dashboard writes Loom model files: one format, so one file name per ensemble (a re-graft replaces it). */
+export const DASHBOARD_FORMAT: ModelFormat = 'loom';
 
 export const graftFileName = (runId: string, ensembleId: number): string => `${safeName(runId)}-ensemble-${ensembleId}.loom`;
 
@@ -40,39 +45,26 @@ export function exportView(dbPath: string, record: ExportRecord): ExportViewType
   };
 }
 
-/** Grafts a stored ensemble: each member's stored model file is decoded, then graftEnsemble joins them. */
-export function graftStoredEnsemble(store: Store, ensemble: EnsembleRecord, dtype: LoomDtype = 'float32'): Uint8Array {
-  if (ensemble.members.length === 0) throw new Error(`ensemble ${ensemble.id} has no members`);
-  // A member listed twice (selection with replacement) is one branch with the summed weight.
-  const weights = new Map<string, number>();
-  ensemble.members.forEach((id, i) => weights.set(id, (weights.get(id) ?? 0) + (ensemble.weights[i] ?? 0)));
-  const members = [...weights].map(([modelId, weight]) => {
-    const record = store.getWeights(ensemble.runId, modelId);
-    if (!record) throw new Error(`model ${modelId} of ensemble ${ensemble.id} has no stored weights`);
-    return { network: decodeLoomModel(record.bytes, `model ${modelId}`).network, weight, modelId };
-  });
-  const graft = graftEnsemble(members);
-  return encodeLoomModel(graft, {
-    dtype,
-    modelId: `${ensemble.runId}/ensemble-${ensemble.id}`,
-    metadata: {
-      runId: ensemble.runId,
-      ensembleId: ensemble.id,
-      method: ensemble.method,
-      members: members.map((m) => m.modelId),
-      weights: members.map((m) => m.weight),
-      valAccuracy: ensemble.valAccuracy,
-      testAccuracy: ensemble.testAccuracy,
-    },
-  });
+/** Grafts a stored ensemble (graftMembers) into a Loom model file carrying the run's preprocessing. */
+export function graftStoredEnsemble(store: Store, ensemble: EnsembleRecord, dtype: 'float32' | 'float16' | 'int8' = 'float32'): Uint8Array {
+  const graft = graftMembers(store, ensemble.runId, ensemble.members, ensemble.weights);
+  const metadata = {
+    runId: ensemble.runId,
+    ensembleId: ensemble.id,
+    method: ensemble.method,
+    members: graft.members,
+    weights: graft.weights,
+    valAccuracy: ensemble.valAccuracy,
+    testAccuracy: ensemble.testAccuracy,
+    preprocessing: runPreprocessing(store, ensemble.runId),
+  };
+  return encodeModel(graft.network, DASHBOARD_FORMAT, metadata, { dtype, modelId: `${ensemble.runId}/ensemble-${ensemble.id}` });
 }
 
-/** Writes a grafted model to the exports folder; returns the file's path. */
+/** Writes a grafted model to the exports folder (replacing any file or link of that name); returns its path. */
 export function writeGraft(dbPath: string, runId: string, ensembleId: number, bytes: Uint8Array): string {
-  const dir = exportsDir(dbPath);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, graftFileName(runId, ensembleId));
-  writeFileSync(path, bytes);
+  const path = join(exportsDir(dbPath), graftFileName(runId, ensembleId));
+  writeFileReplacing(path, bytes);
   return path;
 }
 

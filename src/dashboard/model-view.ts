@@ -1,4 +1,5 @@
 import type { LayerSpec } from '../engine/layers/types.js';
+import { argmax } from '../engine/math.js';
 import { validateConfig, type ArchConfig } from '../search/arch.js';
 import { buildNetworkSpec } from '../search/build.js';
 import type { Store } from '../store/store.js';
@@ -111,17 +112,25 @@ export function confusionOf(store: Store, run: RunRecord, model: ModelRecord, la
   }
   const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (let i = 0; i < numSamples; i++) {
-    let arg = 0;
-    for (let c = 1; c < numClasses; c++) if ((probs[i * numClasses + c] as number) > (probs[i * numClasses + arg] as number)) arg = c;
+    const arg = argmax(probs, i * numClasses, numClasses);
     const row = matrix[truth.labels[i] as number];
-    if (row) row[arg] = (row[arg] as number) + 1;
+    if (row && arg >= 0) row[arg] = (row[arg] as number) + 1;
   }
   const classNames = truth.classNames.length === numClasses ? [...truth.classNames] : Array.from({ length: numClasses }, (_, c) => String(c));
   return { available: true, note: `test labels rebuilt from ${run.dataRef} (checksum verified)`, split: 'test', classNames, matrix, samples: numSamples };
 }
 
-const epochs = (metrics: readonly EpochMetrics[] | null): ModelDetailReplyType['metrics'] =>
-  (metrics ?? []).filter((e) => typeof e.epoch === 'number' && typeof e.trainLoss === 'number').map((e) => ({ ...e }));
+export const epochs = (metrics: readonly EpochMetrics[] | null): ModelDetailReplyType['metrics'] =>
+  // The API keeps its field names; the store holds the training loop's (loss, accuracy, lr). NaN → absent.
+  (metrics ?? []).map((e) => ({
+    epoch: e.epoch,
+    trainLoss: Number.isFinite(e.loss) ? e.loss : 0,
+    ...(Number.isFinite(e.accuracy) ? { trainAccuracy: e.accuracy } : {}),
+    ...(e.valLoss !== undefined && Number.isFinite(e.valLoss) ? { valLoss: e.valLoss } : {}),
+    ...(e.valAccuracy !== undefined && Number.isFinite(e.valAccuracy) ? { valAccuracy: e.valAccuracy } : {}),
+    ...(Number.isFinite(e.lr) ? { learningRate: e.lr } : {}),
+    ...(Number.isFinite(e.ms) ? { ms: e.ms } : {}),
+  }));
 
 export function modelDetail(store: Store, run: RunRecord, model: ModelRecord, labels: LabelSource): ModelDetailReplyType {
   let config: ArchConfig | null = null;
@@ -143,6 +152,7 @@ export function modelDetail(store: Store, run: RunRecord, model: ModelRecord, la
     parentIds: [...model.parentIds],
     seed: model.seed,
     error: model.error,
+    fitnessParts: model.fitnessParts ? { ...model.fitnessParts } : null,
     metrics: epochs(model.metrics),
     hive: config ? hiveOf(config) : null,
     layers,

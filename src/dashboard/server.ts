@@ -33,7 +33,7 @@ export async function buildServer(options: DashboardOptions & { logger?: boolean
 export async function startDashboard(options: ServeOptions): Promise<{ server: FastifyInstance; url: string }> {
   const host = options.host ?? '127.0.0.1';
   checkExposure(host, options.token);
-  const server = await buildServer(options);
+  const server = await buildServer({ ...options, host });
   const address = await server.listen({ host, port: options.port ?? 3000 });
   const close = () => {
     void server.close().then(() => process.exit(0));

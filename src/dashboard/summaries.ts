@@ -1,10 +1,13 @@
+import { bestRecord } from '../search/best.js';
+import { parseRunConfig } from '../search/config.js';
+import { totalModels } from '../search/coordinator.js';
 import type { Store } from '../store/store.js';
 import type { EnsembleRecord, ModelRecord, RunRecord } from '../store/types.js';
 import type { CompareReplyType, GenerationSummaryType, RunDetailReplyType, RunSummaryType } from './schemas/runs.js';
 
 /**
  * Store records → what the runs list, the run page and the comparison show. Selection is always on validation
- * accuracy; test accuracy is only reported (the same rule as the coordinator's summary).
+ * (the one best-model rule of search/best.ts, as every command); test accuracy is only reported.
  */
 
 const bestBy = <T>(items: readonly T[], score: (t: T) => number | null): T | null =>
@@ -14,8 +17,9 @@ const bestBy = <T>(items: readonly T[], score: (t: T) => number | null): T | nul
     return best === null || s > (score(best) ?? -Infinity) ? item : best;
   }, null);
 
+/** The best finished model by the one rule every command uses (search/best.ts). */
 export function bestModel(models: readonly ModelRecord[]): ModelRecord | null {
-  return bestBy(models.filter((m) => m.status === 'done'), (m) => m.valAccuracy);
+  return bestRecord(models);
 }
 
 export function bestEnsemble(ensembles: readonly EnsembleRecord[]): EnsembleRecord | null {
@@ -23,18 +27,25 @@ export function bestEnsemble(ensembles: readonly EnsembleRecord[]): EnsembleReco
 }
 
 export function runSummary(store: Store, run: RunRecord, now = Date.now(), models = store.listModels(run.id)): RunSummaryType {
-  const counts = { pending: 0, running: 0, done: 0, failed: 0 };
+  const counts = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0 };
   for (const m of models) counts[m.status] += 1;
   const best = bestModel(models);
   const ensemble = bestEnsemble(store.listEnsembles(run.id));
+  const status = store.runState(run);
+  // A stalled run's clock stops at its last sign of life (heartbeat or model update), not at now.
+  const lastSeen = Math.max(run.heartbeatAt ?? run.createdAt, latestUpdate(models, run.createdAt));
+  const end = run.finishedAt ?? (status === 'running' ? now : status === 'stalled' ? lastSeen : latestUpdate(models, run.createdAt));
   return {
     id: run.id,
     name: run.name,
-    status: run.status,
+    // 'stalled': running, but its coordinator's lease expired (see store runState).
+    status,
     dataRef: run.dataRef,
     seed: run.seed,
     codeVersion: run.codeVersion,
+    dataChecksum: run.dataChecksum,
     modelsTotal: models.length,
+    modelsPlanned: plannedModels(store, run, models.length),
     modelsDone: counts.done,
     modelsRunning: counts.running,
     modelsPending: counts.pending,
@@ -48,8 +59,18 @@ export function runSummary(store: Store, run: RunRecord, now = Date.now(), model
     bestEnsembleTestAccuracy: ensemble?.testAccuracy ?? null,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
-    durationMs: (run.finishedAt ?? (run.status === 'running' ? now : latestUpdate(models, run.createdAt))) - run.createdAt,
+    durationMs: end - run.createdAt,
   };
+}
+
+/** The run's size from its config, as the CLI computes it at the start; null when the config does not fix one. */
+function plannedModels(store: Store, run: RunRecord, recorded: number): number | null {
+  try {
+    const planned = totalModels(parseRunConfig(store.getRunConfig(run.id), run.id));
+    return planned > 0 ? Math.max(planned, recorded) : null;
+  } catch {
+    return null; // a config the current parser rejects (older run): no planned size
+  }
 }
 
 export const latestUpdate = (models: readonly ModelRecord[], fallback = 0): number =>
@@ -59,7 +80,7 @@ export const latestUpdate = (models: readonly ModelRecord[], fallback = 0): numb
 export function generationSummaries(store: Store, runId: string, models = store.listModels(runId)): GenerationSummaryType[] {
   const byId = new Map(models.map((m) => [m.modelId, m]));
   return store.listGenerations(runId).map((g) => {
-    const listed = (g.stats as { members?: unknown } | null)?.members;
+    const listed = g.stats?.members;
     const members = Array.isArray(listed)
       ? listed.map((id) => byId.get(String(id))).filter((m): m is ModelRecord => m !== undefined)
       : models.filter((m) => m.generation === g.index);
@@ -128,22 +149,42 @@ export function flattenConfig(value: unknown, prefix = '', out = new Map<string,
   return out;
 }
 
+/**
+ * Why two runs' test samples are not the same samples, or null when they are: the data's checksum and every
+ * setting under `data` (split seed, fractions, …) must match, otherwise sample i of one run is another sample
+ * than sample i of the other.
+ */
+export function samplesMismatch(a: RunRecord, b: RunRecord): string | null {
+  if (a.dataChecksum !== b.dataChecksum) return `the runs used different data (checksum ${a.dataChecksum.slice(0, 12)} vs ${b.dataChecksum.slice(0, 12)})`;
+  const dataOf = (r: RunRecord) => flattenConfig((r.config !== null && typeof r.config === 'object' ? (r.config as Record<string, unknown>)['data'] : undefined) ?? {});
+  const da = dataOf(a);
+  const db = dataOf(b);
+  const differing = [...new Set([...da.keys(), ...db.keys()])].filter((k) => da.get(k) !== db.get(k)).sort();
+  if (differing.length > 0) {
+    return `the runs split the data differently (${differing.map((k) => `data.${k}: ${da.get(k) ?? '—'} vs ${db.get(k) ?? '—'}`).join(', ')})`;
+  }
+  return null;
+}
+
 /** Counts test samples the best model of `a` gets right and that of `b` gets wrong, and the converse. */
-function disagreements(store: Store, a: RunSummaryType, b: RunSummaryType): { onlyA: number | null; onlyB: number | null } {
-  if (!a.bestModelId || !b.bestModelId) return { onlyA: null, onlyB: null };
+function disagreements(store: Store, ra: RunRecord, rb: RunRecord, a: RunSummaryType, b: RunSummaryType): { onlyA: number | null; onlyB: number | null; masksNote: string | null } {
+  const none = (masksNote: string) => ({ onlyA: null, onlyB: null, masksNote });
+  const mismatch = samplesMismatch(ra, rb);
+  if (mismatch) return none(`not compared sample by sample: ${mismatch}`);
+  if (!a.bestModelId || !b.bestModelId) return none('not compared sample by sample: a run has no finished model yet');
   try {
     const ma = store.getPredictions(a.id, 'test', [a.bestModelId]).masks[0];
     const mb = store.getPredictions(b.id, 'test', [b.bestModelId]).masks[0];
-    if (!ma || !mb || ma.length !== mb.length) return { onlyA: null, onlyB: null };
+    if (!ma || !mb || ma.length !== mb.length) return none('not compared sample by sample: the stored test predictions differ in length');
     let onlyA = 0;
     let onlyB = 0;
     for (let i = 0; i < ma.length; i++) {
       if (ma[i] && !mb[i]) onlyA++;
       if (mb[i] && !ma[i]) onlyB++;
     }
-    return { onlyA, onlyB };
+    return { onlyA, onlyB, masksNote: null };
   } catch {
-    return { onlyA: null, onlyB: null };
+    return none('not compared sample by sample: test predictions are not stored');
   }
 }
 
@@ -160,5 +201,5 @@ export function compareRuns(store: Store, a: RunRecord, b: RunRecord, now = Date
   const configDiff = keys
     .filter((k) => ca.get(k) !== cb.get(k))
     .map((key) => ({ key, a: ca.get(key) ?? '—', b: cb.get(key) ?? '—' }));
-  return { a: sa, b: sb, configDiff, ...disagreements(store, sa.run, sb.run) };
+  return { a: sa, b: sb, configDiff, ...disagreements(store, a, b, sa.run, sb.run) };
 }

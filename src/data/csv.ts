@@ -1,35 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { CsvError, parse } from 'csv-parse/sync';
 import { dataError } from '../engine/errors.js';
 import type { RawData } from './types.js';
+
+/** Field delimiters a CSV file may use; the first line decides which one when none is given. */
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
 
 export interface CsvOptions {
   /** Name of the label column; the last column when absent. */
   readonly labelColumn?: string;
+  /** The field delimiter; detected from the header line when absent. */
+  readonly delimiter?: CsvDelimiter;
 }
 
-/** Splits one CSV line into trimmed fields; double quotes may wrap a field ("" is a literal quote). */
-function parseLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
+/**
+ * The delimiter the header line uses most often outside double quotes (',' on a tie or when none appears).
+ * Only the header is looked at: it has no numbers with decimal commas to confuse the count.
+ */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const counts = new Map<string, number>(CSV_DELIMITERS.map((d) => [d, 0]));
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field.trim());
-      field = '';
-    } else field += ch;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) {
+      if ([...counts.values()].some((n) => n > 0)) break;
+    } else if (!quoted && counts.has(ch)) counts.set(ch, (counts.get(ch) as number) + 1);
   }
-  fields.push(field.trim());
-  return fields;
+  let best: CsvDelimiter = ',';
+  for (const d of CSV_DELIMITERS) if ((counts.get(d) as number) > (counts.get(best) as number)) best = d;
+  return best;
 }
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Sorts labels as numbers when both are numbers, else by UTF-16 code units: deterministic on every machine. */
 function compareLabels(a: string, b: string): number {
@@ -39,9 +44,58 @@ function compareLabels(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+interface Row {
+  readonly fields: string[];
+  /** 1-based line the record starts on (a quoted field may span lines). */
+  readonly line: number;
+}
+
+/** The line a record starts on: csv-parse reports where it ends, and its raw text tells how many lines it spans. */
+function startLine(endLine: number, raw: string): number {
+  const inner = raw.replace(/^\n+/, '').replace(/\n$/, '');
+  return endLine - (inner.match(/\n/g)?.length ?? 0);
+}
+
+/** csv-parse's errors, reworded to name the file and the line (and the field when known). */
+function csvSyntaxError(path: string, err: CsvError): Error {
+  const line = typeof err.lines === 'number' ? err.lines : undefined;
+  const at = line === undefined ? '' : ` line ${line}${typeof err.column === 'number' ? `, field ${err.column + 1}` : ''}:`;
+  const why: Partial<Record<string, string>> = {
+    CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (an opening " without its closing ")',
+    INVALID_OPENING_QUOTE: 'a " inside an unquoted field (quote the whole field and double the inner quote: "a ""b"" c")',
+    CSV_INVALID_CLOSING_QUOTE: 'text right after a closing quote (double a quote inside a quoted field: "")',
+    CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text right after a closing quote (double a quote inside a quoted field: "")',
+  };
+  return dataError(`${path}:${at} ${why[err.code] ?? err.message}`);
+}
+
+function parseRows(path: string, text: string, delimiter: CsvDelimiter): Row[] {
+  let records: unknown;
+  try {
+    // One line ending for the whole file: csv-parse fixes the record delimiter from the first line it sees, and
+    // files edited on several systems mix \r\n and \n.
+    const unified = text.replace(/\r\n?/g, '\n');
+    records = parse(unified, { bom: true, delimiter, record_delimiter: '\n', relax_column_count: true, skip_empty_lines: true, info: true, raw: true });
+  } catch (err) {
+    if (err instanceof CsvError) throw csvSyntaxError(path, err);
+    throw err;
+  }
+  if (!Array.isArray(records)) return [];
+  const rows: Row[] = [];
+  for (const r of records as { record: string[]; raw: string; info: { lines: number } }[]) {
+    const fields = r.record.map((f) => f.trim());
+    // A line of spaces only is as empty as an empty line.
+    if (fields.length === 1 && fields[0] === '') continue;
+    rows.push({ fields, line: startLine(r.info.lines, r.raw) });
+  }
+  return rows;
+}
+
 /**
  * Reads a CSV file with a header row: numeric feature columns and one label column (by name, else the last).
- * Class names are the distinct label strings, sorted. Errors name the file, the line (1 = header) and the column.
+ * Parsing is csv-parse's (RFC 4180 quoting, quoted newlines, a UTF-8 byte-order mark); the delimiter is ',',
+ * ';', tab or '|', detected from the header unless given. Class names are the distinct label strings, sorted.
+ * Errors name the file, the line (1 = header) and the column.
  */
 export function readCsv(path: string, options: CsvOptions = {}): RawData {
   let text: string;
@@ -51,8 +105,8 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     const code = (err as NodeJS.ErrnoException).code;
     throw dataError(code === 'ENOENT' ? `csv: file not found: ${path}` : `csv: cannot read ${path}: ${(err as Error).message}`);
   }
-  const lines = text.split(/\r?\n/);
-  const header = parseLine(lines[0] ?? '');
+  const rows = parseRows(path, text, options.delimiter ?? detectDelimiter(text));
+  const header = rows[0]?.fields ?? [];
   if (header.length < 2 || header.every((h) => h === '')) {
     throw dataError(`${path}: line 1 must be a header naming at least one feature column and a label column`);
   }
@@ -65,24 +119,24 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
 
   const features: number[] = [];
   const labels: string[] = [];
-  for (let l = 1; l < lines.length; l++) {
-    const line = lines[l] as string;
-    if (line.trim() === '') continue;
-    const lineNo = l + 1;
-    const fields = parseLine(line);
+  for (const { fields, line } of rows.slice(1)) {
     if (fields.length !== header.length) {
-      throw dataError(`${path}: line ${lineNo} has ${fields.length} fields, the header has ${header.length}`);
+      throw dataError(`${path}: line ${line} has ${fields.length} fields, the header has ${header.length}`);
     }
     for (const c of featureColumns) {
       const s = fields[c] as string;
       const v = Number(s);
       if (s === '' || !Number.isFinite(v)) {
-        throw dataError(`${path}: line ${lineNo}, column "${header[c]}": "${s}" is not a number`);
+        throw dataError(`${path}: line ${line}, column "${header[c]}": "${s}" is not a number`);
+      }
+      // Features are stored as float32: a larger value would silently become Infinity.
+      if (Math.abs(v) > FLOAT32_MAX) {
+        throw dataError(`${path}: line ${line}, column "${header[c]}": ${s} is outside the float32 range (±3.4e38)`);
       }
       features.push(v);
     }
     const label = fields[labelIndex] as string;
-    if (label === '') throw dataError(`${path}: line ${lineNo}: empty label in column "${labelName}"`);
+    if (label === '') throw dataError(`${path}: line ${line}: empty label in column "${labelName}"`);
     labels.push(label);
   }
   if (labels.length === 0) throw dataError(`${path}: no data rows after the header`);
@@ -100,5 +154,6 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     inputShape: [featureColumns.length],
     classNames,
     normalize: 'zscore',
+    columns: { features: featureColumns.map((c) => header[c] as string), label: { name: labelName, index: labelIndex } },
   };
 }

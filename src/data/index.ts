@@ -1,26 +1,22 @@
 import { dataError } from '../engine/errors.js';
 import { checksumRaw } from './checksum.js';
-import { readCsv } from './csv.js';
+import { CSV_DELIMITERS, readCsv, type CsvDelimiter } from './csv.js';
+import { readFashionMnist, readIdx } from './idx.js';
 import { readIris } from './iris.js';
 import { readMnist } from './mnist.js';
 import { applyNormalization, DEFAULT_FRACTIONS, fitZScore, gather, stratifiedSplit } from './split.js';
 import { readSynthetic, SYNTHETIC_TASKS } from './synthetic.js';
-import type { Dataset, Normalization, RawData, SplitFractions } from './types.js';
+import type { LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 
-export type { DataSplit, Dataset, Normalization, RawData, SplitFractions } from './types.js';
+export type { DataColumns, DataSplit, LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 export { checksumRaw } from './checksum.js';
-export { DEFAULT_FRACTIONS, MIN_PER_CLASS, stratifiedSplit } from './split.js';
+export { checkFractions, DEFAULT_FRACTIONS, MIN_PER_CLASS, stratifiedSplit } from './split.js';
+export { splitTensors } from './tensors.js';
 export { SYNTHETIC_TASKS } from './synthetic.js';
 
 export const DEFAULT_DATA_REF = 'mnist';
 
-export interface LoadDatasetOptions {
-  /** Seed of the stratified split (default 0). */
-  readonly seed?: number;
-  /** Train / val / test fractions (default 0.7 / 0.15 / 0.15). */
-  readonly fractions?: SplitFractions;
-  /** At most this many samples, drawn per class in proportion (for quick runs). */
-  readonly limit?: number;
+export interface LoadDatasetOptions extends Partial<SplitSpec> {
   /** CSV only: the label column's name (default: the last column, or `?label=NAME` in the ref). */
   readonly labelColumn?: string;
   /** When given, loading fails unless the raw data hashes to this (a worker refusing mismatched data). */
@@ -28,27 +24,62 @@ export interface LoadDatasetOptions {
 }
 
 /**
+ * The split part of anything that names one (a config's `data`, a job's `DataRef`, a run's stored config):
+ * the one conversion to loader options, with absent fields left out (so it also serves as a cache key).
+ */
+export function dataOptions(data: SplitSpec): SplitSpec {
+  return {
+    splitSeed: data.splitSeed,
+    ...(data.fractions === undefined ? {} : { fractions: data.fractions }),
+    ...(data.limit === undefined ? {} : { limit: data.limit }),
+  };
+}
+
+/** A csv reference's path and options: 'csv:PATH', optionally followed by '?label=COLUMN&delimiter=;'. */
+function parseCsvRef(ref: string, labelColumn: string | undefined): { path: string; labelColumn?: string; delimiter?: CsvDelimiter } {
+  let path = ref.slice('csv:'.length);
+  let delimiter: CsvDelimiter | undefined;
+  const q = path.lastIndexOf('?');
+  // Only a query of known keys is one: a '?' elsewhere stays part of the file name.
+  if (q >= 0 && /^(label|delimiter)=/.test(path.slice(q + 1))) {
+    const params = new URLSearchParams(path.slice(q + 1));
+    path = path.slice(0, q);
+    for (const [key, value] of params) {
+      if (key === 'label') labelColumn ??= value;
+      else if (key === 'delimiter') {
+        const d = value === 'tab' ? '\t' : value;
+        if (!(CSV_DELIMITERS as readonly string[]).includes(d)) {
+          throw dataError(`csv: unknown delimiter "${value}" in ${ref}; use one of , ; | tab (or leave it out to detect it)`);
+        }
+        delimiter = d as CsvDelimiter;
+      } else throw dataError(`csv: unknown option "${key}" in ${ref}; known: label, delimiter`);
+    }
+  }
+  return { path, ...(labelColumn === undefined ? {} : { labelColumn }), ...(delimiter === undefined ? {} : { delimiter }) };
+}
+
+/**
  * Reads the raw (unsplit) data a reference names:
- * 'mnist', 'iris', 'synthetic:NAME', or 'csv:PATH' (optionally 'csv:PATH?label=COLUMN', so that a reference
- * alone tells a remote worker everything).
+ * 'mnist', 'iris', 'synthetic:NAME', or 'csv:PATH' (optionally 'csv:PATH?label=COLUMN&delimiter=;', so that a
+ * reference alone tells a remote worker everything; the delimiter is detected when not given).
  */
 export function readRaw(ref: string, options: Pick<LoadDatasetOptions, 'labelColumn'> = {}): RawData {
   if (ref === 'mnist') return readMnist();
   if (ref === 'iris') return readIris();
+  if (ref === 'fashion-mnist') return readFashionMnist();
+  if (ref.startsWith('idx:')) {
+    const dir = ref.slice('idx:'.length);
+    if (dir === '') throw dataError('idx: the reference "idx:" needs a directory of IDX files, e.g. idx:/usr/share/datasets/fashion-mnist');
+    return readIdx(dir);
+  }
   if (ref.startsWith('synthetic:')) return readSynthetic(ref.slice('synthetic:'.length));
   if (ref.startsWith('csv:')) {
-    let path = ref.slice('csv:'.length);
-    let labelColumn = options.labelColumn;
-    const q = path.lastIndexOf('?label=');
-    if (q >= 0) {
-      labelColumn ??= path.slice(q + '?label='.length);
-      path = path.slice(0, q);
-    }
+    const { path, ...csvOptions } = parseCsvRef(ref, options.labelColumn);
     if (path === '') throw dataError('csv: the reference "csv:" needs a file path, e.g. csv:data/train.csv');
-    return readCsv(path, { labelColumn });
+    return readCsv(path, csvOptions);
   }
   throw dataError(
-    `unknown data set "${ref}"; use mnist, iris, csv:PATH or synthetic:NAME (${Object.keys(SYNTHETIC_TASKS).join(', ')})`,
+    `unknown data set "${ref}"; use mnist, fashion-mnist, iris, idx:DIR, csv:PATH or synthetic:NAME (${Object.keys(SYNTHETIC_TASKS).join(', ')})`,
   );
 }
 
@@ -57,7 +88,7 @@ export function readRaw(ref: string, options: Pick<LoadDatasetOptions, 'labelCol
  * the train split only. Every error (missing file, bad value, class too small to split, checksum mismatch)
  * is a LOOM_ERR_DATA raised here, before any training starts.
  */
-export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDatasetOptions = {}): Dataset {
+export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDatasetOptions = {}): LoadedDataset {
   const raw = readRaw(ref, options);
   const checksum = checksumRaw(raw);
   if (options.expectedChecksum !== undefined && options.expectedChecksum !== checksum) {
@@ -66,9 +97,9 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
         'the data on this machine differs from the data the run was started with',
     );
   }
-  const seed = options.seed ?? 0;
+  const splitSeed = options.splitSeed ?? 0;
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
-  const indices = stratifiedSplit(raw, { seed, fractions, limit: options.limit });
+  const indices = stratifiedSplit(raw, { splitSeed, fractions, ...(options.limit === undefined ? {} : { limit: options.limit }) });
   const train = gather(raw, indices.train);
   const val = gather(raw, indices.val);
   const test = gather(raw, indices.test);
@@ -91,8 +122,9 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
     val,
     test,
     normalization,
-    seed,
+    splitSeed,
     fractions,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(raw.columns ? { columns: raw.columns } : {}),
   };
 }

@@ -18,5 +18,7 @@ export function readIris(): RawData {
   const x = new Float32Array(rows.length * 4);
   rows.forEach((row, i) => x.set(row, i * 4));
   const y = Int32Array.from(labels, (label) => classNames.indexOf(label));
-  return { name: 'iris', x, y, count: rows.length, inputShape: [4], classNames, normalize: 'zscore' };
+  // The UCI file's column names, so raw iris rows (e.g. a CSV with a header) can be matched by name.
+  const columns = { features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], label: { name: 'species', index: 4 } };
+  return { name: 'iris', x, y, count: rows.length, inputShape: [4], classNames, normalize: 'zscore', columns };
 }

@@ -1,18 +1,11 @@
 import { configError, dataError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
-import type { DataSplit, Normalization, RawData, SplitFractions } from './types.js';
+import type { DataSplit, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 
 export const DEFAULT_FRACTIONS: SplitFractions = [0.7, 0.15, 0.15];
 
 /** Fewest samples a class needs so that train, validation and test each get one. */
 export const MIN_PER_CLASS = 3;
-
-export interface SplitOptions {
-  readonly seed: number;
-  readonly fractions?: SplitFractions;
-  /** At most this many samples in all, drawn per class in proportion to its size (stratified). */
-  readonly limit?: number;
-}
 
 export interface SplitIndices {
   readonly train: readonly number[];
@@ -20,12 +13,25 @@ export interface SplitIndices {
   readonly test: readonly number[];
 }
 
-function checkFractions(fractions: SplitFractions): SplitFractions {
-  if (fractions.length !== 3 || !fractions.every((f) => Number.isFinite(f) && f > 0)) {
-    throw configError('data.fractions', `need three positive numbers [train, val, test], got [${fractions.join(', ')}]`);
+/** How far the fractions' sum may be from 1 (three decimals written by hand, like 0.7/0.15/0.15, are fine). */
+const FRACTION_SUM_TOLERANCE = 1e-6;
+
+/**
+ * Checks split fractions: three finite numbers in (0, 1) that sum to 1 (±1e-6); returns them rescaled to sum
+ * to exactly 1. Throws a config error on `data.fractions` otherwise (a sum of Infinity or of 4 is a mistake, not
+ * a ratio to rescale).
+ */
+export function checkFractions(value: unknown): SplitFractions {
+  const shown = JSON.stringify(value) ?? String(value);
+  if (!Array.isArray(value) || value.length !== 3 || !value.every((f) => typeof f === 'number' && Number.isFinite(f) && f > 0 && f < 1)) {
+    throw configError('data.fractions', `must be three numbers in (0, 1) [train, val, test] summing to 1, got ${shown}`);
   }
-  const total = fractions[0] + fractions[1] + fractions[2];
-  return [fractions[0] / total, fractions[1] / total, fractions[2] / total];
+  const [a, b, c] = value as [number, number, number];
+  const total = a + b + c;
+  if (Math.abs(total - 1) > FRACTION_SUM_TOLERANCE) {
+    throw configError('data.fractions', `must sum to 1, got ${shown} (sum ${total})`);
+  }
+  return [a / total, b / total, c / total];
 }
 
 /** Per-class quotas summing to `limit`, proportional to class sizes (largest remainder, ties to the lower class). */
@@ -55,11 +61,11 @@ function classCounts(n: number, [, fVal, fTest]: SplitFractions): [number, numbe
 }
 
 /**
- * A seeded, stratified train/val/test split: each class is shuffled with `Rng(seed)` and cut by the fractions,
+ * A seeded, stratified train/val/test split: each class is shuffled with `Rng(splitSeed)` and cut by the fractions,
  * then each split's order is shuffled. The same raw data and options always give the same indices.
  * Throws a data error when a class is too small to put a sample in every split.
  */
-export function stratifiedSplit(raw: RawData, options: SplitOptions): SplitIndices {
+export function stratifiedSplit(raw: RawData, options: SplitSpec): SplitIndices {
   const fractions = checkFractions(options.fractions ?? DEFAULT_FRACTIONS);
   const numClasses = raw.classNames.length;
   if (numClasses < 2) {
@@ -68,7 +74,7 @@ export function stratifiedSplit(raw: RawData, options: SplitOptions): SplitIndic
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < raw.count; i++) (byClass[raw.y[i] as number] as number[]).push(i);
 
-  const rng = new Rng(options.seed);
+  const rng = new Rng(options.splitSeed);
   for (const members of byClass) rng.shuffle(members);
 
   let taken = byClass;

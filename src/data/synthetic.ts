@@ -1,5 +1,5 @@
 import { dataError } from '../engine/errors.js';
-import { Rng } from '../engine/rng.js';
+import { deriveSeed, Rng } from '../engine/rng.js';
 import type { RawData } from './types.js';
 
 /**
@@ -33,10 +33,13 @@ function generate(
 }
 
 const blobs: SyntheticTask = {
-  description: '3 gaussian clusters in 4 dimensions, 120 samples each (mostly separable)',
+  description: '3 unit gaussian clusters in 4 dimensions, 120 samples each, centers 4 apart (mostly separable)',
   build(rng) {
     const dims = 4;
-    const centers = [0, 1, 2].map(() => Array.from({ length: dims }, () => rng.normal(0, 1.5)));
+    // Centers on an equilateral triangle (2√2·e_k, shifted together): every pair is 4 standard deviations
+    // apart whatever the seed, so the task is equally hard for every seed (random centers could nearly coincide).
+    const offset = Array.from({ length: dims }, () => rng.normal());
+    const centers = [0, 1, 2].map((k) => offset.map((o, d) => o + (d === k ? 2 * Math.SQRT2 : 0)));
     return generate('blobs', [dims], ['a', 'b', 'c'], 120, 'zscore', (row, label) => {
       const center = centers[label] as number[];
       for (let d = 0; d < dims; d++) row[d] = (center[d] as number) + rng.normal();
@@ -101,17 +104,11 @@ const spirals: SyntheticTask = {
 
 export const SYNTHETIC_TASKS: Readonly<Record<string, SyntheticTask>> = { blobs, sequence, bars, spirals };
 
-/** Fixed per-task seed: the data must not depend on anything a worker could differ in. */
-function taskSeed(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
 export function readSynthetic(name: string): RawData {
   const task = Object.hasOwn(SYNTHETIC_TASKS, name) ? SYNTHETIC_TASKS[name] : undefined;
   if (!task) {
     throw dataError(`unknown synthetic data set "${name}"; known: ${Object.keys(SYNTHETIC_TASKS).join(', ')}`);
   }
-  return task.build(new Rng(taskSeed(name)));
+  // A fixed per-task seed: the data must not depend on anything a worker could differ in.
+  return task.build(new Rng(deriveSeed(0, 'synthetic', name)));
 }

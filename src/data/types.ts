@@ -1,6 +1,7 @@
 /**
  * The shapes shared by the data loaders: what a loader reads (RawData, before any split) and what
- * `loadDataset` hands to training (Dataset, split and normalized).
+ * `loadDataset` hands to training (LoadedDataset, split and normalized). The engine's own `Dataset` is just
+ * tensors ({x, y}); `splitTensors` turns one split of a LoadedDataset into that.
  */
 
 /** Everything a loader reads, in its canonical sample order (the order the checksum is taken in). */
@@ -17,6 +18,14 @@ export interface RawData {
   readonly classNames: readonly string[];
   /** How features are normalized: 'zscore' is fitted on the train split only; 'none' keeps values as read. */
   readonly normalize: 'zscore' | 'none';
+  /** Tables: the feature columns' names (in x's order) and the label column, kept so a model can read raw rows. */
+  readonly columns?: DataColumns;
+}
+
+/** A table's column names: features in the order of x, and the label column with its position among all columns. */
+export interface DataColumns {
+  readonly features: readonly string[];
+  readonly label: { readonly name: string; readonly index: number };
 }
 
 /** One split of a data set: `count` samples, features row-major. */
@@ -36,10 +45,23 @@ export type Normalization =
   | { readonly kind: 'none' }
   | { readonly kind: 'zscore'; readonly mean: readonly number[]; readonly std: readonly number[] };
 
-/** Train / validation / test fractions; each > 0, they are rescaled to sum to 1. */
+/** Train / validation / test fractions: each in (0, 1), summing to 1. */
 export type SplitFractions = readonly [train: number, val: number, test: number];
 
-export interface Dataset {
+/**
+ * How a data set is split: with the reference, enough for any process (a worker elsewhere) to rebuild the
+ * identical train/val/test split. Config files (`data`), jobs (`DataRef`) and loaded data sets use these names.
+ */
+export interface SplitSpec {
+  /** Seed of the stratified split. */
+  readonly splitSeed: number;
+  /** Train / val / test fractions (default 0.7 / 0.15 / 0.15). */
+  readonly fractions?: SplitFractions;
+  /** At most this many samples, drawn per class in proportion (for quick runs). */
+  readonly limit?: number;
+}
+
+export interface LoadedDataset {
   /** The reference it was loaded from: 'mnist', 'iris', 'csv:PATH', 'synthetic:NAME'. */
   readonly ref: string;
   readonly name: string;
@@ -55,7 +77,9 @@ export interface Dataset {
   readonly test: DataSplit;
   readonly normalization: Normalization;
   /** Provenance of the split, so a worker elsewhere can rebuild it. */
-  readonly seed: number;
+  readonly splitSeed: number;
   readonly fractions: SplitFractions;
   readonly limit?: number;
+  /** Tables: the raw column names (see RawData.columns). */
+  readonly columns?: DataColumns;
 }

@@ -1,3 +1,5 @@
+import { sigmoid } from './math.js';
+
 /**
  * Element-wise activations. Each has its value and its derivative with respect to the pre-activation;
  * the derivative is computed from the pre-activation (never from the output: LOOM's Softplus bug came from that).
@@ -16,7 +18,6 @@ export const ACTIVATIONS = [
 
 export type Activation = (typeof ACTIVATIONS)[number];
 
-const sigmoid = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 interface ActivationFn {

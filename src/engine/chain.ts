@@ -55,11 +55,14 @@ export class Chain {
     // pending[i] collects skip gradients destined for the input of position i.
     const pending = new Map<number, Float32Array>();
     let grad = dy;
+    // Only the first enabled layer's input is the chain's input: every later one must produce its dx.
+    const firstEnabled = this.entries.findIndex((e) => !e.disabled);
+    const inner = ctx.inputGrad === false ? { ...ctx, inputGrad: true } : ctx;
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const entry = this.entries[i] as ChainEntry;
       if (!entry.disabled) {
         const { layer } = entry;
-        const dx = layer.backward(grad, ctx);
+        const dx = layer.backward(grad, i === firstEnabled ? ctx : inner);
         this.hooks.onBackward?.(i, layer, grad, dx);
         if (layer.skipBack !== undefined && layer.skipGrad) {
           const target = i - layer.skipBack;

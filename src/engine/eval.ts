@@ -3,7 +3,8 @@ import { dataError } from './errors.js';
 import type { Network } from './network.js';
 import { Rng } from './rng.js';
 import { sampleSize, type Tensor } from './tensor.js';
-import { argmax, binaryCrossEntropy, checkTargets, endsInSoftmax, isTensorTarget, resolveLoss, type Loss, type LossName, type Targets } from './train/losses.js';
+import { argmax, sigmoid, softmaxInto } from './math.js';
+import { binaryCrossEntropy, checkTargets, endsInSoftmax, isTensorTarget, resolveLoss, type Loss, type LossName, type Targets } from './train/losses.js';
 
 /**
  * Evaluation: batched inference, accuracy, per-sample class probabilities, correctness masks (what ensemble
@@ -111,7 +112,7 @@ export function evaluate(network: Network, data: Dataset, opts: EvalOptions = {}
       correctnessMask[r] = 1;
       correct++;
     }
-    (confusion[label] as number[])[pred]++;
+    if (pred >= 0) (confusion[label] as number[])[pred]++; // an all-NaN output row predicts no class
   }
 
   // Deviation: for a regression target the value itself; for classes the probability given to the true class
@@ -141,20 +142,6 @@ function labelOf(y: Targets, r: number, width: number): number {
   if (!isTensorTarget(y)) return y[r] as number;
   if (width === 1) return Number((y.data[r] as number) > 0.5);
   return argmax(y.data, r * width, width);
-}
-
-const sigmoid = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-
-function softmaxInto(x: Float32Array, offset: number, n: number, out: Float32Array): void {
-  let max = -Infinity;
-  for (let j = 0; j < n; j++) if ((x[offset + j] as number) > max) max = x[offset + j] as number;
-  let sum = 0;
-  for (let j = 0; j < n; j++) {
-    const e = Math.exp((x[offset + j] as number) - max);
-    out[j] = e;
-    sum += e;
-  }
-  for (let j = 0; j < n; j++) out[j] = (out[j] as number) / sum;
 }
 
 // ── Deviation metrics (LOOM §6.7) ────────────────────────────────────────────────────────────────────────────

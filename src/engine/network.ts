@@ -195,7 +195,7 @@ export class Network {
 const defaultRng = new Rng(0x10a11);
 
 export function withDefaults(ctx: Partial<RunContext>): RunContext {
-  return { training: ctx.training ?? false, rng: ctx.rng ?? defaultRng, backend: ctx.backend ?? defaultBackend() };
+  return { training: ctx.training ?? false, rng: ctx.rng ?? defaultRng, backend: ctx.backend ?? defaultBackend(), ...(ctx.inputGrad === false ? { inputGrad: false } : {}) };
 }
 
 /** A 1×1 grid holding the given layers in order: the common case. */

@@ -130,3 +130,45 @@ export function fillNormal(rng: Rng, out: Float32Array, std: number): Float32Arr
   for (let i = 0; i < out.length; i++) out[i] = rng.normal(0, std);
   return out;
 }
+
+const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+
+/** murmur3's finalizer: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The one way Loom derives a seed for a sub-task from a parent seed: murmur3 (x86, 32-bit) over the labels'
+ * UTF-16 code units, seeded with `seed`. Labels are typed and length-prefixed, so ('ab', 'c'), ('a', 'bc') and
+ * ('1') vs (1) all give different seeds. Examples: deriveSeed(runSeed, 'generation', 3),
+ * deriveSeed(runSeed, 'model', id), deriveSeed(jobSeed, 'init'). Stable across versions: stored runs rely on it.
+ */
+export function deriveSeed(seed: number, ...labels: readonly (string | number)[]): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`deriveSeed needs an integer seed in [0, 2^32), got ${seed}`);
+  }
+  let h = seed >>> 0;
+  let length = 0;
+  const add = (k: number): void => {
+    k = Math.imul(k, 0xcc9e2d51);
+    k = rotl(k, 15);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = rotl(h, 13);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    length++;
+  };
+  for (const label of labels) {
+    if (typeof label === 'number' && !Number.isFinite(label)) throw new RangeError(`deriveSeed: label ${label} is not finite`);
+    const text = typeof label === 'number' ? `n${label}` : `s${label}`;
+    add(text.length);
+    for (let i = 0; i < text.length; i++) add(text.charCodeAt(i));
+  }
+  return fmix32(h ^ length);
+}

@@ -18,8 +18,6 @@ export function tensor(shape: readonly number[], data?: Float32Array | readonly 
   return { data: buf, shape: [...shape] };
 }
 
-export const zerosLike = (t: Tensor): Tensor => tensor(t.shape);
-
 export const batchOf = (t: Tensor): number => t.shape[0] as number;
 
 export const sampleShape = (t: Tensor): number[] => t.shape.slice(1);
@@ -33,11 +31,4 @@ export const sameShape = (a: readonly number[], b: readonly number[]): boolean =
 /** Throws a shape error naming the layer unless the tensor's per-sample shape is `expected`. */
 export function expectSampleShape(where: string, t: Tensor, expected: readonly number[]): void {
   if (!sameShape(t.shape.slice(1), expected)) throw shapeError(where, [...expected], t.shape.slice(1));
-}
-
-/** The same data viewed with another per-sample shape (no copy). */
-export function reshapeSamples(t: Tensor, sample: readonly number[]): Tensor {
-  const batch = batchOf(t);
-  if (sizeOf(sample) * batch !== t.data.length) throw shapeError('reshape', [...sample], t.shape.slice(1));
-  return { data: t.data, shape: [batch, ...sample] };
 }

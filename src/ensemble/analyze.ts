@@ -1,4 +1,5 @@
-import { loadDataset, type Dataset } from '../data/index.js';
+import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
+import { parseRunConfig } from '../search/config.js';
 import type { Store } from '../store/store.js';
 import type { ModelRecord, RunRecord, SplitPredictions } from '../store/types.js';
 import { parameterCorrelations, strongCorrelations, type CorrelationMatrix, type FeaturePair, type ParameterCorrelation } from './correlation.js';
@@ -15,8 +16,10 @@ import {
   type BestSingle,
   type EnsembleReport,
   type Score,
+  type SelectionMetric,
   type SelectionOptions,
   type SplitData,
+  DEFAULT_SELECTION_METRIC,
 } from './select.js';
 
 /**
@@ -142,7 +145,8 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
     if (!bestPair || better(scoreOf(r), scoreOf(bestPair))) bestPair = r;
   }
   if (bestPair) ensembles.push(bestPair);
-  const chosen = ensembles.reduce((b, e) => (preferred(e, b) ? e : b));
+  const metric = options.selection?.metric ?? DEFAULT_SELECTION_METRIC;
+  const chosen = ensembles.reduce((b, e) => (preferred(e, b, metric) ? e : b));
 
   return {
     models: modelIds.length,
@@ -166,11 +170,16 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
 const scoreOf = (e: EnsembleReport): Score => ({ accuracy: e.valAccuracy, logLoss: e.valLogLoss });
 
 /**
- * The choice among ensembles: higher validation accuracy; on equal accuracy the one with fewer members, then lower
- * validation log-loss. So a combination is chosen over the best single model only when it is right on more
- * validation samples (a log-loss gain alone does not pay for a bigger model, and rarely shows on test).
+ * The choice among ensembles, on the selection metric (default validation log-loss, which moves with every sample's
+ * probability and so overfits a small validation set less than accuracy): the better value; on equal values the
+ * one with fewer members, then the other metric.
  */
-function preferred(a: EnsembleReport, b: EnsembleReport): boolean {
+function preferred(a: EnsembleReport, b: EnsembleReport, metric: SelectionMetric): boolean {
+  if (metric === 'log_loss') {
+    if (a.valLogLoss !== b.valLogLoss) return a.valLogLoss < b.valLogLoss;
+    if (a.members.length !== b.members.length) return a.members.length < b.members.length;
+    return a.valAccuracy > b.valAccuracy;
+  }
   if (a.valAccuracy !== b.valAccuracy) return a.valAccuracy > b.valAccuracy;
   if (a.members.length !== b.members.length) return a.members.length < b.members.length;
   return a.valLogLoss < b.valLogLoss;
@@ -202,15 +211,9 @@ function completeIndicators(params: Record<string, number>[]): Record<string, nu
 }
 
 /** The run's data set, split as the run split it (seed, limit, fractions from its stored config), checksum checked. */
-export function loadRunDataset(run: RunRecord): Dataset {
-  const config = (run.config ?? {}) as { data?: { splitSeed?: number; limit?: number; fractions?: [number, number, number] } };
-  const data = config.data ?? {};
-  return loadDataset(run.dataRef, {
-    seed: data.splitSeed ?? 0,
-    ...(data.limit === undefined ? {} : { limit: data.limit }),
-    ...(data.fractions === undefined ? {} : { fractions: data.fractions }),
-    expectedChecksum: run.dataChecksum,
-  });
+export function loadRunDataset(run: RunRecord): LoadedDataset {
+  const config = parseRunConfig(run.config, run.id);
+  return loadDataset(run.dataRef, { ...dataOptions(config.data), expectedChecksum: run.dataChecksum });
 }
 
 export interface RunLabels {

@@ -8,9 +8,8 @@ import type { SoftmaxSpec } from '../engine/layers/softmax.js';
 import type { LayerSpec } from '../engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
-import { tensor } from '../engine/tensor.js';
 import { train, type EpochMetrics } from '../engine/train/index.js';
-import type { Dataset } from '../data/index.js';
+import { splitTensors, type LoadedDataset } from '../data/index.js';
 
 /**
  * Grafting: several trained networks become one.
@@ -181,8 +180,8 @@ export interface TrainedGraft {
 }
 
 /** Trains a hive graft's merger and head (the super-hive stays frozen) and reports validation and test accuracy. */
-export function trainHiveGraft(network: Network, data: Dataset, options: HiveTrainOptions = {}): TrainedGraft {
-  const split = (s: Dataset['train']) => ({ x: tensor([s.count, ...data.inputShape], s.x), y: s.y });
+export function trainHiveGraft(network: Network, data: LoadedDataset, options: HiveTrainOptions = {}): TrainedGraft {
+  const split = (s: LoadedDataset['train']) => splitTensors(data, s);
   const validation = split(data.val);
   const { history } = train(network, split(data.train), {
     epochs: options.epochs ?? 3,

@@ -1,4 +1,5 @@
 import { LoomError } from '../engine/errors.js';
+import { argmax } from '../engine/math.js';
 
 /**
  * Correctness masks (one byte per sample, 1 = the model's argmax is the true class) and the helpers every
@@ -62,20 +63,8 @@ export function countBoth(a: Int32Array, b: Int32Array): number {
   return n;
 }
 
-/** Index of the largest value of row r (the first one on ties, like the engine's argmax). */
-export function argmaxRow(values: ArrayLike<number>, r: number, width: number): number {
-  const o = r * width;
-  let best = 0;
-  let max = values[o] as number;
-  for (let j = 1; j < width; j++) {
-    const v = values[o + j] as number;
-    if (v > max) {
-      max = v;
-      best = j;
-    }
-  }
-  return best;
-}
+/** Index of the largest value of row r: the engine's argmax (first on ties, NaN never wins, all-NaN gives -1). */
+export const argmaxRow = (values: ArrayLike<number>, r: number, width: number): number => argmax(values, r * width, width);
 
 /** Fraction of samples set in a mask. */
 export function maskAccuracy(mask: ArrayLike<number>): number {

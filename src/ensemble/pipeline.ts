@@ -1,29 +1,30 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { modelFileError } from '../engine/errors.js';
+import { join } from 'node:path';
 import { evaluate } from '../engine/eval.js';
-import { decodeModels, encodeLoomBundle, encodeLoomModel, pickModel } from '../engine/io/index.js';
+import { writeModel } from '../engine/io/files.js';
+import type { ModelFormat } from '../engine/io/formats.js';
+import { decodeModels, pickModel } from '../engine/io/model.js';
 import type { Network } from '../engine/network.js';
-import { tensor } from '../engine/tensor.js';
-import type { Dataset } from '../data/index.js';
+import type { Preprocessing } from '../engine/preprocess.js';
+import { splitTensors, type LoadedDataset } from '../data/index.js';
+import { preprocessingFor } from '../data/preprocessing.js';
+import { parseRunConfig } from '../search/config.js';
 import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/types.js';
 import { analyzeRun, finishedModels, loadRunDataset, type AnalyzeRunOptions, type RunAnalysis } from './analyze.js';
 import { graftEnsemble, graftHives, trainHiveGraft, type HiveGraftOptions, type HiveTrainOptions } from './graft.js';
 import { analysisError } from './masks.js';
-import type { BestSingle, EnsembleReport } from './select.js';
+import { DEFAULT_SELECTION_METRIC, type BestSingle, type EnsembleReport, type SelectionMetric } from './select.js';
 
 /**
  * Store-facing steps after analysis: load members' networks, graft an ensemble (from a saved ensemble, a member
  * list, or the chosen one of the latest analysis), write model files, and the end-of-search routine that
- * `loom search` calls (`finishRun`).
+ * `loom search` calls (`finishRun`). `graftMembers` is the one graft of stored models: the CLI, the end of a
+ * search and the dashboard all go through it, and every model file is written by io/files' writeModel.
  */
 
-export type ExportFormat = 'loom' | 'loom-bundle';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['loom', 'loom-bundle'];
 export type GraftMode = 'ensemble' | 'hive';
 
-/** A finished model of a run, rebuilt from its stored model file. */
+/** A finished model of a run, rebuilt from its stored model file (either format, told apart by content). */
 export function loadRunModel(store: Store, runId: string, modelId: string): Network {
   const record = store.getWeights(runId, modelId);
   if (!record) throw analysisError(`run ${runId} has no stored weights for model ${modelId}`);
@@ -32,22 +33,41 @@ export function loadRunModel(store: Store, runId: string, modelId: string): Netw
   return network;
 }
 
-/** Encodes a network in an export format. */
-export function encodeExport(network: Network, format: ExportFormat, metadata: Record<string, unknown> = {}): Uint8Array {
-  if (format === 'loom') return encodeLoomModel(network, { metadata });
-  if (format === 'loom-bundle') return new TextEncoder().encode(encodeLoomBundle([{ id: network.modelId || 'model', network }]));
-  throw modelFileError(`unknown export format "${String(format)}" (known: ${EXPORT_FORMATS.join(', ')})`);
+/**
+ * A member listed more than once (greedy selection with replacement, or a hand-written list) becomes one member
+ * with the summed weight, in first-appearance order: the same average with one branch instead of several copies.
+ */
+export function mergeRepeatedMembers(members: readonly string[], weights: readonly number[]): { members: string[]; weights: number[] } {
+  if (members.length !== weights.length) throw analysisError(`${members.length} members but ${weights.length} weights`);
+  const summed = new Map<string, number>();
+  members.forEach((id, i) => summed.set(id, (summed.get(id) ?? 0) + (weights[i] as number)));
+  return { members: [...summed.keys()], weights: [...summed.values()] };
 }
 
-/** Writes a network to `path` (directories created). */
-export function writeExport(network: Network, path: string, format: ExportFormat, metadata: Record<string, unknown> = {}): void {
-  const bytes = encodeExport(network, format, metadata);
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, bytes);
-  } catch (err) {
-    throw modelFileError(`cannot write ${path}: ${(err as Error).message}`);
-  }
+export interface GraftedMembers {
+  readonly network: Network;
+  /** Distinct members and their summed weights, as grafted. */
+  readonly members: string[];
+  readonly weights: number[];
+}
+
+/** The one graft of a run's stored models: repeated members merged, each decoded by loadRunModel, then grafted. */
+export function graftMembers(store: Store, runId: string, members: readonly string[], weights: readonly number[], mode: GraftMode = 'ensemble', hive: HiveGraftOptions = {}): GraftedMembers {
+  if (members.length === 0) throw analysisError(`nothing to graft: the member list of run ${runId} is empty`);
+  const merged = mergeRepeatedMembers(members, weights);
+  const networks = merged.members.map((id) => loadRunModel(store, runId, id));
+  if (mode === 'hive') return { network: graftHives(networks, hive, merged.members), ...merged };
+  if (mode !== 'ensemble') throw analysisError(`unknown graft mode "${String(mode)}" (known: ensemble, hive)`);
+  const network = graftEnsemble(networks.map((network, k) => ({ network, weight: merged.weights[k] as number, modelId: merged.members[k] as string })));
+  return { network, ...merged };
+}
+
+/** The preprocessing a run's models were trained with (its data set reloaded when not given). */
+export function runPreprocessing(store: Store, runId: string, dataset?: LoadedDataset): Preprocessing {
+  if (dataset) return preprocessingFor(dataset);
+  const run = store.getRun(runId);
+  if (!run) throw analysisError(`no run "${runId}" in ${store.path}`);
+  return preprocessingFor(loadRunDataset(run));
 }
 
 export interface GraftRequest {
@@ -58,7 +78,7 @@ export interface GraftRequest {
   readonly members?: readonly string[];
   readonly weights?: readonly number[];
   /** The run's data set when the caller has it (else it is reloaded): needed to score the graft. */
-  readonly dataset?: Dataset;
+  readonly dataset?: LoadedDataset;
   readonly hive?: HiveGraftOptions & HiveTrainOptions;
 }
 
@@ -70,6 +90,8 @@ export interface GraftOutcome {
   readonly ensembleId: number | null;
   readonly valAccuracy: number;
   readonly testAccuracy: number;
+  /** The input transform of the run's data, to store with the graft. */
+  readonly preprocessing: Preprocessing;
 }
 
 /** Which members (and weights) a request names; without any, the chosen ensemble of the latest saved analysis. */
@@ -89,37 +111,30 @@ function resolveMembers(store: Store, runId: string, request: GraftRequest): { m
     if (weights.length !== request.members.length) throw analysisError(`${request.members.length} members but ${weights.length} weights`);
     return { members: [...request.members], weights, ensembleId: null };
   }
-  const latest = store.getAnalyses(runId, 'ensemble').at(-1)?.payload as { chosenEnsembleId?: number | null } | undefined;
+  const latest = store.getAnalyses(runId, 'ensemble').at(-1)?.payload;
   if (latest?.chosenEnsembleId != null) return resolveMembers(store, runId, { ...request, ensembleId: latest.chosenEnsembleId });
   const analysis = analyzeRun(store, runId, request.dataset ? { labels: { val: request.dataset.val.y, test: request.dataset.test.y } } : {});
   return { members: analysis.chosen.members, weights: analysis.chosen.weights, ensembleId: null };
 }
-
-const asData = (data: Dataset, split: Dataset['val']) => ({ x: tensor([split.count, ...data.inputShape], split.x), y: split.y });
 
 /** Grafts members of a run into one network and scores it on the run's validation and test splits. */
 export function graftRun(store: Store, runId: string, request: GraftRequest = {}): GraftOutcome {
   const run = store.getRun(runId);
   if (!run) throw analysisError(`no run "${runId}" in ${store.path}`);
   const mode = request.mode ?? 'ensemble';
-  const { members, weights, ensembleId } = resolveMembers(store, runId, request);
-  const networks = members.map((id) => loadRunModel(store, runId, id));
+  const resolved = resolveMembers(store, runId, request);
   const dataset = request.dataset ?? loadRunDataset(run as RunRecord);
+  const { network, members, weights } = graftMembers(store, runId, resolved.members, resolved.weights, mode, request.hive ?? {});
+  const base = { mode, members, weights, ensembleId: resolved.ensembleId, preprocessing: preprocessingFor(dataset) };
   if (mode === 'hive') {
-    const graft = graftHives(networks, request.hive ?? {}, members);
-    const trained = trainHiveGraft(graft, dataset, request.hive ?? {});
-    return { mode, network: trained.network, members, weights, ensembleId, valAccuracy: trained.valAccuracy, testAccuracy: trained.testAccuracy };
+    const trained = trainHiveGraft(network, dataset, request.hive ?? {});
+    return { ...base, network: trained.network, valAccuracy: trained.valAccuracy, testAccuracy: trained.testAccuracy };
   }
-  if (mode !== 'ensemble') throw analysisError(`unknown graft mode "${String(mode)}" (known: ensemble, hive)`);
-  const network = graftEnsemble(networks.map((network, k) => ({ network, weight: weights[k] as number, modelId: members[k] as string })));
   return {
-    mode,
+    ...base,
     network,
-    members,
-    weights,
-    ensembleId,
-    valAccuracy: evaluate(network, asData(dataset, dataset.val)).accuracy,
-    testAccuracy: evaluate(network, asData(dataset, dataset.test)).accuracy,
+    valAccuracy: evaluate(network, splitTensors(dataset, dataset.val)).accuracy,
+    testAccuracy: evaluate(network, splitTensors(dataset, dataset.test)).accuracy,
   };
 }
 
@@ -127,7 +142,7 @@ export interface FinishOptions extends Pick<AnalyzeRunOptions, 'selection' | 'se
   /** Where the exported graft goes (default runs/<run id>). */
   readonly outDir?: string;
   /** The run's data set if the caller has it loaded. */
-  readonly dataset?: Dataset;
+  readonly dataset?: LoadedDataset;
 }
 
 export interface FinishSummary {
@@ -137,13 +152,22 @@ export interface FinishSummary {
   readonly ensembleId: number | null;
   /** Test accuracy of the grafted network (equal to the ensemble's, up to float rounding on argmax ties). */
   readonly graftTestAccuracy: number;
-  readonly files: { readonly path: string; readonly format: ExportFormat }[];
+  readonly files: { readonly path: string; readonly format: ModelFormat }[];
   readonly analysis: RunAnalysis;
   /** Ready-to-print summary lines. */
   readonly lines: string[];
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+
+/** The run config's `ensembleMetric`; the default (log-loss) for a run whose stored config no longer parses. */
+function runEnsembleMetric(store: Store, runId: string): SelectionMetric {
+  try {
+    return parseRunConfig(store.getRunConfig(runId), runId).ensembleMetric;
+  } catch {
+    return DEFAULT_SELECTION_METRIC;
+  }
+}
 
 /**
  * The end of `loom search`: analyse the run (saving analysis and ensembles), graft the chosen ensemble, export it
@@ -156,19 +180,20 @@ export function finishRun(store: Store, runId: string, options: FinishOptions = 
   const analysis = analyzeRun(store, runId, {
     save: true,
     labels: { val: dataset.val.y, test: dataset.test.y },
-    ...(options.selection ? { selection: options.selection } : {}),
+    // The run's config says what the ensemble is selected on (default validation log-loss).
+    selection: options.selection ?? { metric: runEnsembleMetric(store, runId) },
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   });
   const ensembleId = analysis.chosenEnsembleId;
   const graft = graftRun(store, runId, { mode: 'ensemble', members: analysis.chosen.members, weights: analysis.chosen.weights, dataset });
   const outDir = options.outDir ?? join('runs', runId);
-  const metadata = { runId, ensembleId, method: analysis.chosen.method, members: analysis.chosen.members, weights: analysis.chosen.weights };
+  const metadata = { runId, ensembleId, method: analysis.chosen.method, members: graft.members, weights: graft.weights, preprocessing: graft.preprocessing };
   const files = [
     { path: join(outDir, 'ensemble.loom'), format: 'loom' as const },
     { path: join(outDir, 'ensemble.bundle.json'), format: 'loom-bundle' as const },
   ];
   for (const f of files) {
-    writeExport(graft.network, f.path, f.format, metadata);
+    writeModel(f.path, graft.network, f.format, metadata);
     store.addExport(runId, { ensembleId, path: f.path, format: f.format });
   }
   const best = analysis.bestSingle;
@@ -179,7 +204,7 @@ export function finishRun(store: Store, runId: string, options: FinishOptions = 
     ...(e.method === 'best-single' && greedy
       ? [`no combination beat it on validation (greedy ensemble of ${greedy.members.length}: validation ${pct(greedy.valAccuracy)}, test ${pct(greedy.testAccuracy)}); exporting the best single model`]
       : []),
-    `ensemble (${e.method}, ${e.members.length} member${e.members.length === 1 ? '' : 's'}: ${e.members.map((m, i) => `${m}×${(e.weights[i] as number).toFixed(2)}`).join(' ')}): validation ${pct(e.valAccuracy)}, test ${pct(e.testAccuracy)} (${e.testGain >= 0 ? '+' : ''}${(e.testGain * 100).toFixed(2)} points; oracle ${pct(e.oracleTest)})`,
+    `ensemble (${e.method}, ${e.members.length} member${e.members.length === 1 ? '' : 's'}: ${e.members.map((m, i) => `${m}×${(e.weights[i] as number).toFixed(2)}`).join(' ')}): validation ${pct(e.valAccuracy)} (selected on it, so optimistic), test ${pct(e.testAccuracy)} (${e.testGain >= 0 ? '+' : ''}${(e.testGain * 100).toFixed(2)} points; oracle ${pct(e.oracleTest)})`,
     `grafted ensemble model: ${files.map((f) => f.path).join(', ')} (test ${pct(graft.testAccuracy)})`,
   ];
   return { runId, bestSingle: best, ensemble: e, ensembleId, graftTestAccuracy: graft.testAccuracy, files, analysis, lines };

@@ -1,3 +1,4 @@
+import { pickBest } from '../search/best.js';
 import { analysisError, argmaxRow, checkMasks, oracleAccuracy } from './masks.js';
 
 /**
@@ -19,6 +20,8 @@ export interface SplitData {
 }
 
 export type SelectionMetric = 'accuracy' | 'log_loss';
+export const SELECTION_METRICS: readonly SelectionMetric[] = ['log_loss', 'accuracy'];
+export const DEFAULT_SELECTION_METRIC: SelectionMetric = 'log_loss';
 
 export interface SelectionOptions {
   /** Total picks (with replacement), initialization included (default 25). */
@@ -27,7 +30,10 @@ export interface SelectionOptions {
   readonly initSize?: number;
   /** At most this many distinct members (default 10); once reached, only members can be picked again. */
   readonly maxMembers?: number;
-  /** What the hill climb maximizes; the other breaks ties (default 'accuracy', ties by log-loss). */
+  /**
+   * What the hill climb optimizes; the other breaks ties. Default 'log_loss': it moves with every sample's
+   * probability, so on small validation sets it overfits less than accuracy, which moves in steps of 1/n.
+   */
   readonly metric?: SelectionMetric;
 }
 
@@ -113,7 +119,7 @@ export function rankModels(split: SplitData, metric: SelectionMetric = 'accuracy
 export function greedySelection(val: SplitData, options: SelectionOptions = {}): Selection {
   const [n, c] = checkSplit(val, 'validation');
   const L = val.probs.length;
-  const metric = options.metric ?? 'accuracy';
+  const metric = options.metric ?? DEFAULT_SELECTION_METRIC;
   const initSize = Math.max(1, Math.min(options.initSize ?? 3, L));
   const maxMembers = Math.max(initSize, options.maxMembers ?? 10);
   const steps = Math.max(initSize, options.steps ?? 25);
@@ -264,6 +270,11 @@ export interface EnsembleReport {
   readonly method: string;
   readonly members: string[];
   readonly weights: number[];
+  /**
+   * The split the members and weights were chosen on: always 'validation', so valAccuracy and valLogLoss are
+   * optimistic (selection fitted them); testAccuracy is the honest figure.
+   */
+  readonly selectedOn: 'validation';
   readonly valAccuracy: number;
   readonly valLogLoss: number;
   readonly testAccuracy: number;
@@ -288,11 +299,20 @@ const masksOf = (split: SplitData): readonly Uint8Array[] =>
   split.masks ??
   split.probs.map((p) => Uint8Array.from(split.labels, (label, r) => Number(argmaxRow(p, r, split.numClasses) === label)));
 
-/** The best single model chosen on validation (accuracy, then log-loss, then index), with its test accuracy. */
+/**
+ * The best single model chosen on validation by the one rule (search/best.ts: accuracy, then log-loss, then model
+ * id), with its test accuracy.
+ */
 export function bestSingleModel(modelIds: readonly string[], val: SplitData, test: SplitData): BestSingle {
-  const top = rankModels(val)[0] as { index: number; score: Score };
+  checkSplit(val, 'validation');
+  const candidates = val.probs.map((p, index) => {
+    const score = scoreRows(p, val.labels, val.numClasses);
+    return { index, modelId: modelIds[index] as string, valAccuracy: score.accuracy, valLogLoss: score.logLoss };
+  });
+  const top = pickBest(candidates);
+  if (!top) throw analysisError('no validation predictions: the run has no finished models');
   const testScore = scoreRows(test.probs[top.index] as Float32Array, test.labels, test.numClasses);
-  return { index: top.index, modelId: modelIds[top.index] as string, valAccuracy: top.score.accuracy, testAccuracy: testScore.accuracy };
+  return { index: top.index, modelId: top.modelId, valAccuracy: top.valAccuracy, testAccuracy: testScore.accuracy };
 }
 
 /** Scores fixed members and weights on both splits and compares with the best single model. */
@@ -315,6 +335,7 @@ export function ensembleReport(
     method,
     members: members.map((m) => modelIds[m] as string),
     weights: [...weights],
+    selectedOn: 'validation',
     valAccuracy: v.accuracy,
     valLogLoss: v.logLoss,
     testAccuracy: t.accuracy,

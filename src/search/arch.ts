@@ -17,7 +17,8 @@ export type BrainType = (typeof BRAIN_TYPES)[number];
 export const COMBINE_MODES = ['concat', 'add', 'avg', 'grid_scatter', 'filter'] as const;
 export type CombineMode = (typeof COMBINE_MODES)[number];
 
-export const ORIGINS = ['random', 'mutation', 'crossover'] as const;
+/** 'refit': a chosen model retrained with the final refit's larger epoch budget (search/refit.ts). */
+export const ORIGINS = ['random', 'mutation', 'crossover', 'refit'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
 /** Metadata only: the engine computes in float32 (LOOM's DType is ignored by its builder too). */
@@ -93,6 +94,19 @@ export interface ArchConfig {
   readonly origin: Origin;
   /** What mutation changed, e.g. ["lr", "brain@1,0"] (empty unless origin is mutation, or a mutated crossover). */
   readonly mutations: readonly string[];
+  // Optional genes (HYPER_GENES): absent unless the generator's options list values for them, so configs from
+  // before they existed stay valid; an absent training gene means "the search config's training setting".
+  /** Conv blocks of the image stem (conv2d 3×3 'same' + 2×2 max pool each) before the tokens; 0/absent: none. */
+  readonly convBlocks?: number;
+  /** Filters of the stem's first block; each further block doubles them. */
+  readonly convWidth?: number;
+  /** Dropout rate before the output layer. */
+  readonly dropout?: number;
+  readonly weightDecay?: number;
+  /** ε of label-smoothed cross-entropy. */
+  readonly labelSmoothing?: number;
+  readonly batchSize?: number;
+  readonly epochs?: number;
 }
 
 /** The task shape a config is built for. */
@@ -128,6 +142,16 @@ export interface ArchGenOptions {
   readonly dtypeDistribution: readonly number[];
   /** Values per token for flat inputs; default ceil(√n). Inputs of rank ≥ 2 use their last axis. */
   readonly tokenDim?: number;
+  /** Which data-fitted defaults `searchSpace` adds (default 'auto': from the input shape). */
+  readonly space?: SearchSpace;
+  // The values each optional gene is drawn from (uniformly by index); absent: the gene is not searched.
+  readonly convBlocks?: readonly number[];
+  readonly convWidths?: readonly number[];
+  readonly dropouts?: readonly number[];
+  readonly weightDecays?: readonly number[];
+  readonly labelSmoothings?: readonly number[];
+  readonly batchSizes?: readonly number[];
+  readonly epochs?: readonly number[];
 }
 
 /** LOOM's DefaultArchGenOptions, plus Conv1D and 'filter' with small weights. */
@@ -219,6 +243,12 @@ export function resolveGenOptions(partial: Partial<ArchGenOptions> = {}): Resolv
   if (o.tokenDim !== undefined && !isPositiveInt(o.tokenDim)) {
     throw configError('tokenDim', `must be a positive integer, got ${JSON.stringify(o.tokenDim)}`);
   }
+  if (o.space !== undefined && !(SEARCH_SPACES as readonly unknown[]).includes(o.space)) {
+    throw configError('space', `must be ${listOf(SEARCH_SPACES)}, got ${JSON.stringify(o.space)}`);
+  }
+  for (const h of HYPER_GENES) {
+    if (o[h.option] !== undefined) checkList(h.option, o[h.option], null, (v) => isFiniteNumber(v) && h.ok(v));
+  }
   return {
     ...o,
     gridShapes,
@@ -248,8 +278,12 @@ export function inputLayout(inputShape: readonly number[], tokenDim?: number): {
 }
 
 /** LOOM's compact description "RxC_combine_Activation_D64_float32_LR0.0012", with the correct activation label. */
-export function describeConfig(c: Pick<ArchConfig, 'gridRows' | 'gridCols' | 'combineMode' | 'activation' | 'dModel' | 'dtype' | 'learningRate'>): string {
-  return `${c.gridRows}x${c.gridCols}_${c.combineMode}_${ACTIVATION_LABELS[c.activation]}_D${c.dModel}_${c.dtype}_LR${c.learningRate.toFixed(4)}`;
+export function describeConfig(
+  c: Pick<ArchConfig, 'gridRows' | 'gridCols' | 'combineMode' | 'activation' | 'dModel' | 'dtype' | 'learningRate' | 'convBlocks' | 'convWidth'>,
+): string {
+  // A conv stem is named up front ("Conv2x16_…"); configs without one keep LOOM's string.
+  const stem = c.convBlocks ? `Conv${c.convBlocks}x${c.convWidth ?? DEFAULT_CONV_WIDTH}_` : '';
+  return `${stem}${c.gridRows}x${c.gridCols}_${c.combineMode}_${ACTIVATION_LABELS[c.activation]}_D${c.dModel}_${c.dtype}_LR${c.learningRate.toFixed(4)}`;
 }
 
 export const drawBrain = (rng: Rng, o: ResolvedGenOptions): BrainType => o.brainTypes[rng.weighted(o.brainDistribution)] as BrainType;
@@ -287,7 +321,10 @@ export function randomConfig(id: string, task: TaskShape, rng: Rng, options?: Pa
   const combineMode = o.combineModes[rng.weighted(o.combineDistribution)] as CombineMode;
   const budgetScale = rng.uniform(o.budgetMin, o.budgetMax);
   const dtype = o.dtypes[rng.weighted(o.dtypeDistribution)] as string;
+  const hyper = drawHyperGenes(rng, o);
+  if (hyper.convBlocks) stemLayout(task.inputShape, hyper.convBlocks, hyper.convWidth ?? DEFAULT_CONV_WIDTH);
   return finishConfig({
+    ...hyper,
     id,
     gridRows: shape.rows,
     gridCols: shape.cols,
@@ -323,6 +360,233 @@ export function generateConfigs(
   }
   const o = resolveGenOptions(options);
   return Array.from({ length: count }, (_, i) => randomConfig(`${idPrefix}${i}`, task, rng, o));
+}
+
+// ---- optional genes and data-fitted search spaces --------------------------------------------------------------
+
+export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
+type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
+
+/** One optional numeric gene: the config field, the generator option listing its values, and what a value must be. */
+export interface HyperGene {
+  readonly gene: HyperGeneName;
+  readonly option: HyperOption;
+  readonly ok: (v: number) => boolean;
+  readonly want: string;
+}
+
+/** The first stem block's filters when a config has conv blocks but no width. */
+export const DEFAULT_CONV_WIDTH = 8;
+
+/**
+ * The gene table evolution reads (evolve.ts): each gene is drawn from its option list, mutated to a neighbouring
+ * value of that list and inherited from either parent. The training genes override the search config's `training`
+ * for that model (workers/processor.ts); the stem genes and dropout shape the network (build.ts).
+ */
+export const HYPER_GENES: readonly HyperGene[] = [
+  { gene: 'convBlocks', option: 'convBlocks', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 4, want: 'an integer in 0..4' },
+  { gene: 'convWidth', option: 'convWidths', ok: (v) => isPositiveInt(v) && v <= 256, want: 'an integer in 1..256' },
+  { gene: 'dropout', option: 'dropouts', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
+  { gene: 'weightDecay', option: 'weightDecays', ok: (v) => v >= 0 && v <= 1, want: 'a number in [0, 1]' },
+  { gene: 'labelSmoothing', option: 'labelSmoothings', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
+  { gene: 'batchSize', option: 'batchSizes', ok: (v) => isPositiveInt(v) && v <= 65_536, want: 'an integer in 1..65536' },
+  { gene: 'epochs', option: 'epochs', ok: (v) => isPositiveInt(v) && v <= 10_000, want: 'an integer in 1..10000' },
+];
+
+interface TrainingGeneFields {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly weightDecay: number;
+}
+
+/**
+ * A run's training settings (jobs.ts's TrainingSettings) with a config's training genes (epochs, batch size, weight
+ * decay) in place. Typed by the fields it sets, so this file does not import the job contract, which imports it.
+ */
+export function withTrainingGenes<T extends TrainingGeneFields>(settings: T, c: Pick<ArchConfig, 'epochs' | 'batchSize' | 'weightDecay'>): T {
+  return {
+    ...settings,
+    ...(c.epochs === undefined ? {} : { epochs: c.epochs }),
+    ...(c.batchSize === undefined ? {} : { batchSize: c.batchSize }),
+    ...(c.weightDecay === undefined ? {} : { weightDecay: c.weightDecay }),
+  };
+}
+
+/** Generator option names besides ArchGenOptions' defaults (a config's `generator` may set them). */
+export const OPTIONAL_GEN_FIELDS: readonly string[] = ['tokenDim', 'space', ...HYPER_GENES.map((h) => h.option)];
+
+type MutableGenes = { -readonly [K in keyof ArchGenes]: ArchGenes[K] };
+
+/** One value per gene whose option list is given, drawn uniformly by index (repeats weight a value). */
+export function drawHyperGenes(rng: Rng, o: ArchGenOptions): { -readonly [K in HyperGeneName]?: number } {
+  const genes: { -readonly [K in HyperGeneName]?: number } = {};
+  for (const h of HYPER_GENES) {
+    const values = o[h.option];
+    if (values && values.length > 0) genes[h.gene] = rng.pick(values);
+  }
+  return genes;
+}
+
+const sortedDistinct = (values: readonly number[]): number[] => [...new Set(values)].sort((a, b) => a - b);
+
+/** The optional genes mutation can change on these genes: those whose option list holds another value. */
+export function hyperGeneOps(g: ArchGenes, o: ArchGenOptions): HyperGeneName[] {
+  return HYPER_GENES.filter((h) => {
+    const values = o[h.option];
+    // The stem's width only matters when there is a stem.
+    if (h.gene === 'convWidth' && !g.convBlocks) return false;
+    return !!values && values.some((v) => v !== g[h.gene]);
+  }).map((h) => h.gene);
+}
+
+/**
+ * Moves one optional gene to a neighbouring value of its option list (sorted), so a rate or a size changes by a
+ * step rather than jumping across the range; a value not in the list moves to any listed value. Returns the label.
+ */
+export function mutateHyperGene(name: HyperGeneName, g: MutableGenes, rng: Rng, o: ArchGenOptions): string {
+  const h = HYPER_GENES.find((x) => x.gene === name);
+  const values = h ? sortedDistinct(o[h.option] ?? []) : [];
+  if (!h || values.length === 0) throw configError(name, 'has no values to mutate to');
+  const current = g[name];
+  const at = current === undefined ? -1 : values.indexOf(current);
+  const choices = at < 0 ? values.filter((v) => v !== current) : [values[at - 1], values[at + 1]].filter((v): v is number => v !== undefined);
+  const next = rng.pick(choices.length > 0 ? choices : values);
+  g[name] = next;
+  return `${name}:${next}`;
+}
+
+/** The optional genes of a crossover child: each from either parent with probability ½ (absent stays absent). */
+export function crossHyperGenes(a: ArchGenes, b: ArchGenes, pick: <T>(x: T, y: T) => T): { -readonly [K in HyperGeneName]?: number } {
+  const genes: { -readonly [K in HyperGeneName]?: number } = {};
+  for (const h of HYPER_GENES) {
+    if (a[h.gene] === undefined && b[h.gene] === undefined) continue;
+    const v = pick(a[h.gene], b[h.gene]);
+    if (v !== undefined) genes[h.gene] = v;
+  }
+  return genes;
+}
+
+/** The optional genes a config has, as [name, value] pairs (empty for configs without any: their identity is unchanged). */
+export const hyperGeneKey = (g: ArchGenes): [string, number][] =>
+  HYPER_GENES.flatMap((h) => (g[h.gene] === undefined ? [] : [[h.gene, g[h.gene] as number] as [string, number]]));
+
+/** The [channels, height, width] an input is read as by a conv stem, or null when it is not image-like. */
+export function imageShape(inputShape: readonly number[]): [number, number, number] | null {
+  if (inputShape.length === 3) return [inputShape[0] as number, inputShape[1] as number, inputShape[2] as number];
+  if (inputShape.length === 2) return [1, inputShape[0] as number, inputShape[1] as number];
+  return null;
+}
+
+/**
+ * The stem's output for an input: after `blocks` blocks of conv (same size) + 2×2 max pooling, `channels` feature
+ * maps of height × width; each map becomes one token of height·width values. Throws when the input is no image
+ * or too small to pool that often.
+ */
+export function stemLayout(
+  inputShape: readonly number[],
+  blocks: number,
+  width: number,
+): { image: [number, number, number]; channels: number; height: number; width: number } {
+  const img = imageShape(inputShape);
+  if (!img) throw configError('convBlocks', `a conv stem needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+  const scale = 2 ** blocks;
+  const [, h, w] = img;
+  if (h < scale || w < scale) throw configError('convBlocks', `${blocks} blocks pool ${h}×${w} below 1×1; use at most ${Math.floor(Math.log2(Math.min(h, w)))}`);
+  return { image: img, channels: width * 2 ** (blocks - 1), height: Math.floor(h / scale), width: Math.floor(w / scale) };
+}
+
+export const SEARCH_SPACES = ['auto', 'image', 'tabular', 'sequence'] as const;
+export type SearchSpace = (typeof SEARCH_SPACES)[number];
+
+/**
+ * The kind of data an input shape suggests: [C, H, W] or a square [H, H] of side ≥ 8 is an image (MNIST's
+ * [28, 28], the synthetic bars' [8, 8]); a flat vector is a table row; anything else a sequence of feature vectors.
+ */
+export function inferSpace(inputShape: readonly number[]): Exclude<SearchSpace, 'auto'> {
+  if (inputShape.length === 3) return 'image';
+  if (inputShape.length === 2 && inputShape[0] === inputShape[1] && (inputShape[0] as number) >= 8) return 'image';
+  if (inputShape.length === 1) return 'tabular';
+  return 'sequence';
+}
+
+const uniform = (n: number): number[] => Array.from({ length: n }, () => 1);
+
+/**
+ * Data-fitted defaults (issue 12): images get a conv stem (1-2 blocks) before small hives of position-wise and
+ * mixing brains with ReLU-family activations; table rows become one token, so Dense/NormDense/SwiGLU brains are
+ * MLPs; sequences keep LOOM's brains. Both image and table spaces search dropout, weight decay and label smoothing.
+ */
+export function spaceDefaults(space: Exclude<SearchSpace, 'auto'>, task: TaskShape): Partial<ArchGenOptions> {
+  const shapes = (names: string[]): GridShape[] => STANDARD_GRID_SHAPES.filter((s) => names.includes(s.name));
+  switch (space) {
+    case 'image':
+      return {
+        convBlocks: [2],
+        convWidths: [8, 12, 16],
+        dModels: [32, 64],
+        numHeads: [4],
+        gridShapes: shapes(['1x1 Mono', '2x2 Standard', '1x4 Wide']),
+        maxBrains: 4,
+        brainTypes: ['Dense', 'NormDense', 'SwiGLU', 'MHA', 'Conv1D'],
+        brainDistribution: [0.3, 0.2, 0.2, 0.15, 0.15],
+        combineModes: ['avg', 'add', 'concat'],
+        combineDistribution: [0.4, 0.3, 0.3],
+        activations: ['relu', 'leaky_relu', 'gelu', 'silu'],
+        activationDistribution: uniform(4),
+        lrMin: 1e-3,
+        lrMax: 4e-3,
+        dropouts: [0, 0.1, 0.25, 0.4],
+        weightDecays: [1e-4, 5e-4, 2e-3],
+        labelSmoothings: [0, 0.05, 0.1],
+      };
+    case 'tabular': {
+      const features = task.inputShape.reduce((a, b) => a * b, 1);
+      return {
+        tokenDim: features,
+        dModels: [32, 64, 128],
+        numHeads: [4],
+        gridShapes: shapes(['1x1 Mono', '2x2 Standard', '1x4 Wide', '4x1 Tall']),
+        maxBrains: 4,
+        brainTypes: ['Dense', 'NormDense', 'SwiGLU'],
+        brainDistribution: [0.4, 0.3, 0.3],
+        combineModes: ['avg', 'add', 'concat'],
+        combineDistribution: [0.4, 0.3, 0.3],
+        activations: ['relu', 'gelu', 'silu', 'tanh'],
+        activationDistribution: uniform(4),
+        lrMin: 5e-4,
+        lrMax: 1e-2,
+        dropouts: [0, 0.1, 0.2, 0.3],
+        weightDecays: [0, 1e-4, 1e-3],
+        labelSmoothings: [0, 0.05, 0.1],
+      };
+    }
+    case 'sequence':
+      return {};
+    default: {
+      const unknown: never = space;
+      throw configError('space', `unknown search space ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * The generator options a search uses for a task: the data-fitted defaults of `generator.space` (default 'auto':
+ * inferred from the input shape), overridden by every field the config sets. A list the config sets without its
+ * distribution is drawn uniformly (the space's weights belong to the space's list).
+ */
+export function searchSpace(task: TaskShape, generator: Partial<ArchGenOptions> = {}): Partial<ArchGenOptions> {
+  const chosen = generator.space ?? 'auto';
+  const space = chosen === 'auto' ? inferSpace(task.inputShape) : chosen;
+  const defaults: Partial<ArchGenOptions> = { ...spaceDefaults(space, task) };
+  const merged: { -readonly [K in keyof ArchGenOptions]?: ArchGenOptions[K] } = { ...defaults, ...generator, space };
+  const pairs = [['brainTypes', 'brainDistribution'], ['combineModes', 'combineDistribution'], ['activations', 'activationDistribution']] as const;
+  for (const [list, weights] of pairs) {
+    const values = generator[list];
+    if (values !== undefined && generator[weights] === undefined && defaults[weights] !== undefined && Array.isArray(values)) {
+      merged[weights] = uniform(values.length);
+    }
+  }
+  return merged;
 }
 
 // ---- validation and bundles ------------------------------------------------------------------------------------
@@ -380,10 +644,15 @@ export function validateConfig(value: unknown, path = ''): ArchConfig {
   const parents = field<string[]>(o, 'parents', path, (v) => Array.isArray(v) && v.every(isString), 'an array of config ids');
   const origin = field<Origin>(o, 'origin', path, oneOf(ORIGINS), listOf(ORIGINS));
   const mutations = field<string[]>(o, 'mutations', path, (v) => Array.isArray(v) && v.every(isString), 'an array of strings');
+  const hyper: { -readonly [K in HyperGeneName]?: number } = {};
+  for (const h of HYPER_GENES) {
+    if (o[h.gene] === undefined) continue;
+    hyper[h.gene] = field<number>(o, h.gene, path, (v) => isFiniteNumber(v) && h.ok(v), h.want);
+  }
   return {
     id, name, species, mutationStr, gridRows, gridCols, numBrains, dModel, numHeads, learningRate, budgetScale, activation,
     combineMode, brains: [...brains], brainNames: [...brainNames], initScale, dtype, seqLen, tokenDim, numClasses,
-    parents: [...parents], origin, mutations: [...mutations],
+    parents: [...parents], origin, mutations: [...mutations], ...hyper,
   };
 }
 

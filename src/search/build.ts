@@ -1,4 +1,7 @@
+import type { Conv2dSpec } from '../engine/layers/conv2d.js';
 import type { DenseSpec } from '../engine/layers/dense.js';
+import type { DropoutSpec } from '../engine/layers/dropout.js';
+import type { PoolSpec } from '../engine/layers/pool.js';
 import type { FlattenSpec } from '../engine/layers/flatten.js';
 import type { ReshapeSpec } from '../engine/layers/reshape.js';
 import type { ParallelSpec } from '../engine/layers/parallel.js';
@@ -6,7 +9,7 @@ import type { LayerSpec } from '../engine/layers/types.js';
 import { configError } from '../engine/errors.js';
 import { Network, sequentialNetworkSpec, type NetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
-import { validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { DEFAULT_CONV_WIDTH, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import { brainSpec } from './brains.js';
 
 /** The hive: every brain sees the same [seq, dModel] tokens; outputs combined by the config's mode. */
@@ -31,11 +34,16 @@ export function hiveSpec(config: ArchConfig): ParallelSpec {
  *
  *   [reshape]  input → [seqLen, tokenDim] tokens (only when the input is not already laid out that way; flat
  *              vectors are cut into tokens, the last one zero padded)
+ *   or, with convBlocks > 0 (image inputs), a conv stem instead:
+ *   [stem]     [C, H, W] → convBlocks × (conv2d 3×3 'same', config activation → 2×2 max pool), width doubling per
+ *              block, then each feature map is one token: [channels, h·w] (a reshape, no copy)
  *   adapter    dense per token, tokenDim → dModel, config activation            ("Input/Adapter" in LOOM)
  *   hive       parallel of the brains, combined by combineMode: [seq, dModel] (add, avg, filter),
  *              [seq, n·dModel] (concat) or [n cells, seq·dModel] (grid_scatter)
  *   merger     dense over the last axis → dModel, config activation: one rule that fits every combine layout
  *   flatten    [seq·dModel], keeping token positions (pooling would make position-wise brains order-blind)
+ *   [hidden]   with a stem: dense → 2·dModel, config activation, mixing the feature-map tokens
+ *   [dropout]  when the config's dropout > 0: inverted dropout, identity at evaluation
  *   output     dense → numClasses logits; the loss (softmax_cross_entropy / cross_entropy) applies the softmax
  */
 export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSpec {
@@ -50,16 +58,51 @@ export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSp
     throw configError('seqLen', `${c.seqLen} tokens of ${c.tokenDim} do not lay out an input of ${size} values (need ${Math.ceil(size / c.tokenDim)})`);
   }
   const layers: LayerSpec[] = [];
-  const laidOut = inputShape.length === 2 && inputShape[0] === c.seqLen && inputShape[1] === c.tokenDim;
-  if (!laidOut) {
-    const reshape: ReshapeSpec = { type: 'reshape', shape: [c.seqLen, c.tokenDim], pad: c.seqLen * c.tokenDim > size };
-    layers.push(reshape);
+  if (c.convBlocks) layers.push(...stemSpecs(c, inputShape));
+  else {
+    const laidOut = inputShape.length === 2 && inputShape[0] === c.seqLen && inputShape[1] === c.tokenDim;
+    if (!laidOut) {
+      const reshape: ReshapeSpec = { type: 'reshape', shape: [c.seqLen, c.tokenDim], pad: c.seqLen * c.tokenDim > size };
+      layers.push(reshape);
+    }
   }
   const perToken = (units: number): DenseSpec => ({ type: 'dense', units, activation: c.activation, perPosition: true, initScale: c.initScale });
   const flatten: FlattenSpec = { type: 'flatten' };
   const output: DenseSpec = { type: 'dense', units: c.numClasses, activation: 'linear', initScale: c.initScale };
-  layers.push(perToken(c.dModel), hiveSpec(c), perToken(c.dModel), flatten, output);
+  layers.push(perToken(c.dModel), hiveSpec(c), perToken(c.dModel), flatten);
+  // Stem tokens are feature maps and position-wise brains never mix them: one hidden layer over all of them
+  // gives the head the cross-channel non-linearity a conv net's dense layer has.
+  if (c.convBlocks) {
+    const hidden: DenseSpec = { type: 'dense', units: 2 * c.dModel, activation: c.activation, initScale: 1 };
+    layers.push(hidden);
+  }
+  if (c.dropout) {
+    const dropout: DropoutSpec = { type: 'dropout', rate: c.dropout };
+    layers.push(dropout);
+  }
+  layers.push(output);
   return sequentialNetworkSpec(inputShape, layers);
+}
+
+/** The conv stem's layers: [H, W] inputs get a channel axis first; the last pooled maps become tokens. */
+function stemSpecs(c: ArchConfig, inputShape: readonly number[]): LayerSpec[] {
+  const blocks = c.convBlocks ?? 0;
+  const width = c.convWidth ?? DEFAULT_CONV_WIDTH;
+  const out = stemLayout(inputShape, blocks, width);
+  const layers: LayerSpec[] = [];
+  if (inputShape.length !== 3) {
+    const toImage: ReshapeSpec = { type: 'reshape', shape: out.image, pad: false };
+    layers.push(toImage);
+  }
+  for (let b = 0; b < blocks; b++) {
+    // Plain He init (initScale 1): the stem's activations are ReLU-like, unlike the hive's LOOM-scaled layers.
+    const conv: Conv2dSpec = { type: 'conv2d', filters: width * 2 ** b, kernelSize: 3, padding: 'same', activation: c.activation, initScale: 1 };
+    const pool: PoolSpec = { type: 'pool', mode: 'max', size: 2 };
+    layers.push(conv, pool);
+  }
+  const tokens: ReshapeSpec = { type: 'reshape', shape: [out.channels, out.height * out.width], pad: false };
+  layers.push(tokens);
+  return layers;
 }
 
 /** Builds the network with seeded init: the same config, task and seed give the same weights. */

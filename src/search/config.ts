@@ -1,8 +1,13 @@
-import { configError } from '../engine/errors.js';
+import { configError, LoomError } from '../engine/errors.js';
 import { TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
+import { checkFractions } from '../data/split.js';
+import type { SplitSpec } from '../data/types.js';
 import type { TrainingSettings } from './jobs.js';
-import { STANDARD_GRID_SHAPES, resolveGenOptions, type ArchGenOptions, type GridShape } from './arch.js';
+import { FITNESS_KINDS, type FitnessKind } from './fitness.js';
+import { PRUNER_KINDS, createPruner, type BudgetSpec, type PrunerSpec } from './pruners.js';
+import { refitField, type RefitSpec } from './refit.js';
+import { OPTIONAL_GEN_FIELDS, STANDARD_GRID_SHAPES, defaultArchGenOptions, resolveGenOptions, type ArchGenOptions, type GridShape } from './arch.js';
 
 /**
  * A search config file (configs/*.json): what to search on, how big the population is, how each model trains,
@@ -11,14 +16,9 @@ import { STANDARD_GRID_SHAPES, resolveGenOptions, type ArchGenOptions, type Grid
  */
 export interface SearchConfig {
   readonly name: string;
-  /** Seeds generation, training and evolution (the data split has its own seed in `data`). */
+  /** Seeds generation, training and evolution (the data split has its own seed in `data`, default this one). */
   readonly seed: number;
-  readonly data: {
-    readonly ref: string;
-    readonly limit?: number;
-    readonly fractions?: readonly [number, number, number];
-    readonly splitSeed: number;
-  };
+  readonly data: { readonly ref: string } & SplitSpec;
   /** Models per generation. */
   readonly population: number;
   readonly generations: number;
@@ -33,6 +33,16 @@ export interface SearchConfig {
   readonly diversityWeight: number;
   /** Stop starting new models after this many minutes (0 = no budget). */
   readonly timeBudgetMinutes: number;
+  /** What evolution selects on (search/fitness.ts): 'nes' (default), 'accuracy' or 'uniqueness' (uses diversityWeight). */
+  readonly fitness: FitnessKind;
+  /** Multi-fidelity pruning of unpromising models (search/pruners.ts); default {kind: 'none'}. */
+  readonly pruner: PrunerSpec;
+  /** Spend this (wall minutes and/or summed training epochs) instead of a fixed number of generations. */
+  readonly budget?: BudgetSpec;
+  /** Final refit (search/refit.ts): the best `models` are retrained with `epochs` epochs before the ensemble is formed. */
+  readonly refit?: RefitSpec;
+  /** What the end-of-run ensemble selection optimizes on validation: 'log_loss' (default) or 'accuracy'. */
+  readonly ensembleMetric: 'log_loss' | 'accuracy';
   readonly training: TrainingSettings;
   /** Architecture generator options (arch.ts ArchGenOptions); grid shapes may be given by name ("2x2 Standard"). */
   readonly generator: Partial<ArchGenOptions>;
@@ -48,13 +58,42 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   mode: 'normal',
 };
 
+/**
+ * Upper bounds, so that a typo like `population: 1e9` is an immediate error instead of an allocation that
+ * hangs. Each is far beyond what a search on one machine or a small cluster can use.
+ */
+export const LIMITS = {
+  population: 10_000,
+  generations: 10_000,
+  epochs: 10_000,
+  batchSize: 65_536,
+  /** Training threads (`--workers`); also the most jobs the coordinator keeps in flight. */
+  workers: 256,
+  /** data.limit: samples. */
+  samples: 1_000_000_000,
+} as const;
+
+/** Seeds are unsigned 32-bit integers: larger values would wrap silently (2^32 + 1 would reproduce seed 1). */
+export const MAX_SEED = 0xffffffff;
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function int(field: string, v: unknown, min: number, fallback: number): number {
+function int(field: string, v: unknown, min: number, max: number, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw configError(field, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw configError(field, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** A seed: an integer in [0, 2^32). */
+export function parseSeed(field: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_SEED) {
+    throw configError(field, `must be an integer in [0, 2^32) (at most ${MAX_SEED}), got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
@@ -80,18 +119,19 @@ function rejectUnknown(where: string, obj: Json, known: readonly string[]): void
   }
 }
 
-function parseTraining(v: unknown): TrainingSettings {
+/** Training settings (a config's `training`, or a job's read back from Redis); defaults for what is absent. */
+export function parseTraining(v: unknown): TrainingSettings {
   if (v === undefined) return DEFAULT_TRAINING;
   if (!isObject(v)) throw configError('training', 'must be an object');
   rejectUnknown('training', v, ['epochs', 'batchSize', 'optimizer', 'weightDecay', 'clipNorm', 'patience', 'scheduler', 'mode']);
   const d = DEFAULT_TRAINING;
   return {
-    epochs: int('training.epochs', v.epochs, 1, d.epochs),
-    batchSize: int('training.batchSize', v.batchSize, 1, d.batchSize),
+    epochs: int('training.epochs', v.epochs, 1, LIMITS.epochs, d.epochs),
+    batchSize: int('training.batchSize', v.batchSize, 1, LIMITS.batchSize, d.batchSize),
     optimizer: oneOf('training.optimizer', v.optimizer, OPTIMIZER_NAMES, d.optimizer),
     weightDecay: num('training.weightDecay', v.weightDecay, 0, 1, d.weightDecay),
     ...(v.clipNorm === undefined ? {} : { clipNorm: num('training.clipNorm', v.clipNorm, 0, 1e9, 0) }),
-    patience: int('training.patience', v.patience, 0, d.patience),
+    patience: int('training.patience', v.patience, 0, LIMITS.epochs, d.patience),
     scheduler: oneOf('training.scheduler', v.scheduler, ['constant', 'cosine', 'linear'] as const, d.scheduler),
     mode: oneOf('training.mode', v.mode, TRAINING_MODES, d.mode),
   };
@@ -114,32 +154,79 @@ function parseGridShapes(v: unknown): GridShape[] {
   });
 }
 
-/** Parses and validates a config object (from JSON). Throws LOOM_ERR_CONFIG naming the bad field. */
-export function parseSearchConfig(value: unknown): SearchConfig {
+/** `pruner`: a kind name ("asha") or {kind, eta, minEpochs, warmupEpochs, minSamples}. */
+function parsePruner(v: unknown): PrunerSpec {
+  if (v === undefined) return { kind: 'none' };
+  if (typeof v === 'string') return { kind: oneOf('pruner', v, PRUNER_KINDS, 'none') };
+  if (!isObject(v)) throw configError('pruner', `must be one of ${PRUNER_KINDS.map((k) => `"${k}"`).join(', ')} or an object {kind, eta, minEpochs, warmupEpochs, minSamples}`);
+  rejectUnknown('pruner', v, ['kind', 'eta', 'minEpochs', 'warmupEpochs', 'minSamples', 'wave']);
+  const spec: PrunerSpec = {
+    kind: oneOf('pruner.kind', v.kind, PRUNER_KINDS, 'asha'),
+    ...(v.eta === undefined ? {} : { eta: num('pruner.eta', v.eta, 1.01, 100, 3) }),
+    ...(v.minEpochs === undefined ? {} : { minEpochs: int('pruner.minEpochs', v.minEpochs, 1, LIMITS.epochs, 1) }),
+    ...(v.warmupEpochs === undefined ? {} : { warmupEpochs: int('pruner.warmupEpochs', v.warmupEpochs, 0, LIMITS.epochs, 0) }),
+    ...(v.minSamples === undefined ? {} : { minSamples: int('pruner.minSamples', v.minSamples, 1, LIMITS.population, 3) }),
+    ...(v.wave === undefined ? {} : { wave: int('pruner.wave', v.wave, 1, LIMITS.population, 4) }),
+  };
+  createPruner(spec); // validates the combination now, before any training
+  return spec;
+}
+
+/** `budget`: {minutes} and/or {epochs} (training epochs summed over models). */
+function parseBudget(v: unknown): BudgetSpec {
+  if (!isObject(v)) throw configError('budget', 'must be an object like {"minutes": 10} or {"epochs": 200}');
+  rejectUnknown('budget', v, ['minutes', 'epochs']);
+  if (v.minutes === undefined && v.epochs === undefined) throw configError('budget', 'needs "minutes" or "epochs"');
+  return {
+    ...(v.minutes === undefined ? {} : { minutes: num('budget.minutes', v.minutes, 0.01, 1e6, 1) }),
+    ...(v.epochs === undefined ? {} : { epochs: int('budget.epochs', v.epochs, 1, 1e9, 1) }),
+  };
+}
+
+/** Generator fields a config may set: those of ArchGenOptions. */
+const GENERATOR_FIELDS: readonly string[] = [...Object.keys(defaultArchGenOptions()), ...OPTIONAL_GEN_FIELDS];
+
+export interface ConfigOverrides {
+  /** Replaces the config's `seed` (the CLI's --seed); `data.splitSeed` follows it unless the config sets one. */
+  readonly seed?: number;
+}
+
+/**
+ * A run's stored config (Store.getRunConfig), parsed by the same parser as a config file (defaults filled, every
+ * field checked), so a resumed run trains under exactly the checked config; an invalid one is a store error naming the run.
+ */
+export function parseRunConfig(value: unknown, runId: string): SearchConfig {
+  try {
+    return parseSearchConfig(value);
+  } catch (err) {
+    if (err instanceof LoomError) throw new LoomError('LOOM_ERR_STORE', `run ${runId}'s stored config is no longer valid: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Parses and validates a config object (from JSON), with optional overrides from the command line.
+ * Throws LOOM_ERR_CONFIG naming the bad field.
+ */
+export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {}): SearchConfig {
   if (!isObject(value)) throw configError('(root)', 'a search config must be a JSON object');
   rejectUnknown('', value, [
     'name', 'seed', 'data', 'population', 'generations', 'elite', 'tournamentSize', 'mutationRate', 'crossoverRate',
-    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment',
+    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'refit',
   ]);
   const dataIn = value.data === undefined ? {} : value.data;
   if (!isObject(dataIn)) throw configError('data', 'must be an object like {"ref": "mnist"}');
   rejectUnknown('data', dataIn, ['ref', 'limit', 'fractions', 'splitSeed']);
   const ref = dataIn.ref ?? 'mnist';
   if (typeof ref !== 'string' || ref === '') throw configError('data.ref', 'must be "mnist", "iris", "csv:PATH" or "synthetic:NAME"');
-  let fractions: [number, number, number] | undefined;
-  if (dataIn.fractions !== undefined) {
-    const f = dataIn.fractions;
-    if (!Array.isArray(f) || f.length !== 3 || !f.every((x) => typeof x === 'number' && x > 0)) {
-      throw configError('data.fractions', `must be three positive numbers [train, val, test], got ${JSON.stringify(f)}`);
-    }
-    fractions = [f[0], f[1], f[2]];
-  }
-  const seed = int('seed', value.seed, 0, 1);
-  const population = int('population', value.population, 2, 8);
-  const elite = int('elite', value.elite, 0, Math.min(2, population - 1));
+  const fractions = dataIn.fractions === undefined ? undefined : checkFractions(dataIn.fractions);
+  const seed = overrides.seed === undefined ? parseSeed('seed', value.seed, 1) : parseSeed('--seed', overrides.seed, 1);
+  const population = int('population', value.population, 2, LIMITS.population, 8);
+  const elite = int('elite', value.elite, 0, LIMITS.population, Math.min(2, population - 1));
   if (elite >= population) throw configError('elite', `must be smaller than population (${population}), got ${elite}`);
   const generatorIn = value.generator === undefined ? {} : value.generator;
   if (!isObject(generatorIn)) throw configError('generator', 'must be an object of architecture generator options');
+  rejectUnknown('generator', generatorIn, GENERATOR_FIELDS);
   const generator: Partial<ArchGenOptions> = {
     ...(generatorIn as Partial<ArchGenOptions>),
     ...(generatorIn.gridShapes === undefined ? {} : { gridShapes: parseGridShapes(generatorIn.gridShapes) }),
@@ -157,18 +244,25 @@ export function parseSearchConfig(value: unknown): SearchConfig {
     seed,
     data: {
       ref,
-      ...(dataIn.limit === undefined ? {} : { limit: int('data.limit', dataIn.limit, 10, 0) }),
+      ...(dataIn.limit === undefined ? {} : { limit: int('data.limit', dataIn.limit, 10, LIMITS.samples, 0) }),
       ...(fractions ? { fractions } : {}),
-      splitSeed: int('data.splitSeed', dataIn.splitSeed, 0, seed),
+      // An explicit split seed stays: --seed changes the search, not which samples are held out.
+      splitSeed: parseSeed('data.splitSeed', dataIn.splitSeed, seed),
     },
     population,
-    generations: int('generations', value.generations, 1, 3),
+    // With a budget and no explicit generations, generations continue until the budget is spent.
+    generations: int('generations', value.generations, 1, LIMITS.generations, value.budget === undefined ? 3 : LIMITS.generations),
     elite,
-    tournamentSize: int('tournamentSize', value.tournamentSize, 1, 3),
+    tournamentSize: int('tournamentSize', value.tournamentSize, 1, LIMITS.population, 3),
     mutationRate: num('mutationRate', value.mutationRate, 0, 1, 0.8),
     crossoverRate: num('crossoverRate', value.crossoverRate, 0, 1, 0.3),
     diversityWeight: num('diversityWeight', value.diversityWeight, 0, 10, 0.1),
     timeBudgetMinutes: num('timeBudgetMinutes', value.timeBudgetMinutes, 0, 1e6, 0),
+    fitness: oneOf('fitness', value.fitness, FITNESS_KINDS, 'nes'),
+    pruner: parsePruner(value.pruner),
+    ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
+    ...refitField(value.refit),
+    ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
     training: parseTraining(value.training),
     generator,
   };

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { LoomError } from '../engine/errors.js';
-import { Rng } from '../engine/rng.js';
+import { deriveSeed, Rng } from '../engine/rng.js';
 import type { Store } from '../store/store.js';
+import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
-import { generateConfigs, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
-import type { SearchConfig } from './config.js';
-import { loadDataset, type Dataset } from '../data/index.js';
+import { generateConfigs, searchSpace, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { refitConfigs, type RefitSpec } from './refit.js';
+import { parseRunConfig, type SearchConfig } from './config.js';
+import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
+import { bestRecord } from './best.js';
+import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
+import { Budget, createPruner, prunedAt, type Curve } from './pruners.js';
+import type { RungThreshold } from './jobs.js';
 
 /**
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
@@ -24,6 +30,7 @@ export type RunEvent =
   | { kind: 'model-progress'; progress: JobProgress }
   | { kind: 'model-done'; modelId: string; valAccuracy: number; testAccuracy: number; trainMs: number; worker: string }
   | { kind: 'model-failed'; modelId: string; error: string; attempts: number }
+  | { kind: 'model-pruned'; modelId: string; epoch: number; valAccuracy: number; trainMs: number }
   | { kind: 'generation-done'; generation: number; bestValAccuracy: number; meanValAccuracy: number }
   | { kind: 'budget-exhausted'; generation: number };
 
@@ -36,6 +43,13 @@ export interface CoordinatorOptions {
   readonly maxAttempts?: number;
   readonly codeVersion?: string;
   readonly now?: () => number;
+  /** The run lease (one coordinator per run): owner name, TTL and heartbeat period; defaults in store/runs.ts. */
+  readonly lease?: Omit<LeaseOptions, 'onLost'>;
+  /**
+   * Finishing steps of a finished run (analysis, graft, export), run under the lease. The run is marked finalized
+   * only when they succeed, so `resume` of a run killed during them does them again.
+   */
+  readonly finish?: (summary: RunSummary) => void | Promise<void>;
 }
 
 export interface RunSummary {
@@ -56,14 +70,15 @@ export class RunInterrupted extends Error {
   }
 }
 
-const generationSeed = (seed: number, generation: number): number => (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(generation + 1, 0x85ebca6b)) >>> 0;
-const modelSeed = (seed: number, modelId: string): number => {
-  let h = seed >>> 0;
-  for (let i = 0; i < modelId.length; i++) h = Math.imul(h ^ modelId.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-};
+const generationSeed = (seed: number, generation: number): number => deriveSeed(seed, 'generation', generation);
+const modelSeed = (seed: number, modelId: string): number => deriveSeed(seed, 'model', modelId);
+
+const leaseLost = (runId: string): LoomError =>
+  new LoomError('LOOM_ERR_USAGE', `run ${runId} was taken over by another coordinator after this one missed its heartbeats; stopped`);
 
 export function totalModels(config: SearchConfig): number {
+  // A budgeted search has no fixed size: an epoch budget gives a lower bound (pruned models cost less), minutes none.
+  if (config.budget) return config.budget.epochs !== undefined ? Math.max(config.population, Math.ceil(config.budget.epochs / config.training.epochs)) : 0;
   return config.population + (config.generations - 1) * (config.population - config.elite);
 }
 
@@ -95,7 +110,7 @@ export class Coordinator {
 
   /** Starts a new run and runs it to the end (or until interrupted). */
   async start(config: SearchConfig, runId = newRunId()): Promise<RunSummary> {
-    const dataset = loadDataset(config.data.ref, this.dataOptions(config));
+    const dataset = loadDataset(config.data.ref, dataOptions(config.data));
     this.store.createRun({
       id: runId,
       name: config.name,
@@ -105,49 +120,93 @@ export class Coordinator {
       dataChecksum: dataset.checksum,
       codeVersion: this.options.codeVersion ?? 'unknown',
     });
-    return this.execute(runId, config, dataset);
+    return this.underLease(runId, () => this.execute(runId, config, dataset));
   }
 
-  /** Finishes an interrupted run: nothing finished is redone, nothing is lost. */
+  /**
+   * Finishes an interrupted or stalled run (nothing finished is redone, nothing is lost), or only the finishing
+   * steps of a finished run that lacks them. Refused while another coordinator holds the run's lease.
+   */
   async resume(runId: string): Promise<RunSummary> {
-    const run = this.store.getRun(runId);
-    if (!run) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in this database (see \`loom runs\`)`);
-    if (run.status === 'finished') throw new LoomError('LOOM_ERR_USAGE', `run "${runId}" has already finished`);
-    const config = run.config as SearchConfig;
-    const dataset = loadDataset(config.data.ref, { ...this.dataOptions(config), expectedChecksum: run.dataChecksum });
-    this.store.updateRunStatus(runId, 'running');
-    return this.execute(runId, config, dataset);
+    const known = this.store.getRun(runId);
+    if (!known) throw new LoomError('LOOM_ERR_USAGE', `no run "${runId}" in this database (see \`loom runs\`)`);
+    if (known.status === 'finished' && known.finalizedAt !== null) throw new LoomError('LOOM_ERR_USAGE', `run "${runId}" has already finished`);
+    const config = parseRunConfig(this.store.getRunConfig(runId), runId);
+    return this.underLease(runId, async () => {
+      // Read again under the lease: the previous holder may have got further meanwhile.
+      const run = this.store.getRun(runId);
+      if (run?.status === 'finished') {
+        if (run.finalizedAt !== null) throw new LoomError('LOOM_ERR_USAGE', `run "${runId}" has already finished`);
+        this.currentRunId = runId;
+        return this.finalize(this.summarize(runId, 'finished', 0));
+      }
+      const dataset = loadDataset(config.data.ref, { ...dataOptions(config.data), expectedChecksum: known.dataChecksum });
+      this.store.updateRunStatus(runId, 'running');
+      return this.execute(runId, config, dataset);
+    });
   }
 
-  private dataOptions(config: SearchConfig) {
-    return {
-      seed: config.data.splitSeed,
-      ...(config.data.limit === undefined ? {} : { limit: config.data.limit }),
-      ...(config.data.fractions === undefined ? {} : { fractions: config.data.fractions }),
-    };
+  private lease: HeldLease | null = null;
+
+  /** Runs `work` holding the run's lease (taken now, heartbeat-renewed, released at the end whatever happens). */
+  private async underLease(runId: string, work: () => Promise<RunSummary>): Promise<RunSummary> {
+    this.lease = holdRunLease(this.store, runId, this.options.lease ?? {});
+    try {
+      return await work();
+    } finally {
+      this.lease.release();
+      this.lease = null;
+    }
   }
 
-  private async execute(runId: string, config: SearchConfig, dataset: Dataset): Promise<RunSummary> {
+  /** The finishing steps, then the mark that says they are done. */
+  private async finalize(summary: RunSummary): Promise<RunSummary> {
+    if (summary.modelsTrained > 0) await this.options.finish?.(summary);
+    this.store.markRunFinalized(summary.runId);
+    return summary;
+  }
+
+  /** When every model failed, the run failed: marked so, and the error names the first failure's reason. */
+  private failIfNothingTrained(summary: RunSummary): void {
+    if (summary.modelsTrained > 0 || summary.modelsFailed === 0) return;
+    const first = this.store
+      .listModels(summary.runId, { status: 'failed' })
+      .reduce((a, b) => (b.updatedAt < a.updatedAt ? b : a));
+    this.store.finishRun(summary.runId, summary, 'failed');
+    throw new LoomError(
+      'LOOM_ERR_CONFIG',
+      `every model of run ${summary.runId} failed (${summary.modelsFailed}); the first, ${first.modelId}: ${first.error ?? 'no reason recorded'}`,
+    );
+  }
+
+  private async execute(runId: string, config: SearchConfig, dataset: LoadedDataset): Promise<RunSummary> {
     const started = this.now();
     this.currentRunId = runId;
     const task: TaskShape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
     const budgetMs = config.timeBudgetMinutes > 0 ? config.timeBudgetMinutes * 60_000 : Infinity;
     // Models left 'running' by a process that died are simply pending again.
     this.store.resetRunningModels(runId);
+    // The budget counts the epochs already trained (a resumed run) and the minutes from now.
+    const budget = new Budget(config.budget, started, this.now);
+    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend(m.metrics?.length ?? 0);
+    const deadline = Math.min(started + budgetMs, budget.deadline);
+    const spent = (): boolean => this.now() > deadline || budget.exhausted();
     const total = totalModels(config);
     this.emit({ kind: 'run-start', runId, totalModels: total, doneModels: this.store.listModels(runId, { status: 'done' }).length, generations: config.generations });
 
     let status: RunSummary['status'] = 'finished';
     try {
       for (let generation = 0; generation < config.generations; generation++) {
-        const members = this.ensureGeneration(runId, config, task, generation);
-        if (this.now() - started > budgetMs) {
+        const members = this.ensureGeneration(runId, config, task, generation, dataset.val.y);
+        if (spent()) {
           this.emit({ kind: 'budget-exhausted', generation });
           break;
         }
         const pending = members.filter((m) => m.status === 'pending');
         this.emit({ kind: 'generation-start', generation, models: pending.length });
-        await this.trainAll(runId, config, dataset, pending, started + budgetMs);
+        await this.trainAll(runId, config, dataset, pending, deadline, generation, budget, members.map((m) => m.modelId));
+        // Every finished model gets its fitness and parts stored (auditable), including the last generation's.
+        this.storeFitness(runId, this.fitnessOf(runId, config, generation, dataset.val.y));
         const done = this.store.listModels(runId, { status: 'done' }).filter((m) => members.some((x) => x.modelId === m.modelId));
         const accs = done.map((m) => m.valAccuracy ?? 0);
         const stats = {
@@ -158,22 +217,29 @@ export class Coordinator {
         };
         this.store.finishGeneration(runId, generation, stats);
         this.emit({ kind: 'generation-done', generation, bestValAccuracy: stats.bestValAccuracy, meanValAccuracy: stats.meanValAccuracy });
-        if (this.now() - started > budgetMs && generation + 1 < config.generations) {
+        if (spent() && generation + 1 < config.generations) {
           this.emit({ kind: 'budget-exhausted', generation: generation + 1 });
           break;
         }
       }
+      if (config.refit) await this.refit(runId, config, dataset, config.refit);
     } catch (err) {
+      if (this.lease?.lost) throw leaseLost(runId);
       if (err instanceof RunInterrupted) status = 'interrupted';
       else {
         this.store.updateRunStatus(runId, 'failed');
         throw err;
       }
     }
+    // Another coordinator took the run over (this one stalled past its lease): leave the run to it.
+    if (this.lease?.lost) throw leaseLost(runId);
 
     const summary = this.summarize(runId, status, this.now() - started);
-    if (status === 'finished') this.store.finishRun(runId, summary);
-    else {
+    if (status === 'finished') {
+      this.failIfNothingTrained(summary);
+      this.store.finishRun(runId, summary);
+      return this.finalize(summary);
+    } else {
       this.store.resetRunningModels(runId);
       this.store.updateRunStatus(runId, 'interrupted');
     }
@@ -184,27 +250,29 @@ export class Coordinator {
    * The members of a generation, creating it when it does not exist yet: generation 0 from the generator,
    * later ones by evolution from the previous generation's trained members. Elites keep their ids (and results).
    */
-  private ensureGeneration(runId: string, config: SearchConfig, task: TaskShape, generation: number): ModelRecord[] {
+  private ensureGeneration(runId: string, config: SearchConfig, task: TaskShape, generation: number, valLabels: Int32Array): ModelRecord[] {
     const existing = this.store.listGenerations(runId).find((g) => g.index === generation);
     let memberIds: string[];
     if (existing) {
-      memberIds = (existing.stats as { members: string[] }).members;
+      memberIds = [...(existing.stats?.members ?? [])];
     } else {
       const rng = new Rng(generationSeed(config.seed, generation));
+      // The generator options fitted to the data (conv stems for images, MLP brains for tables; arch.ts).
+      const space = searchSpace(task, config.generator);
       let configs: ArchConfig[];
       if (generation === 0) {
-        configs = generateConfigs(config.population, task, rng, config.generator, 'g0-');
+        configs = generateConfigs(config.population, task, rng, space, 'g0-');
       } else {
-        const previous = this.store.listGenerations(runId).find((g) => g.index === generation - 1);
-        const prevIds = new Set((previous?.stats as { members?: string[] } | undefined)?.members ?? []);
-        const val = this.store.getPredictions(runId, 'val');
-        const masks = new Map(val.modelIds.map((id, k) => [id, val.masks[k] as Uint8Array]));
-        const population: Individual[] = this.store
-          .listModels(runId, { status: 'done' })
-          .filter((m) => prevIds.has(m.modelId) && masks.has(m.modelId))
-          .map((m) => ({ config: validateConfig(m.arch), valAccuracy: m.valAccuracy ?? 0, valMask: masks.get(m.modelId) as Uint8Array }));
+        const scored = this.fitnessOf(runId, config, generation - 1, valLabels);
+        const population: Individual[] = scored.records.map((m, k) => ({
+          config: validateConfig(m.arch),
+          valAccuracy: m.valAccuracy ?? 0,
+          valMask: scored.masks[k] as Uint8Array,
+        }));
         if (population.length === 0) throw new LoomError('LOOM_ERR_CONFIG', `generation ${generation - 1} has no trained model to evolve from`);
         configs = nextGeneration(population, rng, {
+          fitness: scored.fitness,
+          parentPool: scored.parentPool,
           generation,
           size: config.population,
           elite: Math.min(config.elite, population.length),
@@ -212,7 +280,7 @@ export class Coordinator {
           mutationRate: config.mutationRate,
           crossoverRate: config.crossoverRate,
           lambda: config.diversityWeight,
-          genOptions: config.generator,
+          genOptions: space,
         });
       }
       memberIds = configs.map((c) => c.id);
@@ -230,33 +298,140 @@ export class Coordinator {
     return memberIds.map((id) => byId.get(id)).filter((m): m is ModelRecord => m !== undefined);
   }
 
-  private async trainAll(runId: string, config: SearchConfig, dataset: Dataset, models: ModelRecord[], deadline: number): Promise<void> {
+  /**
+   * The final refit (search/refit.ts): one more generation, index config.generations, of the best models retrained
+   * with the refit's epochs. Its own lanes rather than trainAll: a refit is never pruned and spends no search budget.
+   * Resumable like any generation: the members are written before training, finished ones are not redone.
+   */
+  private async refit(runId: string, config: SearchConfig, dataset: LoadedDataset, spec: RefitSpec): Promise<void> {
+    const generation = config.generations;
+    const existing = this.store.listGenerations(runId).find((g) => g.index === generation);
+    let memberIds: string[];
+    if (existing) memberIds = [...(existing.stats?.members ?? [])];
+    else {
+      const configs = refitConfigs(this.store.listModels(runId, { status: 'done' }), spec, config.generations);
+      if (configs.length === 0) return;
+      memberIds = configs.map((c) => c.id);
+      this.store.transaction(() => {
+        this.store.addGeneration(runId, generation, { members: memberIds });
+        this.store.addModels(runId, configs.map((c) => ({ modelId: c.id, generation, arch: c, parentIds: c.parents, seed: modelSeed(config.seed, c.id) })));
+      });
+    }
+    const byId = new Map(this.store.listModels(runId).map((m) => [m.modelId, m]));
+    const queue = memberIds.map((id) => byId.get(id)).filter((m): m is ModelRecord => m?.status === 'pending');
+    this.emit({ kind: 'generation-start', generation, models: queue.length });
+    const dataRef = { ref: config.data.ref, checksum: dataset.checksum, ...dataOptions(config.data) };
     const signal = this.options.signal;
-    const queue = [...models];
-    const dataRef = {
-      ref: config.data.ref,
-      checksum: dataset.checksum,
-      splitSeed: config.data.splitSeed,
-      ...(config.data.limit === undefined ? {} : { limit: config.data.limit }),
-      ...(config.data.fractions === undefined ? {} : { fractions: config.data.fractions }),
-    };
     const lane = async (): Promise<void> => {
       for (;;) {
-        if (signal?.aborted) throw new RunInterrupted();
-        if (this.now() > deadline) return;
+        if (signal?.aborted || this.lease?.lost) throw new RunInterrupted();
         const model = queue.shift();
         if (!model) return;
         await this.trainOne(runId, config, dataRef, model);
       }
     };
-    const lanes = Array.from({ length: Math.min(this.executor.concurrency, queue.length) }, lane);
-    const results = await Promise.allSettled(lanes);
+    const results = await Promise.allSettled(Array.from({ length: Math.min(this.executor.concurrency, queue.length) }, lane));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
     if (signal?.aborted) throw new RunInterrupted();
+    // Fitness parts give the refit models their validation log-loss (the best-model rule's tie-break); stored for
+    // them only, so the search models keep the fitness evolution selected them on.
+    const scored = this.fitnessOf(runId, config, generation, dataset.val.y);
+    const mine = scored.records.flatMap((m, k) => (memberIds.includes(m.modelId) ? [k] : []));
+    this.storeFitness(runId, {
+      ...scored,
+      records: mine.map((k) => scored.records[k] as ModelRecord),
+      fitness: mine.map((k) => scored.fitness[k] as number),
+      parts: mine.map((k) => scored.parts[k] as FitnessResult['parts'][number]),
+    });
+    const done = this.store.listModels(runId, { status: 'done' }).filter((m) => memberIds.includes(m.modelId));
+    const accs = done.map((m) => m.valAccuracy ?? 0);
+    const stats = {
+      members: memberIds,
+      bestValAccuracy: accs.length ? Math.max(...accs) : 0,
+      meanValAccuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : 0,
+      done: done.length,
+    };
+    this.store.finishGeneration(runId, generation, stats);
+    this.emit({ kind: 'generation-done', generation, bestValAccuracy: stats.bestValAccuracy, meanValAccuracy: stats.meanValAccuracy });
   }
 
-  private async trainOne(runId: string, config: SearchConfig, dataRef: TrainingJob['data'], model: ModelRecord): Promise<void> {
+  /**
+   * The population evolution selects from after `generation`, with its fitness (search/fitness.ts): for 'nes' every
+   * model finished so far (the ensemble is chosen from all of them), otherwise the generation's finished members.
+   */
+  private fitnessOf(runId: string, config: SearchConfig, generation: number, valLabels: Int32Array): FitnessResult & { records: ModelRecord[]; masks: readonly Uint8Array[] } {
+    const members = new Set(this.store.listGenerations(runId).find((g) => g.index === generation)?.stats?.members ?? []);
+    const records = this.store
+      .listModels(runId, { status: 'done' })
+      .filter((m) => (config.fitness === 'nes' ? m.generation <= generation || members.has(m.modelId) : members.has(m.modelId)));
+    if (records.length === 0) return { records, masks: [], fitness: [], parts: [], parentPool: [] };
+    const val = this.store.getPredictions(runId, 'val', records.map((m) => m.modelId));
+    const fitness = computeFitness(config.fitness, { modelIds: val.modelIds, valProbs: val.probs, labels: valLabels, numClasses: val.numClasses }, { lambda: config.diversityWeight });
+    return { records, masks: val.masks, ...fitness };
+  }
+
+  private storeFitness(runId: string, scored: FitnessResult & { records: ModelRecord[] }): void {
+    this.store.transaction(() => {
+      scored.records.forEach((m, k) => this.store.setFitness(runId, m.modelId, scored.fitness[k] as number, partsRecord(scored.parts[k] as FitnessResult['parts'][number])));
+    });
+  }
+
+  private async trainAll(
+    runId: string,
+    config: SearchConfig,
+    dataset: LoadedDataset,
+    models: ModelRecord[],
+    deadline: number,
+    generation: number,
+    budget: Budget,
+    memberIds: readonly string[] = models.map((m) => m.modelId),
+  ): Promise<void> {
+    const signal = this.options.signal;
+    const dataRef = { ref: config.data.ref, checksum: dataset.checksum, ...dataOptions(config.data) };
+    const pruner = createPruner(config.pruner);
+    // With a pruner, a generation trains in waves of fixed size (by position in the generation, not by worker count):
+    // a wave's thresholds come from the curves of earlier generations and earlier waves, all final by then, so the
+    // decisions never depend on which job finished first, and a resumed run makes the same ones.
+    const waveSize = config.pruner.kind === 'none' ? memberIds.length || 1 : (config.pruner.wave ?? 4);
+    const position = new Map(memberIds.map((id, i) => [id, i]));
+    const waveOf = (id: string): number => Math.floor((position.get(id) ?? 0) / waveSize);
+    const waves = [...new Set(models.map((m) => waveOf(m.modelId)))].sort((a, b) => a - b);
+    for (const wave of waves) {
+      const earlier = new Set(memberIds.filter((id) => waveOf(id) < wave));
+      const history: Curve[] = this.store
+        .listModels(runId)
+        .filter((m) => (m.status === 'done' || m.status === 'pruned') && (m.generation < generation || earlier.has(m.modelId)))
+        .map((m) => curveOf(m.metrics ?? []));
+      // Rungs up to the longest training any model may have (epochs can be a gene).
+      const stopBelow = pruner.thresholds(history, Math.max(config.training.epochs, ...(config.generator.epochs ?? [])));
+      const queue = models.filter((m) => waveOf(m.modelId) === wave);
+      const lane = async (): Promise<void> => {
+        for (;;) {
+          if (signal?.aborted || this.lease?.lost) throw new RunInterrupted();
+          if (this.now() > deadline || budget.exhausted()) return;
+          const model = queue.shift();
+          if (!model) return;
+          await this.trainOne(runId, config, dataRef, model, stopBelow, budget);
+        }
+      };
+      const lanes = Array.from({ length: Math.min(this.executor.concurrency, queue.length) }, lane);
+      const results = await Promise.allSettled(lanes);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      if (signal?.aborted) throw new RunInterrupted();
+      if (this.now() > deadline || budget.exhausted()) return;
+    }
+  }
+
+  private async trainOne(
+    runId: string,
+    config: SearchConfig,
+    dataRef: TrainingJob['data'],
+    model: ModelRecord,
+    stopBelow: readonly RungThreshold[] = [],
+    budget?: Budget,
+  ): Promise<void> {
     let arch: ArchConfig;
     try {
       arch = validateConfig(model.arch);
@@ -275,6 +450,7 @@ export class Coordinator {
       data: dataRef,
       training: config.training,
       seed: model.seed ?? modelSeed(config.seed, model.modelId),
+      ...(stopBelow.length > 0 ? { stopBelow } : {}),
     };
     for (;;) {
       this.store.markModelRunning(runId, model.modelId);
@@ -294,6 +470,14 @@ export class Coordinator {
         this.store.markModelPending(runId, model.modelId);
         continue;
       }
+      budget?.spend(result.metrics.length);
+      const at = stopBelow.length > 0 ? prunedAt(curveOf(result.metrics), stopBelow) : null;
+      if (at !== null) {
+        // Stopped by the pruner on purpose: kept with its partial curve, not a failure and not an ensemble candidate.
+        this.store.markModelPruned(runId, model.modelId, { metrics: result.metrics, valAccuracy: result.valAccuracy, trainMs: result.trainMs, worker: result.worker });
+        this.emit({ kind: 'model-pruned', modelId: model.modelId, epoch: at, valAccuracy: result.valAccuracy, trainMs: result.trainMs });
+        return;
+      }
       this.store.recordResult(runId, result);
       this.emit({ kind: 'model-done', modelId: model.modelId, valAccuracy: result.valAccuracy, testAccuracy: result.testAccuracy, trainMs: result.trainMs, worker: result.worker });
       return;
@@ -304,7 +488,7 @@ export class Coordinator {
     const models = this.store.listModels(runId);
     const done = models.filter((m) => m.status === 'done');
     // Selection on validation accuracy only; the test accuracy is reported, never used to choose.
-    const best = done.reduce<ModelRecord | null>((b, m) => (!b || (m.valAccuracy ?? 0) > (b.valAccuracy ?? 0) ? m : b), null);
+    const best = bestRecord(done);
     return {
       runId,
       status,
@@ -316,4 +500,9 @@ export class Coordinator {
       wallMs,
     };
   }
+}
+
+/** A stored curve's validation accuracy per epoch (NaN where an epoch was not validated). */
+function curveOf(metrics: readonly { readonly valAccuracy?: number }[]): number[] {
+  return metrics.map((m) => m.valAccuracy ?? Number.NaN);
 }

@@ -7,6 +7,10 @@ import {
   drawHeads,
   finishConfig,
   resolveGenOptions,
+  crossHyperGenes,
+  hyperGeneKey,
+  hyperGeneOps,
+  mutateHyperGene,
   type ArchConfig,
   type ArchGenes,
   type ArchGenOptions,
@@ -20,7 +24,8 @@ import {
  * Mutation and crossover always return a validated config with a new id, its parents and a fresh mutationStr.
  */
 
-export const MUTATION_OPS = ['brain', 'shape', 'dModel', 'heads', 'lr', 'activation', 'combine', 'addBrain', 'removeBrain'] as const;
+/** 'hyper': one optional gene of arch.ts's HYPER_GENES (stem, dropout, weight decay, label smoothing, batch size, epochs). */
+export const MUTATION_OPS = ['brain', 'shape', 'dModel', 'heads', 'lr', 'activation', 'combine', 'addBrain', 'removeBrain', 'hyper'] as const;
 export type MutationOp = (typeof MUTATION_OPS)[number];
 
 export interface MutateOptions {
@@ -53,7 +58,7 @@ function genesOf(c: ArchConfig): ArchGenes {
 /** Identity of a config's architecture and hyper-parameters (ignores ids and lineage): equal keys are duplicates. */
 export function genomeKey(c: ArchGenes): string {
   return JSON.stringify([c.gridRows, c.gridCols, c.brains, c.dModel, c.numHeads, c.learningRate, c.budgetScale, c.activation,
-    c.combineMode, c.initScale, c.dtype, c.seqLen, c.tokenDim, c.numClasses]);
+    c.combineMode, c.initScale, c.dtype, c.seqLen, c.tokenDim, c.numClasses, ...hyperGeneKey(c)]);
 }
 
 /** Draws a value from `values` (weights aligned) other than `current`; null when there is none. */
@@ -81,6 +86,8 @@ function applicableOps(g: ArchGenes, o: ResolvedGenOptions): MutationOp[] {
   if (o.combineModes.some((m, i) => m !== g.combineMode && (o.combineDistribution[i] as number) > 0)) ops.push('combine');
   if (growOptions(g, o).length > 0) ops.push('addBrain');
   if (g.gridRows * g.gridCols > 1) ops.push('removeBrain');
+  // One entry per optional gene that can change, so each is as likely to mutate as an architecture gene.
+  for (const _ of hyperGeneOps(g, o)) ops.push('hyper');
   return ops;
 }
 
@@ -128,6 +135,8 @@ function applyOp(op: MutationOp, g: { -readonly [K in keyof ArchGenes]: ArchGene
       const axis = rng.pick(growOptions(g, o));
       return resizeGrid(g, axis, 'add', rng, o);
     }
+    case 'hyper':
+      return mutateHyperGene(rng.pick(hyperGeneOps(g, o)), g, rng, o);
     case 'removeBrain': {
       const axes: ('row' | 'col')[] = [...(g.gridRows > 1 ? (['row'] as const) : []), ...(g.gridCols > 1 ? (['col'] as const) : [])];
       return resizeGrid(g, rng.pick(axes), 'remove', rng, o);
@@ -234,6 +243,7 @@ export function crossover(a: ArchConfig, b: ArchConfig, rng: Rng, options: Cross
     combineMode: pick(a.combineMode, b.combineMode),
     initScale: pick(a.initScale, b.initScale),
     dtype: pick(a.dtype, b.dtype),
+    ...crossHyperGenes(a, b, pick),
     seqLen: a.seqLen,
     tokenDim: a.tokenDim,
     numClasses: a.numClasses,
@@ -313,8 +323,12 @@ export interface NextGenerationOptions {
   readonly mutationRate?: number;
   /** Probability a child comes from crossover of two tournament winners. Default 0.5. */
   readonly crossoverRate?: number;
-  /** Weight of uniqueness in the fitness. Default 0.1. */
+  /** Weight of uniqueness in the fitness. Default 0.1. Ignored when `fitness` is given. */
   readonly lambda?: number;
+  /** Precomputed fitness, aligned with the population (see fitness.ts); default accuracy + λ·uniqueness. */
+  readonly fitness?: readonly number[];
+  /** Indices parents may be drawn from (NES: the ensemble's members); default everyone. */
+  readonly parentPool?: readonly number[];
   readonly genOptions?: Partial<ArchGenOptions>;
   /** Passed to `mutate` (lrSigma, extraChangeRate, maxChanges). */
   readonly mutation?: Omit<MutateOptions, 'genOptions' | 'id'>;
@@ -326,8 +340,8 @@ const rate = (name: string, v: number): number => {
 };
 
 /**
- * The next population: elites (top by diversity fitness) unchanged, then children until `size`. Each child comes
- * from crossover (probability crossoverRate) of two tournament winners or from one winner, and is then mutated
+ * The next population: elites (top by fitness) unchanged, then children until `size`. Each child comes
+ * from crossover (probability crossoverRate) of two tournament winners among the parent pool or from one winner, and is then mutated
  * (probability mutationRate; always when it was not crossed over, so no child is a plain copy). A child whose
  * genome duplicates an existing config or another child is mutated again (up to 8 times).
  */
@@ -345,7 +359,15 @@ export function nextGeneration(population: readonly Individual[], rng: Rng, opti
   const mutationRate = rate('mutationRate', options.mutationRate ?? 0.8);
   const crossoverRate = rate('crossoverRate', options.crossoverRate ?? 0.5);
   const genOptions = resolveGenOptions(options.genOptions);
-  const fitness = diversityFitness(population, options.lambda ?? 0.1);
+  const fitness = options.fitness ? [...options.fitness] : diversityFitness(population, options.lambda ?? 0.1);
+  if (fitness.length !== population.length || !fitness.every(Number.isFinite)) {
+    throw configError('fitness', `must hold one finite number per individual (${population.length}), got ${fitness.length}`);
+  }
+  const pool = options.parentPool && options.parentPool.length > 0 ? [...new Set(options.parentPool)] : population.map((_, i) => i);
+  if (!pool.every((i) => Number.isInteger(i) && i >= 0 && i < population.length)) throw configError('parentPool', `must hold indices in 0..${population.length - 1}`);
+  const poolFitness = pool.map((i) => fitness[i] as number);
+  // A tournament among the pool, mapped back to a population index.
+  const selectParent = (): Individual => population[pool[tournamentSelect(poolFitness, rng, tournamentSize)] as number] as Individual;
 
   const ranked = population.map((_, i) => i).sort((i, j) => (fitness[j] as number) - (fitness[i] as number) || i - j);
   const next: ArchConfig[] = ranked.slice(0, elite).map((i) => (population[i] as Individual).config);
@@ -353,12 +375,12 @@ export function nextGeneration(population: readonly Individual[], rng: Rng, opti
   const mutateOpts = (id: string): MutateOptions => ({ ...options.mutation, genOptions, id });
   while (next.length < size) {
     const id = `g${generation}-${next.length}`;
-    const first = (population[tournamentSelect(fitness, rng, tournamentSize)] as Individual).config;
+    const first = selectParent().config;
     let child: ArchConfig;
     let crossed = false;
-    if (population.length > 1 && rng.next() < crossoverRate) {
+    if (pool.length > 1 && rng.next() < crossoverRate) {
       let second = first;
-      for (let t = 0; t < 4 && second.id === first.id; t++) second = (population[tournamentSelect(fitness, rng, tournamentSize)] as Individual).config;
+      for (let t = 0; t < 4 && second.id === first.id; t++) second = selectParent().config;
       child = crossover(first, second, rng, { id });
       crossed = true;
       if (rng.next() < mutationRate) child = { ...mutate(child, rng, mutateOpts(id)), parents: child.parents, origin: 'crossover' };

@@ -1,16 +1,16 @@
 import type { ArchConfig } from './arch.js';
+import type { SplitSpec } from '../data/types.js';
 import type { ModelResult } from '../store/types.js';
 
-/** Where a job's data comes from: enough for any worker, local or remote, to rebuild the identical split. */
-export interface DataRef {
+/**
+ * Where a job's data comes from: enough for any worker, local or remote, to rebuild the identical split
+ * (the split seed, fractions and limit of SplitSpec, under the same names as in a config's `data`).
+ */
+export interface DataRef extends SplitSpec {
   /** 'mnist' | 'iris' | 'csv:PATH' | 'synthetic:NAME' */
   readonly ref: string;
   /** sha256 of the raw data; a worker whose data differs refuses the job. */
   readonly checksum: string;
-  /** Seed of the train/validation/test split. */
-  readonly splitSeed: number;
-  readonly limit?: number;
-  readonly fractions?: readonly [number, number, number];
 }
 
 export type { TrainingMode } from '../engine/train/modes.js';
@@ -37,6 +37,17 @@ export interface TrainingJob {
   readonly data: DataRef;
   readonly training: TrainingSettings;
   readonly seed: number;
+  /**
+   * Pruning thresholds sent with the job (search/pruners.ts): the job stops after epoch e when its best validation
+   * accuracy so far is below the threshold for e, and returns what it has (a partial curve).
+   */
+  readonly stopBelow?: readonly RungThreshold[];
+}
+
+/** A model must have reached `minValAccuracy` (best so far) by the end of `epoch` to keep training. */
+export interface RungThreshold {
+  readonly epoch: number;
+  readonly minValAccuracy: number;
 }
 
 export interface JobProgress {
@@ -57,4 +68,15 @@ export interface Executor {
   run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult>;
   /** Stops everything in flight (their promises reject) and releases workers. */
   close(): Promise<void>;
+}
+
+/** A job that an executor ran and that failed (its message and, for a LoomError, its code). */
+export class JobFailedError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'JobFailedError';
+  }
 }

@@ -132,6 +132,56 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_events_by_run ON run_events (run_id, id);
     `,
   },
+  {
+    version: 2,
+    name: 'run lease and heartbeat, finishing, pruned models, fitness parts, one export row per path',
+    // SQLite cannot change a CHECK constraint: models is rebuilt (the documented 12-step way; migrate() turns
+    // foreign keys off around it so predictions and weights are not cascaded away, then checks them).
+    sql: `
+      CREATE TABLE models_v2 (
+        run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        model_id      TEXT NOT NULL,
+        generation    INTEGER NOT NULL,
+        arch          TEXT NOT NULL,
+        parent_ids    TEXT NOT NULL DEFAULT '[]',
+        seed          INTEGER,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        error         TEXT,
+        worker        TEXT,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        metrics       TEXT,
+        val_accuracy  REAL,
+        test_accuracy REAL,
+        param_count   INTEGER,
+        train_ms      REAL,
+        fitness       REAL,
+        fitness_parts TEXT,
+        PRIMARY KEY (run_id, model_id)
+      );
+      INSERT INTO models_v2 (run_id, model_id, generation, arch, parent_ids, seed, status, attempts, error, worker,
+                             created_at, updated_at, metrics, val_accuracy, test_accuracy, param_count, train_ms, fitness)
+        SELECT run_id, model_id, generation, arch, parent_ids, seed, status, attempts, error, worker,
+               created_at, updated_at, metrics, val_accuracy, test_accuracy, param_count, train_ms, fitness
+        FROM models ORDER BY rowid;
+      DROP TABLE models;
+      ALTER TABLE models_v2 RENAME TO models;
+      CREATE INDEX models_by_status ON models (run_id, status);
+      CREATE INDEX models_by_generation ON models (run_id, generation);
+
+      ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+      ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+      ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+      ALTER TABLE runs ADD COLUMN finalized_at INTEGER;
+      -- Runs finished by an older Loom that got as far as exporting are complete.
+      UPDATE runs SET finalized_at = finished_at
+        WHERE status = 'finished' AND EXISTS (SELECT 1 FROM exports e WHERE e.run_id = runs.id);
+
+      DELETE FROM exports WHERE id NOT IN (SELECT MAX(id) FROM exports GROUP BY run_id, path);
+      CREATE UNIQUE INDEX exports_by_path ON exports (run_id, path);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -167,18 +217,28 @@ export function migrate(
     throw storeError(`database schema version ${newest} is newer than this Loom's (${latest}); upgrade Loom`);
   }
   const done: number[] = [];
-  for (const m of migrations) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      try {
-        db.exec(m.sql);
-      } catch (err) {
-        throw storeError(`schema migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
-      }
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, now());
-      db.pragma(`user_version = ${m.version}`);
-    })();
-    done.push(m.version);
+  // Table rebuilds must not cascade: foreign keys are off while migrating (the pragma is ignored inside a
+  // transaction, hence here) and each migration checks them before it commits.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      db.transaction(() => {
+        try {
+          db.exec(m.sql);
+        } catch (err) {
+          throw storeError(`schema migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+        }
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw storeError(`schema migration ${m.version} (${m.name}) left ${broken.length} broken reference(s)`);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, now());
+        db.pragma(`user_version = ${m.version}`);
+      })();
+      done.push(m.version);
+    }
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
   }
   return done;
 }

@@ -1,25 +1,20 @@
 import Database from 'better-sqlite3';
 import { LoomError } from '../engine/errors.js';
-import { decodeFloat32, encodeFloat32, packMask, unpackMask } from './codec.js';
-import {
-  analysisFromRow,
-  ensembleFromRow,
-  eventFromRow,
-  exportFromRow,
-  generationFromRow,
-  modelFromRow,
-  num,
-  runFromRow,
-  str,
-  toJson,
-} from './rows.js';
-import type { Row } from './rows.js';
+import * as analyses from './analysis.js';
+import { storeError, StoreDb } from './db.js';
+import * as ensembles from './ensembles.js';
+import * as events from './events.js';
+import * as generations from './generations.js';
+import * as models from './models.js';
+import * as runs from './runs.js';
 import { appliedVersions, migrate, MIGRATIONS } from './schema.js';
 import type {
+  AnalysisPayload,
   AnalysisRecord,
   EnsembleRecord,
   ExportRecord,
   GenerationRecord,
+  GenerationStats,
   ModelRecord,
   ModelResult,
   ModelStatus,
@@ -27,8 +22,11 @@ import type {
   NewModel,
   NewRun,
   PredictionSplit,
+  PrunedModel,
   RunEvent,
+  RunLease,
   RunRecord,
+  RunState,
   RunStatus,
   SplitPredictions,
   WeightsRecord,
@@ -41,34 +39,24 @@ export interface StoreOptions {
   readonly now?: () => number;
 }
 
-const storeError = (message: string): LoomError => new LoomError('LOOM_ERR_STORE', message);
-
-function checkPredictions(result: ModelResult, split: PredictionSplit): number {
-  const probs = split === 'val' ? result.valProbs : result.testProbs;
-  const mask = split === 'val' ? result.valMask : result.testMask;
-  if (!(Number.isInteger(result.numClasses) && result.numClasses > 0) || probs.length !== mask.length * result.numClasses) {
-    throw storeError(
-      `model ${result.modelId}: ${split} probabilities hold ${probs.length} numbers, expected ` +
-        `${mask.length} samples × ${result.numClasses} classes`,
-    );
-  }
-  return mask.length;
-}
-
 /**
- * The run database (SQLite, WAL, foreign keys on): the only place that writes SQL. One process writes (the
- * coordinator); the dashboard and the CLI open it read-only. Records returned are frozen snapshots: later
- * writes never change an object already handed out. Writing a model's result twice is a no-op.
+ * The run database (SQLite, WAL, foreign keys on): the only place that writes SQL. One process writes a run at a
+ * time (the coordinator holding its lease); the dashboard and the CLI open it read-only. Records returned are
+ * frozen snapshots. Writing a model's result twice is a no-op.
+ *
+ * This class is a facade: each concept lives in its own module (runs.ts with the lease, models.ts with results,
+ * generations.ts, ensembles.ts with exports, analysis.ts, events.ts), JSON columns are parsed in json.ts.
  */
 export class Store {
-  private readonly statements = new Map<string, Database.Statement>();
+  private constructor(private readonly s: StoreDb) {}
 
-  private constructor(
-    private readonly db: Database.Database,
-    readonly path: string,
-    readonly readonly: boolean,
-    private readonly now: () => number,
-  ) {}
+  get path(): string {
+    return this.s.path;
+  }
+
+  get readonly(): boolean {
+    return this.s.readonly;
+  }
 
   /** Opens (and creates or migrates, unless read-only) the database at `path`, or ':memory:'. */
   static open(path: string, options: StoreOptions = {}): Store {
@@ -87,9 +75,7 @@ export class Store {
         const applied = appliedVersions(db);
         const missing = MIGRATIONS.filter((m) => !applied.has(m.version));
         if (applied.size === 0) throw storeError(`${path} is not a Loom run database`);
-        if (missing.length > 0) {
-          throw storeError(`${path} needs schema migration ${missing[0]?.version}; open it once for writing (e.g. loom search)`);
-        }
+        if (missing.length > 0) throw storeError(`${path} needs schema migration ${missing[0]?.version}; open it once for writing (e.g. loom search)`);
       } else {
         if (path !== ':memory:') db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -97,402 +83,141 @@ export class Store {
       }
     } catch (err) {
       db.close();
+      // "file is not a database" and the like: name the file, not SQLite's internals.
       throw err instanceof LoomError ? err : storeError(`cannot use the run database ${path}: ${(err as Error).message}`);
     }
-    return new Store(db, path, readonly, options.now ?? Date.now);
+    return new Store(new StoreDb(db, path, readonly, options.now ?? Date.now));
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.s.db.open) this.s.db.close();
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.s.transaction(fn);
   }
 
   /** The schema versions applied, oldest first. */
   schemaVersions(): number[] {
-    return [...appliedVersions(this.db)].sort((a, b) => a - b);
+    return [...appliedVersions(this.s.db)].sort((a, b) => a - b);
   }
 
-  // ── runs ────────────────────────────────────────────────────────────────────────────────────────
-
+  // ── runs (runs.ts) ──────────────────────────────────────────────────────────────────────────────
   createRun(run: NewRun): RunRecord {
-    this.writable('create a run');
-    if (this.getRun(run.id)) throw storeError(`run ${run.id} already exists`);
-    this.stmt(
-      `INSERT INTO runs (id, name, status, config, seed, data_ref, data_checksum, code_version, created_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
-    ).run(run.id, run.name ?? run.id, toJson(run.config), run.seed, run.dataRef, run.dataChecksum, run.codeVersion, this.now());
-    return this.getRun(run.id) as RunRecord;
+    return runs.createRun(this.s, run);
   }
-
   getRun(id: string): RunRecord | undefined {
-    const row = this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
-    return row ? runFromRow(row) : undefined;
+    return runs.getRun(this.s, id);
   }
-
+  /** A run's stored config as JSON, for the caller to parse (search/config.ts's parseRunConfig); throws for an unknown run. */
+  getRunConfig(id: string): unknown {
+    return runs.getRunConfig(this.s, id);
+  }
   /** All runs, newest first. */
   listRuns(): RunRecord[] {
-    return (this.stmt('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC').all() as Row[]).map(runFromRow);
+    return runs.listRuns(this.s);
   }
-
-  /** Sets a run's status; back to 'running' (a resume) clears finished_at. */
+  /** The run's state now: its status, or 'stalled' for a running run whose coordinator stopped beating. */
+  runState(run: RunRecord): RunState {
+    return runs.runState(run, this.s.now());
+  }
   updateRunStatus(id: string, status: RunStatus): RunRecord {
-    this.writable('update a run');
-    const finishedAt = status === 'running' ? null : this.now();
-    this.requireChange(
-      this.stmt('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?').run(status, finishedAt, id),
-      `no run ${id}`,
-    );
-    return this.getRun(id) as RunRecord;
+    return runs.updateRunStatus(this.s, id, status);
   }
-
-  /** Ends a run with a summary (best model, ensembles, timings: whatever the coordinator reports). */
   finishRun(id: string, summary: unknown, status: Exclude<RunStatus, 'running'> = 'finished'): RunRecord {
-    this.writable('finish a run');
-    this.requireChange(
-      this.stmt('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(status, this.now(), toJson(summary), id),
-      `no run ${id}`,
-    );
-    return this.getRun(id) as RunRecord;
+    return runs.finishRun(this.s, id, summary, status);
+  }
+  markRunFinalized(id: string): RunRecord {
+    return runs.markRunFinalized(this.s, id);
+  }
+  acquireRunLease(runId: string, owner: string, ttlMs?: number): RunLease {
+    return runs.acquireRunLease(this.s, runId, owner, ttlMs);
+  }
+  renewRunLease(runId: string, owner: string, ttlMs?: number): boolean {
+    return runs.renewRunLease(this.s, runId, owner, ttlMs);
+  }
+  releaseRunLease(runId: string, owner: string): void {
+    runs.releaseRunLease(this.s, runId, owner);
   }
 
-  // ── generations ─────────────────────────────────────────────────────────────────────────────────
-
-  /** Records a generation's start (with optional stats, e.g. its members); adding one that exists (a resumed run) keeps the original. */
-  addGeneration(runId: string, index: number, stats?: unknown): void {
-    this.writable('add a generation');
-    this.guard(`add generation ${index} to run ${runId}`, () =>
-      this.stmt('INSERT INTO generations (run_id, idx, started_at, stats) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
-        runId,
-        index,
-        this.now(),
-        stats === undefined ? null : toJson(stats),
-      ),
-    );
+  // ── generations (generations.ts) ────────────────────────────────────────────────────────────────
+  addGeneration(runId: string, index: number, stats?: GenerationStats): void {
+    generations.addGeneration(this.s, runId, index, stats);
   }
-
-  finishGeneration(runId: string, index: number, stats: unknown): void {
-    this.writable('finish a generation');
-    this.requireChange(
-      this.stmt('UPDATE generations SET finished_at = ?, stats = ? WHERE run_id = ? AND idx = ?').run(
-        this.now(),
-        toJson(stats),
-        runId,
-        index,
-      ),
-      `no generation ${index} in run ${runId}`,
-    );
+  finishGeneration(runId: string, index: number, stats: GenerationStats): void {
+    generations.finishGeneration(this.s, runId, index, stats);
   }
-
   listGenerations(runId: string): GenerationRecord[] {
-    const rows = this.stmt('SELECT * FROM generations WHERE run_id = ? ORDER BY idx').all(runId) as Row[];
-    return rows.map(generationFromRow);
+    return generations.listGenerations(this.s, runId);
   }
 
-  // ── models ──────────────────────────────────────────────────────────────────────────────────────
-
-  /** Adds models as 'pending'; a model id already in the run is left as it is. Returns how many were new. */
-  addModels(runId: string, models: readonly NewModel[]): number {
-    this.writable('add models');
-    const insert = this.stmt(
-      `INSERT INTO models (run_id, model_id, generation, arch, parent_ids, seed, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
-    );
-    return this.guard(`add models to run ${runId}`, () =>
-      this.transaction(() => {
-        const now = this.now();
-        let added = 0;
-        for (const m of models) {
-          const info = insert.run(runId, m.modelId, m.generation, toJson(m.arch), toJson(m.parentIds ?? []), m.seed ?? null, now, now);
-          added += info.changes;
-        }
-        return added;
-      }),
-    );
+  // ── models and results (models.ts) ──────────────────────────────────────────────────────────────
+  addModels(runId: string, list: readonly NewModel[]): number {
+    return models.addModels(this.s, runId, list);
   }
-
-  /** Marks a model as started on a worker and counts the attempt. A finished model is left alone (false). */
   markModelRunning(runId: string, modelId: string, worker?: string): boolean {
-    this.writable('mark a model running');
-    const info = this.stmt(
-      `UPDATE models SET status = 'running', worker = ?, attempts = attempts + 1, error = NULL, updated_at = ?
-       WHERE run_id = ? AND model_id = ? AND status != 'done'`,
-    ).run(worker ?? null, this.now(), runId, modelId);
-    return this.changedOrDone(info, runId, modelId);
+    return models.markModelRunning(this.s, runId, modelId, worker);
   }
-
-  /** Marks a model failed with its error; `attempts` overrides the count (a queue knows its own). */
   markModelFailed(runId: string, modelId: string, error: string, attempts?: number): boolean {
-    this.writable('mark a model failed');
-    const info = this.stmt(
-      `UPDATE models SET status = 'failed', error = ?, attempts = COALESCE(?, attempts), updated_at = ?
-       WHERE run_id = ? AND model_id = ? AND status != 'done'`,
-    ).run(error, attempts ?? null, this.now(), runId, modelId);
-    return this.changedOrDone(info, runId, modelId);
+    return models.markModelFailed(this.s, runId, modelId, error, attempts);
   }
-
-  /** Puts a failed or running model back in the queue (a retry). */
   markModelPending(runId: string, modelId: string): boolean {
-    this.writable('requeue a model');
-    const info = this.stmt(
-      `UPDATE models SET status = 'pending', updated_at = ? WHERE run_id = ? AND model_id = ? AND status != 'done'`,
-    ).run(this.now(), runId, modelId);
-    return this.changedOrDone(info, runId, modelId);
+    return models.markModelPending(this.s, runId, modelId);
   }
-
-  /** After a crash: every model left 'running' goes back to 'pending'. Returns how many. */
+  markModelPruned(runId: string, modelId: string, pruned: PrunedModel): boolean {
+    return models.markModelPruned(this.s, runId, modelId, pruned);
+  }
   resetRunningModels(runId: string): number {
-    this.writable('reset running models');
-    return this.stmt(`UPDATE models SET status = 'pending', updated_at = ? WHERE run_id = ? AND status = 'running'`).run(
-      this.now(),
-      runId,
-    ).changes;
+    return models.resetRunningModels(this.s, runId);
   }
-
-  /**
-   * Stores a finished model: its row (metrics, accuracies, timings), its val and test predictions and its
-   * weights, in one transaction. Idempotent: a model already 'done' is not touched and false is returned, so a
-   * result delivered twice (a retried queue job) leaves exactly one copy.
-   */
   recordResult(runId: string, result: ModelResult, options: { fitness?: number } = {}): boolean {
-    this.writable('record a result');
-    const valCount = checkPredictions(result, 'val');
-    const testCount = checkPredictions(result, 'test');
-    return this.transaction(() => {
-      const current = this.stmt('SELECT status FROM models WHERE run_id = ? AND model_id = ?').get(runId, result.modelId) as
-        | { status: ModelStatus }
-        | undefined;
-      if (!current) throw storeError(`no model ${result.modelId} in run ${runId}; add it before recording its result`);
-      if (current.status === 'done') return false;
-      this.stmt(
-        `UPDATE models SET status = 'done', error = NULL, worker = ?, metrics = ?, val_accuracy = ?, test_accuracy = ?,
-           param_count = ?, train_ms = ?, fitness = COALESCE(?, fitness), updated_at = ?
-         WHERE run_id = ? AND model_id = ?`,
-      ).run(
-        result.worker,
-        toJson(result.metrics),
-        result.valAccuracy,
-        result.testAccuracy,
-        result.paramCount,
-        result.trainMs,
-        options.fitness ?? null,
-        this.now(),
-        runId,
-        result.modelId,
-      );
-      const insertPredictions = this.stmt(
-        `INSERT INTO predictions (run_id, model_id, split, num_samples, num_classes, probs, correctness_mask)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      );
-      insertPredictions.run(runId, result.modelId, 'val', valCount, result.numClasses, encodeFloat32(result.valProbs), packMask(result.valMask));
-      insertPredictions.run(runId, result.modelId, 'test', testCount, result.numClasses, encodeFloat32(result.testProbs), packMask(result.testMask));
-      this.stmt('INSERT INTO weights (run_id, model_id, format, bytes) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
-        runId,
-        result.modelId,
-        result.weightsFormat ?? 'loom',
-        Buffer.from(result.weights.buffer, result.weights.byteOffset, result.weights.byteLength),
-      );
-      return true;
-    });
+    return models.recordResult(this.s, runId, result, options);
   }
-
-  /** Sets the fitness the search assigned to models (in one transaction). */
-  setFitness(runId: string, fitness: ReadonlyArray<{ modelId: string; fitness: number }>): void {
-    this.writable('set fitness');
-    const update = this.stmt('UPDATE models SET fitness = ?, updated_at = ? WHERE run_id = ? AND model_id = ?');
-    this.transaction(() => {
-      for (const f of fitness) this.requireChange(update.run(f.fitness, this.now(), runId, f.modelId), `no model ${f.modelId} in run ${runId}`);
-    });
+  setFitness(runId: string, modelId: string, fitness: number, parts: Record<string, number>): void {
+    models.setFitness(this.s, runId, modelId, fitness, parts);
   }
-
   getModel(runId: string, modelId: string): ModelRecord | undefined {
-    const row = this.stmt('SELECT * FROM models WHERE run_id = ? AND model_id = ?').get(runId, modelId) as Row | undefined;
-    return row ? modelFromRow(row) : undefined;
+    return models.getModel(this.s, runId, modelId);
   }
-
-  /** A run's models in the order they were added (generation by generation), optionally filtered. */
   listModels(runId: string, filter: { status?: ModelStatus; generation?: number } = {}): ModelRecord[] {
-    const rows = this.stmt(
-      `SELECT * FROM models
-       WHERE run_id = @runId AND (@status IS NULL OR status = @status) AND (@generation IS NULL OR generation = @generation)
-       ORDER BY generation, rowid`,
-    ).all({ runId, status: filter.status ?? null, generation: filter.generation ?? null }) as Row[];
-    return rows.map(modelFromRow);
+    return models.listModels(this.s, runId, filter);
   }
-
-  /** How many of a run's models are in each status. */
   countModels(runId: string): Record<ModelStatus, number> {
-    const counts: Record<ModelStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
-    const rows = this.stmt('SELECT status, COUNT(*) AS n FROM models WHERE run_id = ? GROUP BY status').all(runId) as Row[];
-    for (const row of rows) counts[str(row, 'status') as ModelStatus] = num(row, 'n');
-    return counts;
+    return models.countModels(this.s, runId);
   }
-
-  // ── predictions and weights ─────────────────────────────────────────────────────────────────────
-
-  /** Every stored model's predictions on a split (or those of `modelIds`, in that order), decoded. */
   getPredictions(runId: string, split: PredictionSplit, modelIds?: readonly string[]): SplitPredictions {
-    let rows = this.stmt(
-      `SELECT p.* FROM predictions p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
-       WHERE p.run_id = ? AND p.split = ? ORDER BY m.generation, m.rowid`,
-    ).all(runId, split) as Row[];
-    if (modelIds) {
-      const byId = new Map(rows.map((r) => [str(r, 'model_id'), r]));
-      rows = modelIds.map((id) => {
-        const row = byId.get(id);
-        if (!row) throw storeError(`no ${split} predictions for model ${id} in run ${runId}`);
-        return row;
-      });
-    }
-    const numSamples = rows.length > 0 ? num(rows[0] as Row, 'num_samples') : 0;
-    const numClasses = rows.length > 0 ? num(rows[0] as Row, 'num_classes') : 0;
-    for (const row of rows) {
-      if (num(row, 'num_samples') !== numSamples || num(row, 'num_classes') !== numClasses) {
-        throw storeError(`run ${runId}: ${split} predictions of model ${str(row, 'model_id')} have a different shape`);
-      }
-    }
-    return Object.freeze({
-      split,
-      modelIds: rows.map((r) => str(r, 'model_id')),
-      numSamples,
-      numClasses,
-      probs: rows.map((r) => decodeFloat32(r['probs'] as Buffer)),
-      masks: rows.map((r) => unpackMask(r['correctness_mask'] as Buffer, numSamples)),
-    });
+    return models.getPredictions(this.s, runId, split, modelIds);
   }
-
   getWeights(runId: string, modelId: string): WeightsRecord | undefined {
-    const row = this.stmt('SELECT * FROM weights WHERE run_id = ? AND model_id = ?').get(runId, modelId) as Row | undefined;
-    if (!row) return undefined;
-    const bytes = row['bytes'] as Buffer;
-    return Object.freeze({ runId, modelId, format: str(row, 'format'), bytes: new Uint8Array(bytes) });
+    return models.getWeights(this.s, runId, modelId);
   }
 
-  // ── analyses, ensembles, exports ────────────────────────────────────────────────────────────────
-
-  addAnalysis(runId: string, kind: string, payload: unknown): AnalysisRecord {
-    this.writable('add an analysis');
-    const createdAt = this.now();
-    const info = this.guard(`add an analysis to run ${runId}`, () =>
-      this.stmt('INSERT INTO analyses (run_id, kind, created_at, payload) VALUES (?, ?, ?, ?)').run(runId, kind, createdAt, toJson(payload)),
-    );
-    return analysisFromRow(this.stmt('SELECT * FROM analyses WHERE id = ?').get(info.lastInsertRowid) as Row);
+  // ── analyses (analysis.ts), ensembles and exports (ensembles.ts) ─────────────────────────────────
+  addAnalysis(runId: string, kind: string, payload: AnalysisPayload): AnalysisRecord {
+    return analyses.addAnalysis(this.s, runId, kind, payload);
   }
-
-  /** A run's analyses, oldest first, optionally of one kind. */
   getAnalyses(runId: string, kind?: string): AnalysisRecord[] {
-    const rows = this.stmt('SELECT * FROM analyses WHERE run_id = @runId AND (@kind IS NULL OR kind = @kind) ORDER BY id').all({
-      runId,
-      kind: kind ?? null,
-    }) as Row[];
-    return rows.map(analysisFromRow);
+    return analyses.getAnalyses(this.s, runId, kind);
   }
-
   addEnsemble(runId: string, ensemble: NewEnsemble): EnsembleRecord {
-    this.writable('add an ensemble');
-    const info = this.guard(`add an ensemble to run ${runId}`, () =>
-      this.stmt(
-        `INSERT INTO ensembles (run_id, method, members, weights, val_accuracy, test_accuracy, payload, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        runId,
-        ensemble.method,
-        toJson(ensemble.members),
-        toJson(ensemble.weights),
-        ensemble.valAccuracy,
-        ensemble.testAccuracy,
-        toJson(ensemble.payload),
-        this.now(),
-      ),
-    );
-    return ensembleFromRow(this.stmt('SELECT * FROM ensembles WHERE id = ?').get(info.lastInsertRowid) as Row);
+    return ensembles.addEnsemble(this.s, runId, ensemble);
   }
-
   listEnsembles(runId: string): EnsembleRecord[] {
-    const rows = this.stmt('SELECT * FROM ensembles WHERE run_id = ? ORDER BY id').all(runId) as Row[];
-    return rows.map(ensembleFromRow);
+    return ensembles.listEnsembles(this.s, runId);
   }
-
   addExport(runId: string, entry: { ensembleId?: number | null; path: string; format: string }): ExportRecord {
-    this.writable('add an export');
-    const createdAt = this.now();
-    const info = this.guard(`add an export to run ${runId}`, () =>
-      this.stmt('INSERT INTO exports (run_id, ensemble_id, path, format, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        runId,
-        entry.ensembleId ?? null,
-        entry.path,
-        entry.format,
-        createdAt,
-      ),
-    );
-    return exportFromRow(this.stmt('SELECT * FROM exports WHERE id = ?').get(info.lastInsertRowid) as Row);
+    return ensembles.addExport(this.s, runId, entry);
   }
-
   listExports(runId: string): ExportRecord[] {
-    const rows = this.stmt('SELECT * FROM exports WHERE run_id = ? ORDER BY id').all(runId) as Row[];
-    return rows.map(exportFromRow);
+    return ensembles.listExports(this.s, runId);
   }
 
-  // ── events ──────────────────────────────────────────────────────────────────────────────────────
-
-  /** Appends a progress event for live views (the dashboard polls listEvents with the last id it saw). */
+  // ── events (events.ts) ──────────────────────────────────────────────────────────────────────────
   appendEvent(runId: string, kind: string, payload?: unknown): RunEvent {
-    this.writable('append an event');
-    const ts = this.now();
-    const info = this.guard(`append an event to run ${runId}`, () =>
-      this.stmt('INSERT INTO run_events (run_id, ts, kind, payload) VALUES (?, ?, ?, ?)').run(runId, ts, kind, toJson(payload)),
-    );
-    return eventFromRow(this.stmt('SELECT * FROM run_events WHERE id = ?').get(info.lastInsertRowid) as Row);
+    return events.appendEvent(this.s, runId, kind, payload);
   }
-
-  /** A run's events with id greater than `afterId` (default: all), oldest first, at most `limit`. */
   listEvents(runId: string, options: { afterId?: number; limit?: number } = {}): RunEvent[] {
-    const rows = this.stmt('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?').all(
-      runId,
-      options.afterId ?? 0,
-      options.limit ?? 10_000,
-    ) as Row[];
-    return rows.map(eventFromRow);
-  }
-
-  // ── internals ───────────────────────────────────────────────────────────────────────────────────
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
-
-  private writable(what: string): void {
-    if (this.readonly) throw storeError(`the run database ${this.path} is open read-only: cannot ${what}`);
-  }
-
-  private requireChange(info: Database.RunResult, message: string): void {
-    if (info.changes === 0) throw storeError(message);
-  }
-
-  /** No change because the model is done is fine (false); no such model is an error. */
-  private changedOrDone(info: Database.RunResult, runId: string, modelId: string): boolean {
-    if (info.changes > 0) return true;
-    if (!this.getModel(runId, modelId)) throw storeError(`no model ${modelId} in run ${runId}`);
-    return false;
-  }
-
-  /** Turns SQLite constraint failures (an unknown run, mostly) into store errors that say what was attempted. */
-  private guard<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof LoomError) throw err;
-      const message = (err as Error).message;
-      const hint = /FOREIGN KEY/i.test(message) ? ' (no such run?)' : '';
-      throw storeError(`cannot ${what}: ${message}${hint}`);
-    }
+    return events.listEvents(this.s, runId, options);
   }
 }

@@ -1,19 +1,13 @@
 /**
- * Plain-data records the store accepts and returns. JSON columns (arch, config, stats, payloads) are typed
- * `unknown`: the store keeps what it is given and the owner of each shape (search, ensemble) validates it.
+ * Plain-data records the store accepts and returns. The JSON columns the store itself reads (epoch metrics,
+ * generation stats, analysis payloads, fitness parts, a run's config) have a type here and one parser in
+ * json.ts; arch and summaries stay `unknown` because their owners (search) validate them.
  * Timestamps are milliseconds since the Unix epoch.
  */
+import type { EpochMetrics } from '../engine/train/index.js';
 
-/** One epoch of training, as the training loop reports it. */
-export interface EpochMetrics {
-  readonly epoch: number;
-  readonly trainLoss: number;
-  readonly trainAccuracy?: number;
-  readonly valLoss?: number;
-  readonly valAccuracy?: number;
-  readonly learningRate?: number;
-  readonly ms?: number;
-}
+/** One epoch of training, under the training loop's own names (loss, accuracy, valLoss, valAccuracy, lr, ms). */
+export type { EpochMetrics };
 
 /**
  * What a finished training job produces: the contract between the job processor (worker thread or BullMQ
@@ -40,7 +34,11 @@ export interface ModelResult {
 }
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
-export type ModelStatus = 'pending' | 'running' | 'done' | 'failed';
+/** A run's status as people see it: 'stalled' is a 'running' run whose coordinator stopped renewing its lease. */
+export type RunState = RunStatus | 'stalled';
+/** 'pruned': stopped early by the search on purpose (a multi-fidelity pruner); final, and not a failure. */
+export type ModelStatus = 'pending' | 'running' | 'done' | 'failed' | 'pruned';
+export const MODEL_STATUSES: readonly ModelStatus[] = ['pending', 'running', 'done', 'failed', 'pruned'];
 export type PredictionSplit = 'val' | 'test';
 
 export interface RunRecord {
@@ -55,6 +53,20 @@ export interface RunRecord {
   readonly createdAt: number;
   readonly finishedAt: number | null;
   readonly summary: unknown;
+  /** Who holds the run's lease (one coordinator at a time) and until when; null when nobody does. */
+  readonly leaseOwner: string | null;
+  readonly leaseExpiresAt: number | null;
+  /** The coordinator's last heartbeat (every lease renewal). */
+  readonly heartbeatAt: number | null;
+  /** When the finishing steps (analysis, graft, export) completed; null while a finished run still lacks them. */
+  readonly finalizedAt: number | null;
+}
+
+/** A held run lease. */
+export interface RunLease {
+  readonly runId: string;
+  readonly owner: string;
+  readonly expiresAt: number;
 }
 
 export interface NewRun {
@@ -67,12 +79,22 @@ export interface NewRun {
   readonly codeVersion: string;
 }
 
+/** What the coordinator records about a generation: its members at start, the aggregates when it ends. */
+export interface GenerationStats {
+  readonly members: readonly string[];
+  readonly bestValAccuracy?: number;
+  readonly meanValAccuracy?: number;
+  readonly done?: number;
+  readonly failed?: number;
+  readonly pruned?: number;
+}
+
 export interface GenerationRecord {
   readonly runId: string;
   readonly index: number;
   readonly startedAt: number;
   readonly finishedAt: number | null;
-  readonly stats: unknown;
+  readonly stats: GenerationStats | null;
 }
 
 export interface NewModel {
@@ -102,7 +124,17 @@ export interface ModelRecord {
   readonly testAccuracy: number | null;
   readonly paramCount: number | null;
   readonly trainMs: number | null;
+  /** The search's fitness and the named terms it was made of (e.g. accuracy, diversity, cost). */
   readonly fitness: number | null;
+  readonly fitnessParts: Readonly<Record<string, number>> | null;
+}
+
+/** What a pruned model keeps: its partial epoch curve and, when known, where it stood. */
+export interface PrunedModel {
+  readonly metrics: readonly EpochMetrics[];
+  readonly valAccuracy?: number;
+  readonly trainMs?: number;
+  readonly worker?: string;
 }
 
 /** All done models' predictions on one split, aligned: probs[k] and masks[k] belong to modelIds[k]. */
@@ -124,12 +156,22 @@ export interface WeightsRecord {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * An analysis as saved: any JSON object; the two fields the store's readers rely on (which ensembles it saved,
+ * which one it chose) are typed.
+ */
+export interface AnalysisPayload {
+  readonly ensembleIds?: readonly number[];
+  readonly chosenEnsembleId?: number | null;
+  readonly [key: string]: unknown;
+}
+
 export interface AnalysisRecord {
   readonly id: number;
   readonly runId: string;
   readonly kind: string;
   readonly createdAt: number;
-  readonly payload: unknown;
+  readonly payload: AnalysisPayload;
 }
 
 export interface NewEnsemble {

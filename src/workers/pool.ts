@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ModelResult } from '../store/types.js';
-import type { Executor, JobProgress, TrainingJob } from '../search/jobs.js';
+import { JobFailedError, type Executor, type JobProgress, type TrainingJob } from '../search/jobs.js';
 
 /** Messages between the pool and a worker thread. */
 export type ToThread = { kind: 'job'; job: TrainingJob };
@@ -20,13 +20,6 @@ interface Pending {
 interface Slot {
   worker: Worker;
   current: Pending | null;
-}
-
-export class JobFailedError extends Error {
-  constructor(message: string, readonly code?: string) {
-    super(message);
-    this.name = 'JobFailedError';
-  }
 }
 
 /**

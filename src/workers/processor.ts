@@ -1,32 +1,29 @@
-import { dataError } from '../engine/errors.js';
+import { dataError, LoomError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
-import type { EpochMetrics as TrainEpoch } from '../engine/train/index.js';
+import { deriveSeed } from '../engine/rng.js';
 import { trainWithMode } from '../engine/train/modes.js';
-import { tensor } from '../engine/tensor.js';
+import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
-import { loadDataset, type Dataset } from '../data/index.js';
-import type { DataSplit } from '../data/types.js';
+import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
+import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
 import { encodeLoomModel } from '../engine/io/loom-format.js';
-import type { EpochMetrics, ModelResult } from '../store/types.js';
+import type { ModelResult } from '../store/types.js';
 import type { DataRef, JobProgress, TrainingJob } from '../search/jobs.js';
 
 /**
  * The job function: (config, data, training settings, seed) → result. The same code runs in a local worker
  * thread and in a remote BullMQ worker. Pure apart from reading the data set, which is cached per process.
  */
-const datasetCache = new Map<string, Dataset>();
+const datasetCache = new Map<string, LoadedDataset>();
 
 /** Loads (once per process) the split a job names, refusing data whose checksum differs from the run's. */
-export function loadJobData(ref: DataRef): Dataset {
-  const key = JSON.stringify([ref.ref, ref.splitSeed, ref.limit ?? null, ref.fractions ?? null]);
+export function loadJobData(ref: DataRef): LoadedDataset {
+  const options = dataOptions(ref);
+  const key = JSON.stringify([ref.ref, options]);
   let dataset = datasetCache.get(key);
   if (!dataset) {
-    dataset = loadDataset(ref.ref, {
-      seed: ref.splitSeed,
-      ...(ref.limit === undefined ? {} : { limit: ref.limit }),
-      ...(ref.fractions === undefined ? {} : { fractions: ref.fractions }),
-    });
+    dataset = loadDataset(ref.ref, options);
     datasetCache.set(key, dataset);
   }
   if (dataset.checksum !== ref.checksum) {
@@ -37,56 +34,61 @@ export function loadJobData(ref: DataRef): Dataset {
   return dataset;
 }
 
-const asTrainingData = (split: DataSplit, inputShape: readonly number[]) => ({
-  x: tensor([split.count, ...inputShape], split.x),
-  y: split.y,
-});
-
-const toStoreMetrics = (m: TrainEpoch): EpochMetrics => ({
-  epoch: m.epoch,
-  trainLoss: m.loss,
-  trainAccuracy: m.accuracy,
-  ...(m.valLoss === undefined ? {} : { valLoss: m.valLoss }),
-  ...(m.valAccuracy === undefined ? {} : { valAccuracy: m.valAccuracy }),
-  learningRate: m.lr,
-  ms: m.ms,
-});
-
 export interface ProcessOptions {
   readonly worker: string;
   readonly onProgress?: (p: JobProgress) => void;
   readonly signal?: AbortSignal;
 }
 
-export async function processJob(job: TrainingJob, dataset: Dataset, options: ProcessOptions): Promise<ModelResult> {
+/**
+ * Trains and evaluates one job. Weight init and training noise (shuffling, dropout) draw from separate streams
+ * derived from the job's seed, so a change in how training consumes randomness never changes the initial weights.
+ */
+export async function processJob(job: TrainingJob, dataset: LoadedDataset, options: ProcessOptions): Promise<ModelResult> {
   const started = Date.now();
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
-  const network: Network = buildNetwork(job.arch, task, job.seed);
-  const settings = job.training;
-  const validation = asTrainingData(dataset.val, dataset.inputShape);
-  const history = trainWithMode(network, asTrainingData(dataset.train, dataset.inputShape), {
+  const network: Network = buildNetwork(job.arch, task, deriveSeed(job.seed, 'init'));
+  // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
+  const settings = withTrainingGenes(job.training, job.arch);
+  const validation = splitTensors(dataset, dataset.val);
+  // Pruning (search/pruners.ts): stop after an epoch whose best validation accuracy so far is below its threshold.
+  const pruning = job.stopBelow && job.stopBelow.length > 0 ? new AbortController() : null;
+  let bestVal = -Infinity;
+  const signal = pruning ? (options.signal ? AbortSignal.any([options.signal, pruning.signal]) : pruning.signal) : options.signal;
+  const history = trainWithMode(network, splitTensors(dataset, dataset.train), {
     mode: settings.mode,
     epochs: settings.epochs,
     batchSize: settings.batchSize,
     learningRate: job.arch.learningRate,
     optimizer: { name: settings.optimizer, weightDecay: settings.weightDecay },
     schedule: settings.scheduler,
+    ...(job.arch.labelSmoothing ? { loss: labelSmoothingCrossEntropy(job.arch.labelSmoothing) } : {}),
     ...(settings.clipNorm ? { clipNorm: settings.clipNorm } : {}),
-    seed: job.seed,
+    seed: deriveSeed(job.seed, 'train'),
     validation,
     ...(settings.patience > 0 ? { earlyStopping: { monitor: 'valAccuracy' as const, patience: settings.patience } } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    onEpoch: (m) =>
+    ...(signal ? { signal } : {}),
+    onEpoch: (m) => {
       options.onProgress?.({
         modelId: job.modelId,
         epoch: m.epoch,
         epochs: settings.epochs,
         loss: m.loss,
         ...(m.valAccuracy === undefined ? {} : { valAccuracy: m.valAccuracy }),
-      }),
+      });
+      if (pruning && m.valAccuracy !== undefined) {
+        bestVal = Math.max(bestVal, m.valAccuracy);
+        const rung = job.stopBelow?.find((t) => t.epoch === m.epoch);
+        if (rung && bestVal < rung.minValAccuracy) pruning.abort();
+      }
+    },
   }).history;
   const valEval: Evaluation = evaluate(network, validation);
-  const testEval: Evaluation = evaluate(network, asTrainingData(dataset.test, dataset.inputShape));
+  const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
+  // A diverged network can end an epoch with a finite loss yet output NaN: that model failed, it is no result.
+  if (!valEval.probabilities.every(Number.isFinite) || !testEval.probabilities.every(Number.isFinite)) {
+    throw new LoomError('LOOM_ERR_NAN_LOSS', `model ${job.modelId} outputs non-finite probabilities after training (it diverged): lower the learning rate or set clipNorm`);
+  }
   const weights = encodeLoomModel(network, {
     dtype: 'float32',
     modelId: job.modelId,
@@ -94,7 +96,7 @@ export async function processJob(job: TrainingJob, dataset: Dataset, options: Pr
   });
   return {
     modelId: job.modelId,
-    metrics: history.map(toStoreMetrics),
+    metrics: history,
     valProbs: valEval.probabilities,
     testProbs: testEval.probabilities,
     valMask: valEval.correctnessMask,

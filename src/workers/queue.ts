@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ModelResult } from '../store/types.js';
-import { JobFailedError } from './pool.js';
+import { JobFailedError } from '../search/jobs.js';
 import { closeRedis, connectRedis, DEFAULT_QUEUE_PREFIX } from './redis.js';
 import type { Executor, JobProgress, TrainingJob } from '../search/jobs.js';
 import { decodeResult, parseProgress, type WireResult } from './wire.js';

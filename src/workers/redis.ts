@@ -64,9 +64,14 @@ export interface ConnectOptions {
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let connectedOnce = false;
+  const parsed = parseRedisUrl(url);
+  const db = parsed.db ?? 0;
   const client = new Redis({
-    ...parseRedisUrl(url),
+    ...parsed,
     lazyConnect: true,
+    // A socket that failed to connect is destroyed at once instead of ioredis' 2 s grace, so a CLI that
+    // could not reach Redis exits promptly.
+    disconnectTimeout: 100,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectTimeout: timeoutMs,
@@ -84,11 +89,17 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
-    await Promise.race([client.connect().then(() => client.ping()), timeout]);
+    // ioredis selects the URL's database on its own but only reports a failure as an event and carries on in
+    // database 0; selecting again here makes an out-of-range database an error before anything is written.
+    await Promise.race([client.connect().then(() => client.ping()).then(() => (db > 0 ? client.select(db) : 'OK')), timeout]);
     connectedOnce = true;
     return client;
   } catch (err) {
     client.disconnect();
+    const message = err instanceof Error ? err.message : String(err);
+    if (/DB index|invalid DB|SELECT is not allowed/i.test(message)) {
+      throw new LoomError('LOOM_ERR_USAGE', `--redis ${redactRedisUrl(url)}: the Redis server has no database ${db} (${message.trim()})`);
+    }
     const reason = (lastError ?? (err as Error)).message || String(err);
     throw queueError(`cannot reach Redis at ${redactRedisUrl(url)}: ${reason} (is redis-server running there? see docs/workers.md)`);
   } finally {
@@ -103,7 +114,8 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   try {
-    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    // The deadline timer is unref'd: it must not keep a finished CLI alive for its second.
+    await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   } catch {
     // already closed
   }

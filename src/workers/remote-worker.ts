@@ -13,9 +13,22 @@ import type { WireResult } from './wire.js';
  * however long a model trains (field notes §3.2.1). It registers itself in Redis with a heartbeat.
  *
  * Stopping: stop() lets the jobs in hand finish; stop(true) hands them back to the queue at once (another worker
- * takes them) and exits without waiting. A worker killed outright loses its locks, and its jobs are taken over by
- * the other workers after the stall interval.
+ * takes them) and exits without waiting. A worker killed outright stops renewing its locks, and its jobs are taken
+ * over by the other workers within about 11 s (see the lock constants below).
  */
+
+/**
+ * Recovery from a killed worker: its job's lock lapses at most LOCK_DURATION after the last renewal, and every
+ * live worker looks for lapsed locks each STALLED_INTERVAL, so a job is back in the queue within
+ * LOCK_DURATION + STALLED_INTERVAL = 11 s of the kill (an idle worker takes it at once). Locks are renewed every
+ * LOCK_RENEW (a quarter of the duration, so three renewals in a row may be missed); the renewing thread only does
+ * queue bookkeeping while models train in sandbox threads, so a lock lapses only when the process is gone or
+ * cut off from Redis. Were a lock to lapse on a live worker anyway, its late result is refused by BullMQ (lock
+ * lost) and the store records a model's result once whatever arrives twice.
+ */
+export const DEFAULT_LOCK_DURATION_MS = 8_000;
+export const DEFAULT_LOCK_RENEW_MS = 2_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 3_000;
 
 export type DeviceChoice = 'cpu' | 'webgpu' | 'auto';
 
@@ -28,9 +41,9 @@ export interface RemoteWorkerOptions {
   readonly device?: DeviceChoice;
   /** Name in `loom workers` and in the results (default host-pid). */
   readonly name?: string;
-  /** A job's lock lives this long without renewal (default 30 000 ms). */
+  /** A job's lock lives this long without renewal (default DEFAULT_LOCK_DURATION_MS); renewed every quarter of it. */
   readonly lockDurationMs?: number;
-  /** How often this worker looks for other workers' stalled jobs (default 30 000 ms). */
+  /** How often this worker looks for other workers' stalled jobs (default DEFAULT_STALLED_INTERVAL_MS). */
   readonly stalledIntervalMs?: number;
   /** Stalls a job may survive before it fails (default 2). */
   readonly maxStalledCount?: number;
@@ -137,8 +150,9 @@ export class RemoteWorker {
         concurrency,
         useWorkerThreads: true,
         workerThreadsOptions: { env: { ...process.env, LOOM_WORKER_NAME: name, LOOM_WORKER_DEVICE: device } },
-        lockDuration: options.lockDurationMs ?? 30_000,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        lockRenewTime: options.lockDurationMs === undefined ? DEFAULT_LOCK_RENEW_MS : Math.max(50, Math.floor(options.lockDurationMs / 4)),
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalledCount: options.maxStalledCount ?? 2,
         autorun: true,
       });

@@ -3,7 +3,9 @@ import { selectBackend } from '../engine/backend/index.js';
 import { LoomError } from '../engine/errors.js';
 import { validateConfig } from '../search/arch.js';
 import { loadJobData, processJob } from './processor.js';
-import type { TrainingJob } from '../search/jobs.js';
+import type { DataRef, TrainingJob } from '../search/jobs.js';
+import { parseTraining } from '../search/config.js';
+import { checkFractions } from '../data/index.js';
 import { encodeResult, type WireResult } from './wire.js';
 
 /**
@@ -20,12 +22,37 @@ function ensureBackend(): Promise<unknown> {
   return backendReady;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSeed = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/** The data reference of a job read from Redis: checked field by field, since it crossed a network. */
+function checkDataRef(v: unknown): DataRef {
+  const bad = (why: string): LoomError => new LoomError('LOOM_ERR_QUEUE', `a job's data reference ${why}: ${JSON.stringify(v)?.slice(0, 120)}`);
+  if (!isObject(v) || typeof v.ref !== 'string' || typeof v.checksum !== 'string') throw bad('needs a ref and a checksum');
+  if (!isSeed(v.splitSeed)) throw bad('needs an integer splitSeed in [0, 2^32)');
+  if (v.limit !== undefined && !(typeof v.limit === 'number' && Number.isInteger(v.limit) && v.limit > 0)) throw bad('has a bad limit');
+  return {
+    ref: v.ref,
+    checksum: v.checksum,
+    splitSeed: v.splitSeed,
+    ...(v.limit === undefined ? {} : { limit: v.limit }),
+    ...(v.fractions === undefined ? {} : { fractions: checkFractions(v.fractions) }),
+  };
+}
+
 function checkJob(data: unknown): TrainingJob {
-  const job = data as Partial<TrainingJob> | null;
-  if (!job || typeof job.runId !== 'string' || typeof job.modelId !== 'string' || !job.data || !job.training || typeof job.seed !== 'number') {
+  if (!isObject(data) || typeof data.runId !== 'string' || typeof data.modelId !== 'string' || typeof data.generation !== 'number' || !isObject(data.training) || !isSeed(data.seed)) {
     throw new LoomError('LOOM_ERR_QUEUE', `not a Loom training job: ${JSON.stringify(data)?.slice(0, 120)}`);
   }
-  return { ...(job as TrainingJob), arch: validateConfig(job.arch) };
+  return {
+    runId: data.runId,
+    modelId: data.modelId,
+    generation: data.generation,
+    arch: validateConfig(data.arch),
+    data: checkDataRef(data.data),
+    training: parseTraining(data.training),
+    seed: data.seed,
+  };
 }
 
 export default async function processTrainingJob(job: SandboxedJob<TrainingJob, WireResult>, _token?: string, signal?: AbortSignal): Promise<WireResult> {

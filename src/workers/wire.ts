@@ -1,3 +1,4 @@
+import { parseEpochMetrics } from '../store/json.js';
 import type { EpochMetrics, ModelResult } from '../store/types.js';
 import { queueError } from './redis.js';
 import type { JobProgress } from '../search/jobs.js';
@@ -40,6 +41,18 @@ function floats(field: string, text: unknown): Float32Array {
   const b = bytes(field, text);
   if (b.byteLength % 4 !== 0) throw queueError(`a job result's ${field} has ${b.byteLength} bytes, not a whole number of float32s`);
   return new Float32Array(b.buffer, 0, b.byteLength / 4);
+}
+
+/**
+ * Worker threads: the result's buffers to move (not copy) to the pool; probabilities, masks and weights can be
+ * megabytes. Only arrays that own their whole buffer qualify: transferring a view would detach what shares it.
+ */
+export function transferList(result: ModelResult): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const a of [result.valProbs, result.testProbs, result.valMask, result.testMask, result.weights]) {
+    if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) buffers.add(a.buffer);
+  }
+  return [...buffers];
 }
 
 export function encodeResult(r: ModelResult): WireResult {
@@ -94,7 +107,7 @@ export function decodeResult(value: unknown, expectedModelId?: string): ModelRes
   }
   return {
     modelId,
-    metrics: value.metrics as EpochMetrics[],
+    metrics: parseEpochMetrics(value.metrics, `the result of model ${modelId}`),
     valProbs,
     testProbs,
     valMask,

@@ -1,35 +1,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodeLoomBundle } from '../../src/engine/io/loom-bundle.js';
 import { encodeLoomModel } from '../../src/engine/io/loom-format.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
 import { tensor } from '../../src/engine/tensor.js';
+import { cli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-predict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => vi.restoreAllMocks());
 
 const file = (name: string, content: string | Uint8Array): string => {
   const path = join(dir, name);
   writeFileSync(path, content);
   return path;
 };
-
-/** Runs the CLI and captures what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 function model(): Network {
   const spec = sequentialNetworkSpec([2, 2], [
@@ -80,6 +68,14 @@ describe('loom predict', () => {
     expect((await cli('predict', '--model', loomPath, '--input', text)).err).toBe(`loom predict: ${text}: line 2 column 3 is "x", not a number`);
     const nested = file('nested.json', '[[1, 2, 3, 4], [1, [2, null], 3, 4]]');
     expect((await cli('predict', '--model', loomPath, '--input', nested)).err).toBe(`loom predict: ${nested}: sample 1 value 2 is null, not a finite number`);
+    // Deep nesting is refused with a message, not a stack overflow (JSON.parse itself copes with it).
+    const deep = file('deep.json', `[${'['.repeat(100_000)}1${']'.repeat(100_000)}]`);
+    expect((await cli('predict', '--model', loomPath, '--input', deep)).err).toBe(`loom predict: ${deep}: sample 0 is nested deeper than 32 levels`);
+    const huge = file('huge.csv', '1,2,3,1e39\n');
+    const r = await cli('predict', '--model', loomPath, '--input', huge);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(`loom predict: ${huge}: line 1 column 4 is 1e39, outside the float32 range (±3.4e38)`);
   });
 
   it('reports truncated, garbled and missing model files as clear errors without a stack trace', async () => {
@@ -103,6 +99,15 @@ describe('loom predict', () => {
     expect(r.err).toMatch(/needs --input FILE/);
   });
 
+  it('prints labels and probabilities; a file without stored preprocessing numbers its classes', async () => {
+    const { code, out } = await cli('predict', '--model', loomPath, '--input', jsonInput, '--labels');
+    expect(code).toBe(0);
+    const printed = JSON.parse(out) as { label: string; probabilities: number[] }[];
+    const want = expected(network);
+    expect(printed.map((p) => p.probabilities.map(Math.fround))).toEqual(want);
+    expect(printed.map((p) => p.label)).toEqual(want.map((row) => String(row.indexOf(Math.max(...row)))));
+  });
+
   it('prints help', async () => {
     const { code, out } = await cli('predict', '--help');
     expect(code).toBe(0);
@@ -121,6 +126,7 @@ describe('loom inspect', () => {
     const lines = out.split('\n');
     expect(lines[0]).toBe('model "demo" — Loom model file, float16 weights');
     expect(lines[1]).toBe('grid 1×1×4, input [2, 2] → output [3]');
+    expect(lines[2]).toBe('preprocessing: none stored (inputs go in as given)');
     const row = (prefix: string): string[] => (lines.find((l) => l.startsWith(prefix)) ?? '').trim().split(/\s{2,}/);
     expect(row('0 (0,0,0)')).toEqual(['0 (0,0,0)', 'flatten', '[2, 2]', '[4]', '0']);
     expect(row('1 (0,0,1)')).toEqual(['1 (0,0,1)', 'dense (tanh)', '[4]', '[3]', '15', 'frozen']);

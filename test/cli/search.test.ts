@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { intOption, parseCommandArgs } from '../../src/cli/args.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'));
@@ -34,8 +35,9 @@ describe('loom search / runs / show', () => {
       population: 3,
       generations: 2,
       elite: 1,
-      training: { epochs: 1, batchSize: 32 },
-      generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'] },
+      // Enough steps at a high enough learning rate that every seed learns the blobs (1 epoch was a coin toss).
+      training: { epochs: 2, batchSize: 16 },
+      generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'], lrMin: 0.003, lrMax: 0.01 },
     });
     const db = join(dir, 'cli.db');
     const res = await loom(['search', config, '--db', db, '--workers', '1', '--json']);
@@ -87,6 +89,40 @@ describe('loom search / runs / show', () => {
     const flag = await loom(['search', '--workers', 'two']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--workers must be an integer/);
+  });
+
+  it('refuses bad numbers at once with one clear message: bounds, seeds, negative flags, a missing config', async () => {
+    const missing = join(dir, 'nope.json');
+    const notFound = await loom(['search', missing]);
+    expect(notFound.code).toBe(2);
+    expect(notFound.stderr.trim()).toBe(`loom search: config file not found: ${missing}`);
+    const cases: [string[], RegExp][] = [
+      [['search', writeConfig('huge.json', { population: 1e9 })], /"population": must be an integer in \[2, 10000\], got 1000000000/],
+      [['search', writeConfig('seed.json', { seed: 4294967297 })], /"seed": must be an integer in \[0, 2\^32\)/],
+      [['search', '--seed', '1e30'], /--seed must be an integer in \[0, 4294967295\], got "1e30"/],
+      [['search', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], got "-1"/],
+      [['search', '--workers', '-3'], /--workers must be an integer in \[1, 256\], got "-3"/],
+      [['search', '--resume', 'r1', '--seed', '3'], /--seed cannot be combined with --resume/],
+      [['show', 'r1', '--top', 'abc', '--db', join(dir, 'cli.db')], /--top must be an integer ≥ 1, got "abc"/],
+    ];
+    for (const [args, message] of cases) {
+      const started = Date.now();
+      const res = await loom(args);
+      expect(res.code, args.join(' ')).not.toBe(0);
+      expect(res.stderr, args.join(' ')).toMatch(message);
+      expect(res.stderr, args.join(' ')).not.toMatch(/ambiguous|\n\s+at /);
+      expect(Date.now() - started, args.join(' ')).toBeLessThan(30_000);
+    }
+  });
+
+  it('reads a negative number after a flag as its value (so the range check can name it), not as an option', () => {
+    const options = { port: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } } as const;
+    expect(parseCommandArgs('x', ['--port', '-80', '--json'], options).values).toEqual({ port: '-80', json: true });
+    expect(parseCommandArgs('x', ['--port', '-.5'], options).values.port).toBe('-.5');
+    expect(() => intOption('port', '-80', 0, 65_535)).toThrow(/--port must be an integer in \[0, 65535\], got "-80"/);
+    // A forgotten value is still an error, not the next flag taken as the value.
+    expect(() => parseCommandArgs('x', ['--db', '--json'], options)).toThrow(/ambiguous[\s\S]*see loom x --help/);
+    expect(() => intOption('seed', '', 0)).toThrow(/--seed must be an integer/);
   });
 
   it('has --help on every command', async () => {

@@ -5,7 +5,7 @@ import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { storePlugin } from '../../src/dashboard/plugins/store.js';
 import { checkExposure } from '../../src/dashboard/server.js';
 import { Store } from '../../src/store/store.js';
-import { buildFixture, FINISHED, LIVE, type Fixture } from './fixture.js';
+import { buildFixture, FINISHED, fitnessParts, LIVE, type Fixture } from './fixture.js';
 import { buildApp } from './helper.js';
 
 let fx: Fixture;
@@ -64,6 +64,26 @@ describe('runs', () => {
     expect(body.configDiff).toContainEqual({ key: 'population', a: '4', b: '6' });
     expect(body.a.run.id).toBe(FINISHED);
     expect(typeof body.onlyA).toBe('number');
+  });
+
+  it('compares samples only when the data checksum and split agree, and says why not; a dead coordinator shows stalled', async () => {
+    const same = await json(`/api/compare?a=${FINISHED}&b=${LIVE}`);
+    expect(same.masksNote).toBeNull();
+    fx.addRun('run-other-split', 'other-split', { data: { ref: 'iris', splitSeed: 7 } });
+    fx.addRun('run-other-data', 'other-data', { checksum: 'f'.repeat(64) });
+    const split = await json(`/api/compare?a=${FINISHED}&b=run-other-split`);
+    expect(split).toMatchObject({ onlyA: null, onlyB: null });
+    expect(split.masksNote).toMatch(/split the data differently \(data\.splitSeed: 0 vs 7\)/);
+    const data = await json(`/api/compare?a=${FINISHED}&b=run-other-data`);
+    expect(data.masksNote).toMatch(/different data \(checksum/);
+    // Created on the fixture's 2025 clock and never renewed: its coordinator is gone.
+    const { runs } = await json('/api/runs');
+    const byId = new Map(runs.map((r: { id: string; status: string }) => [r.id, r.status]));
+    expect(byId.get('run-other-split')).toBe('stalled');
+    // Its duration stops at the last heartbeat instead of growing with the clock.
+    expect(runs.find((r: { id: string }) => r.id === 'run-other-split').durationMs).toBe(0);
+    expect(byId.get(LIVE)).toBe('running');
+    expect(byId.get(FINISHED)).toBe('finished');
   });
 
   it('rejects bad ids with 400 and unknown ones with 404', async () => {
@@ -133,7 +153,7 @@ describe('progress', () => {
     const all = await json(`/api/runs/${FINISHED}/progress`);
     expect(all.events.length).toBeGreaterThan(3);
     expect(all.status).toBe('finished');
-    expect(all.counts).toEqual({ pending: 0, running: 0, done: 7, failed: 1 });
+    expect(all.counts).toEqual({ pending: 0, running: 0, done: 7, failed: 1, pruned: 0 });
     const rest = await json(`/api/runs/${FINISHED}/progress?afterId=${all.events[1].id}`);
     expect(rest.events[0].id).toBe(all.events[2].id);
     expect((await get(`/api/runs/${FINISHED}/progress?afterId=abc`)).statusCode).toBe(400);
@@ -145,7 +165,7 @@ describe('progress', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
     expect(res.body).toMatch(/event: progress\ndata: \{"id":\d+/);
-    expect(res.body).toMatch(/event: state\ndata: \{"status":"finished","counts":\{"pending":0,"running":0,"done":7,"failed":1\}\}/);
+    expect(res.body).toMatch(/event: state\ndata: \{"status":"finished","counts":\{"pending":0,"running":0,"done":7,"failed":1,"pruned":0\}\}/);
     expect(res.body.trimEnd().endsWith('event: end\ndata: {"status":"finished"}')).toBe(true);
     const last = await json(`/api/runs/${FINISHED}/progress`);
     const resumed = await app.inject({ method: 'GET', url: `/api/runs/${FINISHED}/events`, headers: { 'last-event-id': String(last.lastId) } });
@@ -201,6 +221,11 @@ describe('export', () => {
     expect(lines).toHaveLength(9);
     expect(lines[0]).toMatch(/^modelId,generation,status,species/);
     expect(lines.find((l) => l.startsWith('m1,'))).toContain(`,${fx.finished.find((m) => m.modelId === 'm1')!.valAccuracy},`);
+    // Fitness is stored (setFitness) and exported, no longer always empty.
+    const m1 = fx.finished.find((m) => m.modelId === 'm1')!;
+    const header = lines[0]!.split(',');
+    const row = lines.find((l) => l.startsWith('m1,'))!.split(',');
+    expect(Number(row[header.indexOf('fitness')])).toBeCloseTo(fitnessParts(m1).accuracy + fitnessParts(m1).size, 12);
     expect((await get('/api/runs/run-nope/population.csv')).statusCode).toBe(404);
   });
 
@@ -255,6 +280,37 @@ describe('export', () => {
   });
 });
 
+describe('genes and curves', () => {
+  it('ranks gene importances over the finished models, reproducibly', async () => {
+    const a = await json(`/api/runs/${FINISHED}/importance`);
+    expect(a.models).toBe(7);
+    expect(a.genes.length).toBeGreaterThan(1);
+    expect(a.genes.reduce((t: number, g: { share: number }) => t + g.share, 0)).toBeCloseTo(1, 9);
+    const shares = a.genes.map((g: { importance: number }) => g.importance);
+    expect(shares).toEqual([...shares].sort((x, y) => y - x));
+    expect(await json(`/api/runs/${FINISHED}/importance`)).toEqual(a);
+  });
+
+  it('gives several models\' curves at once (valLoss included when recorded), 404 for an unknown id', async () => {
+    const [m1, m2] = fx.finished;
+    const { curves } = await json(`/api/runs/${FINISHED}/curves?models=${m1!.modelId},${m2!.modelId}`);
+    expect(curves.map((c: { modelId: string }) => c.modelId)).toEqual([m1!.modelId, m2!.modelId]);
+    expect(curves[0].metrics.map((e: { trainLoss: number }) => e.trainLoss)).toEqual([1, 2, 3].map((e) => 1.2 / e));
+    expect(curves[0].metrics.map((e: { valLoss: number }) => e.valLoss)).toEqual([1, 2, 3].map((e) => 1.3 / e));
+    expect(curves[0].status).toBe('done');
+    expect((await get(`/api/runs/${FINISHED}/curves?models=${m1!.modelId},nope`)).statusCode).toBe(404);
+    expect((await get(`/api/runs/${FINISHED}/curves?models=a;b`)).statusCode).toBe(400);
+  });
+
+  it('serves ECharts from the installed package (works offline)', async () => {
+    const res = await get('/vendor/echarts.min.js');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.body.length).toBeGreaterThan(500_000);
+    expect((await get(`/runs/${FINISHED}`)).body).toContain('<script src="/vendor/echarts.min.js"></script>');
+  });
+});
+
 describe('pages and security', () => {
   it('serves the pages and assets, 404s unknown ids and assets', async () => {
     for (const url of ['/', '/compare', `/runs/${FINISHED}`, `/runs/${FINISHED}/analysis`, `/runs/${FINISHED}/models/m1`, '/assets/common.js', '/assets/style.css']) {
@@ -263,6 +319,9 @@ describe('pages and security', () => {
     }
     expect((await get('/')).headers['content-type']).toMatch(/text\/html/);
     expect((await get('/runs/run-nope')).statusCode).toBe(404);
+    expect((await get('/runs/run-nope')).headers['content-type']).toMatch(/text\/html/);
+    expect((await get('/runs/run-nope')).body).toContain('no run &#34;run-nope&#34; in this database');
+    expect((await get('/api/runs/run-nope')).headers['content-type']).toMatch(/json/);
     expect((await get(`/runs/${FINISHED}/models/m99`)).statusCode).toBe(404);
     expect((await get('/assets/nope.js')).statusCode).toBe(404);
     expect((await get('/assets/runs.html')).statusCode).toBe(400);
@@ -285,6 +344,51 @@ describe('pages and security', () => {
       store.close();
       await secured.close();
     }
+  });
+
+  it('without a token answers only to loopback host names and --host (DNS rebinding), with a token to any', async () => {
+    const host = (h: string, a: FastifyInstance = app) => a.inject({ url: '/api/runs', headers: { host: h } });
+    for (const h of ['localhost', 'localhost:3000', '127.0.0.1:3000', '127.0.0.2', '[::1]:3000', 'LOCALHOST', 'app.localhost:3000']) {
+      expect((await host(h)).statusCode, h).toBe(200);
+    }
+    for (const h of ['attacker.example', 'attacker.example:3000', '127.0.0.1.attacker.example', 'localhost.attacker.example', '192.168.1.5:3000']) {
+      const res = await host(h);
+      expect(res.statusCode, h).toBe(403);
+      expect(res.json().message).toMatch(/not served/);
+    }
+    // Pages and assets too, not only the API.
+    expect((await app.inject({ url: '/', headers: { host: 'attacker.example' } })).statusCode).toBe(403);
+    const store = Store.open(fx.dbPath, { readonly: true });
+    const lan = await buildApp({ dbPath: fx.dbPath, store, host: '10.0.0.7' });
+    const secured = await buildApp({ dbPath: fx.dbPath, store, token: 't0k' });
+    try {
+      expect((await host('10.0.0.7:3000', lan)).statusCode).toBe(200);
+      expect((await host('10.0.0.8:3000', lan)).statusCode).toBe(403);
+      expect((await secured.inject({ url: '/api/runs', headers: { host: 'dash.example.org', authorization: 'Bearer t0k' } })).statusCode).toBe(200);
+      expect((await secured.inject({ url: '/api/runs', headers: { host: 'dash.example.org' } })).statusCode).toBe(401);
+    } finally {
+      store.close();
+      await lan.close();
+      await secured.close();
+    }
+  });
+
+  it('refuses state-changing requests from another origin, before doing anything', async () => {
+    const graft = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: `/api/runs/${FINISHED}/ensembles/${fx.ensembleId}/graft`, payload: {}, headers: { host: '127.0.0.1:3000', ...headers } });
+    const before = (await json(`/api/runs/${FINISHED}/ensembles`)).exports.length;
+    const refused: Record<string, string>[] = [{ origin: 'http://attacker.example' }, { origin: 'http://127.0.0.1:8080' }, { origin: 'null' }, { origin: 'not a url' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:3000' }];
+    for (const headers of refused) {
+      const res = await graft(headers);
+      expect(res.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(res.json().message).toMatch(/may not change anything/);
+    }
+    expect((await json(`/api/runs/${FINISHED}/ensembles`)).exports).toHaveLength(before);
+    // The dashboard's own page (same origin), and a client that sends no Origin (curl), may.
+    expect((await graft({ origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-origin' })).statusCode).toBe(200);
+    expect((await graft({})).statusCode).toBe(200);
+    // Reads stay open to any origin header (the Host check guards them).
+    expect((await app.inject({ url: '/api/runs', headers: { origin: 'http://attacker.example' } })).statusCode).toBe(200);
   });
 
   it('refuses to listen beyond loopback without a token', () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixture, FINISHED, LIVE, pct, type Fixture } from './fixture.js';
+import { buildFixture, FINISHED, fitnessParts, LIVE, pct, type Fixture } from './fixture.js';
 import { buildApp } from './helper.js';
 
 /**
@@ -34,8 +34,8 @@ afterAll(async () => {
 });
 
 /** Opens a page, failing the test on any console error or uncaught exception; waits until its script is done. */
-async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+async function open(path: string, width = 1360): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
@@ -86,8 +86,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(await page.locator('#population-table tbody tr').count()).toBe(8);
     // Sorted by validation accuracy, best first.
     expect(await page.locator('#population-table tbody tr').first().getAttribute('data-id')).toBe(best().modelId);
-    expect(await page.locator('#chart-over-time circle').count()).toBe(7);
+    expect(await page.getAttribute('#chart-over-time', 'data-points')).toBe('7');
+    expect(await page.getAttribute('#chart-over-time', 'data-best')).toBe(pct(best().valAccuracy));
     expect(await page.locator('#timeline rect.span').count()).toBe(7);
+    // The history plot's best-so-far line; parallel coordinates, slice plots and importances drawn by ECharts.
+    expect(await page.locator('#chart-over-time svg text', { hasText: 'best so far' }).count()).toBe(1);
+    expect(await page.getAttribute('#parallel', 'data-models')).toBe('7');
+    expect(await page.locator('#parallel svg').count()).toBe(1);
+    expect(await page.locator('#parallel svg text', { hasText: 'species' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('#slices > div').count()).toBe(8);
+    expect(await page.locator('#slices svg').count()).toBe(8);
+    expect(await page.getAttribute('#slices [data-gene="dModel"]', 'data-points')).toBe('7');
+    await page.waitForSelector('#importance[data-genes]');
+    expect((await page.getAttribute('#importance', 'data-genes'))!.split(',').length).toBeGreaterThan(1);
+    expect(await page.textContent('#importance-note')).toContain('random forest');
     await page.selectOption('select[data-filter="status"]', 'failed');
     expect(await page.locator('#population-table tbody tr').count()).toBe(1);
     await page.selectOption('select[data-filter="status"]', '');
@@ -98,7 +110,61 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.fill('input[data-filter="brains"]', '');
     await page.selectOption('#param-select', 'paramCount');
     expect(await page.locator('#chart-param circle').count()).toBe(7);
+    // Axis labels: no repeats on any chart's y axis, integer genes get integer ticks, counts never "1e+4".
+    const axisLabels = (chart: string, anchor: string) =>
+      page.locator(`${chart} svg .axis text[text-anchor="${anchor}"]`).allTextContents();
+    const ys = await axisLabels('#chart-param', 'end');
+    expect(ys.length).toBeGreaterThan(1);
+    expect(new Set(ys).size, ys.join(', ')).toBe(ys.length);
+    // The ECharts charts: every label on them (ticks, axis names, legend) appears once.
+    for (const chart of ['#chart-over-time', '#chart-per-generation']) {
+      const texts = (await page.locator(`${chart} svg text`).allTextContents()).filter((t) => t.trim() !== '');
+      expect(texts.length, chart).toBeGreaterThan(4);
+      expect(new Set(texts).size, `${chart}: ${texts.join(', ')}`).toBe(texts.length);
+    }
+    expect(await page.locator('#chart-per-generation svg text').allTextContents()).toEqual(expect.arrayContaining(['0', '1']));
+    expect((await axisLabels('#chart-param', 'middle')).join(' ')).not.toMatch(/e\+/);
+    await page.selectOption('#param-select', 'dModel');
+    const dModelTicks = (await axisLabels('#chart-param', 'middle')).filter((t) => /^[\d.]+$/.test(t));
+    expect(dModelTicks.length).toBeGreaterThan(0);
+    for (const t of dModelTicks) expect(Number.isInteger(Number(t)), t).toBe(true);
+    // Model ids sort naturally (g0-2 before g0-10), not as text.
+    expect(await page.evaluate("['g0-10', 'g0-2', 'g1-1', 'g0-1'].sort(naturalCompare)")).toEqual(['g0-1', 'g0-2', 'g0-10', 'g1-1']);
+    await page.click('#population-table th[data-key="modelId"]');
+    const ids = await page.locator('#population-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id') ?? ''));
+    expect(ids).toEqual([...ids].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+    expect(page.url()).toContain('sort=modelId');
+    // Run metadata.
+    expect(await page.textContent('[data-meta="Seed"]')).toBe('11');
+    expect(await page.textContent('[data-meta="Code version"]')).toBe('test');
+    expect((await page.textContent('[data-meta="Data checksum"]'))!.length).toBeGreaterThan(10);
+    expect(await page.textContent('#run-config')).toContain('"population": 4');
+    // Learning curves: the three best overlaid by default; a metric, log scale and one more model picked.
+    await page.waitForSelector('#curves[data-series="3"]');
+    await page.selectOption('select[data-curves="metric"]', 'valAccuracy');
+    expect(await page.getAttribute('#curves', 'data-metric')).toBe('valAccuracy');
+    await page.check('input[data-curves="log"]');
+    await page.fill('input[data-curves="smooth"]', '0.5');
+    await page.check(`input[data-pick="${fx.finished.find((m) => m.valAccuracy < best().valAccuracy - 0.1)!.modelId}"]`);
+    await page.waitForSelector('#curves[data-series="4"]');
+    expect(await page.locator('#curves svg path').count()).toBeGreaterThan(4);
     await done(page, errors, 'run', true);
+
+    // The URL carries filters, sort and the selected gene: a link reproduces the view and Back undoes a change.
+    const linked = await open(`/runs/${FINISHED}?status=done&brains=MHA&sort=valAccuracy&dir=asc&param=learningRate`);
+    const mhaDone = fx.finished.filter((m) => m.arch.brains.includes('MHA'));
+    expect(await linked.page.locator('#population-table tbody tr').count()).toBe(mhaDone.length);
+    expect(await linked.page.inputValue('input[data-filter="brains"]')).toBe('MHA');
+    expect(await linked.page.inputValue('select[data-filter="status"]')).toBe('done');
+    expect(await linked.page.inputValue('#param-select')).toBe('learningRate');
+    const worst = [...mhaDone].sort((a, b) => a.valAccuracy - b.valAccuracy)[0]!;
+    expect(await linked.page.locator('#population-table tbody tr').first().getAttribute('data-id')).toBe(worst.modelId);
+    await linked.page.selectOption('select[data-filter="status"]', 'failed');
+    expect(linked.page.url()).toContain('status=failed');
+    await linked.page.goBack();
+    await linked.page.waitForFunction(() => (document.querySelector('select[data-filter="status"]') as HTMLSelectElement | null)?.value === 'done');
+    expect(await linked.page.locator('#population-table tbody tr').count()).toBe(mhaDone.length);
+    await done(linked.page, linked.errors, 'run-linked');
   });
 
   it('model page shows config, hive, learning curves and the confusion matrix', async () => {
@@ -114,9 +180,80 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(await page.locator('#layers tbody tr').count()).toBe(5);
     await done(page, errors, 'model');
 
+    // A bred model: its parents are links, its fitness and the parts it was made of are shown.
+    const child = fx.finished.find((x) => x.generation === 1)!;
+    const bred = await open(`/runs/${FINISHED}/models/${child.modelId}`);
+    const parents = bred.page.locator('#config a[href*="/models/"]');
+    expect(await parents.count()).toBe(2);
+    expect(await parents.first().getAttribute('href')).toBe(`/runs/${FINISHED}/models/${fx.finished[0]!.modelId}`);
+    const parts = fitnessParts(child);
+    expect(await bred.page.textContent('#fitness')).toBe((parts.accuracy + parts.size).toPrecision(4));
+    expect(await bred.page.textContent('[data-part="size"]')).toBe(parts.size.toPrecision(4));
+    await parents.first().click();
+    await bred.page.waitForURL(`**/models/${fx.finished[0]!.modelId}`);
+    await done(bred.page, bred.errors, 'model-bred');
+
     const failed = await open(`/runs/${FINISHED}/models/${fx.failedModelId}`);
     expect(await failed.page.textContent('#confusion-missing')).toContain('has not finished');
     await done(failed.page, failed.errors, 'model-failed');
+
+    // Unknown ids: a page that says so, with navigation back (and status 404), not raw JSON.
+    const lost = await browser.newPage();
+    const res = await lost.goto(`${base}/runs/${FINISHED}/models/m-nope`);
+    expect(res?.status()).toBe(404);
+    expect(await lost.textContent('#not-found')).toContain('no model "m-nope"');
+    expect(await lost.locator(`header a[href="/runs/${FINISHED}"]`).count()).toBe(1);
+    await lost.goto(`${base}/runs/run-nope/analysis`);
+    expect(await lost.textContent('#not-found')).toContain('no run "run-nope"');
+    expect(await lost.locator('header a[href="/"]').count()).toBeGreaterThan(0);
+    await lost.close();
+  });
+
+  it('compare refuses sample-level claims across different splits; a run whose coordinator died shows stalled', async () => {
+    fx.addRun('run-20250116-split7', 'iris-split7', { data: { ref: 'iris', splitSeed: 7 } });
+    const compare = await open(`/compare?a=${FINISHED}&b=run-20250116-split7`);
+    const overlap = await compare.page.textContent('#overlap');
+    expect(overlap).toContain('not compared sample by sample');
+    expect(overlap).toContain('data.splitSeed: 0 vs 7');
+    expect(overlap).not.toMatch(/right where/);
+    await done(compare.page, compare.errors, 'compare-split');
+
+    // Three runs at once: a column each with id and seed, and the best models' curves of the two with models.
+    const three = await open(`/compare?a=${FINISHED}&b=${LIVE}&run=run-20250116-split7`);
+    expect(await three.page.locator('#compare-table thead th').count()).toBe(4);
+    const ids = await three.page.locator('#compare-table tbody tr', { hasText: 'Run id' }).textContent();
+    expect(ids).toContain(FINISHED);
+    expect(ids).toContain('run-20250116-split7');
+    expect(await three.page.locator('#compare-table tbody tr', { hasText: 'Seed' }).textContent()).toContain('13');
+    await three.page.waitForSelector('#run-curves[data-series="2"]');
+    expect(await three.page.getAttribute('#compare-generations', 'data-series')).toBe('3');
+    expect(await three.page.locator('#compare-generations svg text', { hasText: 'iris-split7 (seed 13)' }).count()).toBe(1);
+    expect(await three.page.textContent('#config-diff')).toContain('data.splitSeed');
+    await done(three.page, three.errors, 'compare-three');
+
+    const runs = await open('/');
+    expect(await runs.page.locator('#runs-table tr[data-id="run-20250116-split7"] .status').textContent()).toBe('stalled');
+    expect(await runs.page.locator(`#runs-table tr[data-id="${LIVE}"] .status`).textContent()).toBe('running');
+    // Times say their zone.
+    expect(await runs.page.locator(`#runs-table tr[data-id="${FINISHED}"]`).textContent()).toContain('2025-01-15 09:00:00 UTC');
+    await runs.page.close();
+    // A pruned model (stopped early by the search): its status, its partial curve dashed, a note on its page.
+    fx.writer.addModels('run-20250116-split7', [{ modelId: 'p0', generation: 0, arch: { ...fx.failedArch, id: 'p0' } }]);
+    fx.writer.markModelRunning('run-20250116-split7', 'p0', 'w0');
+    fx.writer.markModelPruned('run-20250116-split7', 'p0', { metrics: [{ epoch: 1, loss: 1.1, accuracy: 0.5, valAccuracy: 0.55, lr: 0.01, ms: 10 }], valAccuracy: 0.55 });
+    const pruned = await open('/runs/run-20250116-split7/models/p0');
+    expect(await pruned.page.textContent('h1 .status')).toBe('pruned');
+    expect(await pruned.page.textContent('#pruned-note')).toContain('stopped this model early');
+    await done(pruned.page, pruned.errors, 'model-pruned');
+    const stalled = await open('/runs/run-20250116-split7');
+    await stalled.page.waitForSelector('#curves[data-series="1"]');
+    expect(await stalled.page.locator('#curves svg text', { hasText: 'p0 (pruned)' }).count()).toBe(1);
+    expect(await stalled.page.locator('#curves svg path[stroke-dasharray]').count()).toBeGreaterThan(0);
+    expect(await stalled.page.locator('#population-table tr[data-id="p0"] .status').textContent()).toBe('pruned');
+    expect(await stalled.page.textContent('#live')).toContain('stalled');
+    expect(await stalled.page.textContent('#live')).toContain('loom search --resume run-20250116-split7');
+    expect(await stalled.page.locator('h1 .status').textContent()).toBe('stalled');
+    await done(stalled.page, stalled.errors, 'run-stalled');
   });
 
   it('analysis page shows heatmap, clusters, pairs, ensembles with gain, and grafts one', async () => {
@@ -130,15 +267,56 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.click(`button[data-graft="${fx.ensembleId}"]`);
     await page.waitForSelector('#exports li');
     expect(await page.textContent('#graft-status')).toContain('grafted 3 models');
+    expect(await page.locator('#exports li a').first().getAttribute('href')).toMatch(/\/exports\/\d+\/file$/);
+    // The legend's "0" swatch (white) is outlined, so it is visible on the white panel.
+    const zero = page.locator('.legend span', { hasText: /^0$/ }).locator('i');
+    expect(await zero.evaluate((i) => getComputedStyle(i).borderTopWidth)).not.toBe('0px');
     await done(page, errors, 'analysis');
+
+    // ?k= and ?top= are honoured and shown in the controls, which change them.
+    const tuned = await open(`/runs/${FINISHED}/analysis?k=2&top=5`);
+    expect(await tuned.page.locator('#heatmap rect').count()).toBe(25);
+    expect(await tuned.page.inputValue('#k-input')).toBe('2');
+    expect(await tuned.page.inputValue('#top-input')).toBe('5');
+    expect(await tuned.page.textContent('main')).toContain('k = 2');
+    await tuned.page.fill('#k-input', '3');
+    await tuned.page.click('#analysis-controls button');
+    await tuned.page.waitForURL(/k=3/);
+    await tuned.page.waitForSelector('body[data-ready="true"]');
+    expect(await tuned.page.textContent('main')).toContain('k = 3');
+    await done(tuned.page, tuned.errors, 'analysis-k');
+  });
+
+  it('every page fits a 390 px wide phone screen without horizontal scrolling', async () => {
+    const model = fx.finished.find((x) => x.arch.gridRows === 2)!;
+    for (const [name, path] of [['runs', '/'], ['run', `/runs/${FINISHED}`], ['model', `/runs/${FINISHED}/models/${model.modelId}`], ['analysis', `/runs/${FINISHED}/analysis`], ['compare', `/compare?a=${FINISHED}&b=${LIVE}`]] as const) {
+      const { page, errors } = await open(path, 390);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(width, `${name} is ${width} px wide`).toBeLessThanOrEqual(390);
+      await done(page, errors, `${name}-phone`, true);
+    }
   });
 
   it("live run: new models appear on the open page without reloading", async () => {
     const { page, errors } = await open(`/runs/${LIVE}`);
     expect(await page.textContent('#live')).toContain('live');
     const startCount = Number((await page.textContent('#models-done'))!.split(' / ')[0]);
+    // Typing into the population filter while events arrive: the text and the focus survive the refresh.
+    await page.click('input[data-filter="brains"]');
+    await page.keyboard.type('n');
     const next = fx.addLiveModel(fx.writer, 3);
     await page.waitForFunction((n) => document.querySelector('#models-done')?.textContent === `${n} / 6`, startCount + 1, { timeout: 10_000 });
+    await page.keyboard.type('s');
+    expect(await page.inputValue('input[data-filter="brains"]')).toBe('ns');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-filter'))).toBe('brains');
+    await page.fill('input[data-filter="brains"]', '');
+    // A model in training shows its epoch and loss in the table as progress events arrive.
+    const training = fx.liveModelIds[4]!;
+    fx.clock.now += 50;
+    fx.writer.markModelRunning(LIVE, training, 'w1');
+    fx.writer.appendEvent(LIVE, 'model-progress', { kind: 'model-progress', progress: { modelId: training, epoch: 2, epochs: 3, loss: 0.4321 } });
+    await page.waitForSelector(`[data-progress="${training}"]`, { timeout: 10_000 });
+    expect(await page.textContent(`[data-progress="${training}"]`)).toBe(' epoch 2/3 · loss 0.432');
     await page.waitForSelector(`#population-table tr[data-id="${next.modelId}"]`);
     expect(await page.locator(`#population-table tr[data-id="${next.modelId}"]`).textContent()).toContain(pct(next.valAccuracy));
     await page.waitForFunction((id) => document.querySelector('#event-log')?.textContent?.includes(`${id} done`), next.modelId, { timeout: 10_000 });

@@ -39,6 +39,8 @@ export interface Fixture {
   readonly finished: readonly FixtureModel[];
   readonly failedModelId: string;
   readonly failedArch: ArchConfig;
+  /** The live run's model ids, in order (0 and 1 done at the start, the rest pending). */
+  readonly liveModelIds: readonly string[];
   readonly ensembleId: number;
   readonly ensembleTest: number;
   readonly ensembleVal: number;
@@ -49,6 +51,11 @@ export interface Fixture {
   readonly writer: Store;
   /** Trains (synthetically) one more model of the live run, as the coordinator would, events included. */
   addLiveModel(store: Store, index: number): FixtureModel;
+  /**
+   * Another running iris run without models, through `writer` (the fixture's 2025 clock, so its heartbeat is long
+   * past: the dashboard shows it stalled). `data` replaces the split settings; `checksum` the data's checksum.
+   */
+  addRun(id: string, name: string, options?: { data?: Record<string, unknown>; checksum?: string }): void;
 }
 
 const DATA = { ref: 'iris', splitSeed: 0 };
@@ -65,6 +72,9 @@ function probsFor(labels: Int32Array, m: Uint8Array, numClasses: number): Float3
   return p;
 }
 
+/** The fitness parts the fixture records for a finished model of the finished run. */
+export const fitnessParts = (m: { valAccuracy: number; generation: number }): { accuracy: number; size: number } => ({ accuracy: m.valAccuracy, size: -0.01 * (m.generation + 1) });
+
 const accuracy = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0) / m.length;
 
 export function buildFixture(): Fixture {
@@ -72,7 +82,7 @@ export function buildFixture(): Fixture {
   const dbPath = join(dir, 'loom.db');
   const clock = { now: T0 };
   const store = Store.open(dbPath, { now: () => clock.now });
-  const dataset = loadDataset('iris', { seed: DATA.splitSeed });
+  const dataset = loadDataset('iris', { splitSeed: DATA.splitSeed });
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const archOptions = { dModels: [8, 16], numHeads: [2, 4], gridShapes: [{ rows: 1, cols: 1, name: '1x1 Mono' }, { rows: 2, cols: 2, name: '2x2 Standard' }], brainTypes: ['Dense', 'NormDense', 'MHA', 'RNN'] as const, brainDistribution: [0.4, 0.2, 0.2, 0.2] };
 
@@ -82,7 +92,7 @@ export function buildFixture(): Fixture {
     const testMask = mask(dataset.test.count, k + 1, period);
     const valAccuracy = accuracy(valMask);
     const testAccuracy = accuracy(testMask);
-    const metrics: EpochMetrics[] = [1, 2, 3].map((epoch) => ({ epoch, trainLoss: 1.2 / epoch, trainAccuracy: valAccuracy - 0.1 / epoch, valAccuracy: valAccuracy - 0.2 / epoch + 0.2 / 3, ms: trainMs / 3 }));
+    const metrics: EpochMetrics[] = [1, 2, 3].map((epoch) => ({ epoch, loss: 1.2 / epoch, valLoss: 1.3 / epoch, accuracy: valAccuracy - 0.1 / epoch, valAccuracy: valAccuracy - 0.2 / epoch + 0.2 / 3, lr: 0.01, ms: trainMs / 3 }));
     const weights = encodeLoomModel(buildNetwork(arch, task, k), { modelId: arch.id });
     s.markModelRunning(runId, arch.id, worker);
     clock.now += trainMs;
@@ -103,7 +113,9 @@ export function buildFixture(): Fixture {
   for (const generation of [0, 1]) {
     const members = archs.slice(generation * 4, generation * 4 + 4);
     store.addGeneration(FINISHED, generation, { members: members.map((a) => a.id) });
-    store.addModels(FINISHED, members.map((a) => ({ modelId: a.id, generation, arch: a, seed: 1 })));
+    // Generation 1 is bred from the first two models of generation 0.
+    const parentIds = generation === 0 ? [] : [(archs[0] as ArchConfig).id, (archs[1] as ArchConfig).id];
+    store.addModels(FINISHED, members.map((a) => ({ modelId: a.id, generation, arch: a, seed: 1, parentIds })));
     store.appendEvent(FINISHED, 'generation-start', { kind: 'generation-start', generation, models: 4 });
     members.forEach((arch, j) => {
       const k = generation * 4 + j;
@@ -112,7 +124,10 @@ export function buildFixture(): Fixture {
         store.markModelFailed(FINISHED, arch.id, 'out of memory (synthetic)', 2);
         return;
       }
-      finished.push(record(store, FINISHED, arch, k, generation, k % 2 ? 'w1' : 'w0', 400 + k * 50));
+      const model = record(store, FINISHED, arch, k, generation, k % 2 ? 'w1' : 'w0', 400 + k * 50);
+      // The search's fitness: accuracy minus a size cost (known parts, asserted on the model page).
+      store.setFitness(FINISHED, model.modelId, fitnessParts(model).accuracy + fitnessParts(model).size, fitnessParts(model));
+      finished.push(model);
     });
     clock.now += 1000;
     store.finishGeneration(FINISHED, generation, { members: members.map((a) => a.id) });
@@ -138,11 +153,20 @@ export function buildFixture(): Fixture {
   addLiveModel(store, 0);
   addLiveModel(store, 1);
   store.close();
+  // The live run's coordinator holds the lease on the real clock (the dashboard reads it with Date.now()), so the
+  // run shows as running, not stalled, for the length of the tests.
+  const coordinator = Store.open(dbPath);
+  coordinator.acquireRunLease(LIVE, 'fixture-coordinator', 3_600_000);
+  coordinator.close();
 
+  const writer = Store.open(dbPath, { now: () => clock.now });
+  const addRun = (id: string, name: string, options: { data?: Record<string, unknown>; checksum?: string } = {}) => {
+    writer.createRun({ id, name, config: { ...config, name, data: options.data ?? DATA }, seed: 13, dataRef: 'iris', dataChecksum: options.checksum ?? dataset.checksum, codeVersion: 'test' });
+  };
   return {
-    dir, dbPath, clock, finished, failedModelId: (archs[6] as ArchConfig).id, failedArch: archs[6] as ArchConfig, ensembleId: ensemble.id, ensembleTest, ensembleVal,
+    dir, dbPath, clock, addRun, liveModelIds: liveArchs.map((a) => a.id), finished, failedModelId: (archs[6] as ArchConfig).id, failedArch: archs[6] as ArchConfig, ensembleId: ensemble.id, ensembleTest, ensembleVal,
     valLabels: dataset.val.y, testLabels: dataset.test.y, classNames: dataset.classNames,
-    writer: Store.open(dbPath, { now: () => clock.now }),
+    writer,
     addLiveModel,
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
-import { loadDataset, readRaw } from '../../src/data/index.js';
+import { checksumRaw, loadDataset, readRaw } from '../../src/data/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,7 +46,7 @@ describe('csv', () => {
     expect(raw.y[1]).toBe(0);
     expect(Array.from(raw.x.subarray(2, 4))).toEqual([0, 10]);
 
-    const d = loadDataset(`csv:${path}`, { seed: 1 });
+    const d = loadDataset(`csv:${path}`, { splitSeed: 1 });
     expect(d.numClasses).toBe(3);
     expect(d.train.count + d.val.count + d.test.count).toBe(15);
     expect(d.normalization.kind).toBe('zscore');
@@ -68,7 +68,7 @@ describe('csv', () => {
     const byRef = readRaw(`csv:${fixture}?label=kind`);
     expect(byRef.x).toEqual(byOption.x);
     expect(byRef.y).toEqual(byOption.y);
-    const d = loadDataset(`csv:${fixture}?label=kind`, { seed: 2 });
+    const d = loadDataset(`csv:${fixture}?label=kind`, { splitSeed: 2 });
     expect(d.train.count + d.val.count + d.test.count).toBe(24);
     expect(dataErrorOf(() => readRaw(`csv:${fixture}`, { labelColumn: 'colour' })).message).toMatch(
       /no label column "colour"; the columns are "width", "kind", "height", "weight"/,
@@ -109,5 +109,54 @@ describe('csv', () => {
     expect(loadDataset(`csv:${path}`).checksum).toBe(before);
     writeFileSync(path, `a,b,label\n${rows(['p', 'q'], 4)}\n99,0,p\n`);
     expect(loadDataset(`csv:${path}`).checksum).not.toBe(before);
+  });
+  it('reads quoted fields with delimiters, doubled quotes and newlines, and counts lines through them', () => {
+    const path = csvFile('quoted.csv', 'a,b,"the ""label"""\n1,2,"x, with comma"\n3,4,"multi\nline"\r\n5,6,"x, with comma"\n7,oops,y\n');
+    const err = dataErrorOf(() => readRaw(`csv:${path}`));
+    // The record on lines 3-4 spans two lines: the bad value is on line 6.
+    expect(err.message).toMatch(/line 6, column "b": "oops" is not a number/);
+    writeFileSync(path, 'a,b,"the ""label"""\n1,2,"x, with comma"\n3,4,"multi\nline"\r\n5,6,"x, with comma"\n7,8,"multi\nline"\n9,10,"x, with comma"\n11,12,"multi\nline"\n');
+    const raw = readRaw(`csv:${path}`);
+    expect(raw.count).toBe(6);
+    expect(raw.classNames).toEqual(['multi\nline', 'x, with comma']);
+    expect(Array.from(raw.y)).toEqual([1, 0, 1, 0, 1, 0]);
+    expect(raw.columns).toEqual({ features: ['a', 'b'], label: { name: 'the "label"', index: 2 } });
+  });
+
+  it('detects ";", tab and "|" delimiters from the header, and takes one from ?delimiter=', () => {
+    const body = (d: string): string => `a${d}b${d}label\n${rows(['p', 'q'], 4).replaceAll(',', d)}\n`;
+    const comma = readRaw(`csv:${csvFile('comma.csv', body(','))}`);
+    for (const [name, d] of [['semi.csv', ';'], ['tab.tsv', '\t'], ['pipe.csv', '|']] as const) {
+      const raw = readRaw(`csv:${csvFile(name, body(d))}`);
+      expect(raw.x, name).toEqual(comma.x);
+      expect(raw.y, name).toEqual(comma.y);
+    }
+    // The header decides: a decimal comma in a ';' file is then a clear error, not a split field.
+    const decimal = csvFile('decimal.csv', 'a;b;label\n1,5;2;p\n3;4;q\n');
+    expect(dataErrorOf(() => readRaw(`csv:${decimal}`)).message).toMatch(/line 2, column "a": "1,5" is not a number/);
+    // A tie (one ',' and one ';') detects ','; ?delimiter= says otherwise.
+    const explicit = csvFile('explicit.csv', 'a,b;label\n1;p\n2;q\n3;p\n4;q\n');
+    expect(dataErrorOf(() => readRaw(`csv:${explicit}`)).message).toMatch(/line 2 has 1 fields, the header has 2/);
+    expect(readRaw(`csv:${explicit}?delimiter=;`).columns?.features).toEqual(['a,b']);
+    expect(readRaw(`csv:${csvFile('tab2.tsv', body('\t'))}?delimiter=tab&label=label`).classNames).toEqual(['p', 'q']);
+    expect(dataErrorOf(() => readRaw(`csv:${explicit}?delimiter=x`)).message).toMatch(/unknown delimiter "x"/);
+    expect(dataErrorOf(() => readRaw(`csv:${explicit}?label=a&sep=;`)).message).toMatch(/unknown option "sep"/);
+  });
+
+  it('skips a UTF-8 byte-order mark', () => {
+    const plain = readRaw(`csv:${csvFile('plain.csv', `a,b,label\n${rows(['p', 'q'], 3)}\n`)}`);
+    const bom = readRaw(`csv:${csvFile('bom.csv', `\uFEFFa,b,label\n${rows(['p', 'q'], 3)}\n`)}`);
+    expect(bom.columns?.features).toEqual(['a', 'b']);
+    expect(bom.x).toEqual(plain.x);
+    expect(checksumRaw(bom)).toBe(checksumRaw(plain));
+  });
+
+  it('names the line of a quoting error, and refuses values beyond float32', () => {
+    const open = csvFile('open-quote.csv', 'a,b,label\n1,2,p\n3,4,"q\n5,6,p\n');
+    expect(dataErrorOf(() => readRaw(`csv:${open}`)).message).toMatch(/open-quote\.csv: line \d+.*quoted field is never closed/);
+    const inner = csvFile('inner-quote.csv', 'a,b,label\n1,2,p\n3,4,q"r\n');
+    expect(dataErrorOf(() => readRaw(`csv:${inner}`)).message).toMatch(/inner-quote\.csv: line 3, field 3: a " inside an unquoted field/);
+    const huge = csvFile('huge.csv', 'a,b,label\n1,2,p\n3,1e39,q\n');
+    expect(dataErrorOf(() => readRaw(`csv:${huge}`)).message).toMatch(/line 3, column "b": 1e39 is outside the float32 range/);
   });
 });

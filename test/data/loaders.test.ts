@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
 import { loadDataset, readRaw } from '../../src/data/index.js';
-import type { Dataset } from '../../src/data/index.js';
+import type { LoadedDataset } from '../../src/data/index.js';
 
 const counts = (y: Int32Array, numClasses: number): number[] => {
   const out = new Array<number>(numClasses).fill(0);
@@ -10,9 +10,9 @@ const counts = (y: Int32Array, numClasses: number): number[] => {
 };
 
 /** Accuracy on test of a nearest-class-mean classifier fitted on train, over features picked by `view`. */
-function nearestCentroidAccuracy(d: Dataset, view: (row: Float32Array) => number[]): number {
+function nearestCentroidAccuracy(d: LoadedDataset, view: (row: Float32Array) => number[]): number {
   const size = d.featureSize;
-  const rows = (split: Dataset['train']): number[][] =>
+  const rows = (split: LoadedDataset['train']): number[][] =>
     Array.from({ length: split.count }, (_, s) => view(split.x.subarray(s * size, (s + 1) * size)));
   const train = rows(d.train);
   const dims = (train[0] as number[]).length;
@@ -48,7 +48,7 @@ describe('mnist', () => {
     expect(max).toBeGreaterThan(0.99);
     expect(max).toBeLessThanOrEqual(1);
 
-    const d = loadDataset('mnist', { seed: 1 });
+    const d = loadDataset('mnist', { splitSeed: 1 });
     expect(d.inputShape).toEqual([28, 28]);
     expect(d.numClasses).toBe(10);
     expect(d.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
@@ -57,11 +57,11 @@ describe('mnist', () => {
     expect(d.train.x.length).toBe(d.train.count * 784);
     expect(d.test.count).toBeGreaterThan(1400);
     // Stable across loads (the checksum a remote worker recomputes).
-    expect(loadDataset('mnist', { seed: 9, limit: 500 }).checksum).toBe(d.checksum);
+    expect(loadDataset('mnist', { splitSeed: 9, limit: 500 }).checksum).toBe(d.checksum);
   });
 
   it('limits stratified: 500 samples keep the class proportions', () => {
-    const d = loadDataset('mnist', { seed: 2, limit: 500 });
+    const d = loadDataset('mnist', { splitSeed: 2, limit: 500 });
     expect(d.train.count + d.val.count + d.test.count).toBe(500);
     const all = counts(Int32Array.from([...d.train.y, ...d.val.y, ...d.test.y]), 10);
     all.forEach((n, digit) => expect(Math.abs(n - [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978][digit]! / 20)).toBeLessThanOrEqual(1));
@@ -76,7 +76,7 @@ describe('iris', () => {
     expect(raw.classNames).toEqual(['setosa', 'versicolor', 'virginica']);
     expect(counts(raw.y, 3)).toEqual([50, 50, 50]);
     expect(Array.from(raw.x.subarray(0, 4))).toEqual([5.1, 3.5, 1.4, 0.2].map(Math.fround));
-    const d = loadDataset('iris', { seed: 0 });
+    const d = loadDataset('iris', { splitSeed: 0 });
     // 0.15 × 50 = 7.5 rounds to 8 for val and for test; train takes the rest.
     expect(counts(d.train.y, 3)).toEqual([34, 34, 34]);
     expect(counts(d.val.y, 3)).toEqual([8, 8, 8]);
@@ -97,12 +97,12 @@ describe('synthetic', () => {
   });
 
   it('blobs are learnable: a nearest-centroid classifier gets them right on test', () => {
-    const d = loadDataset('synthetic:blobs', { seed: 3 });
+    const d = loadDataset('synthetic:blobs', { splitSeed: 3 });
     expect(nearestCentroidAccuracy(d, (r) => Array.from(r))).toBeGreaterThan(0.9);
   });
 
   it('sequence needs order: order-blind features are at chance, the marker order solves it', () => {
-    const d = loadDataset('synthetic:sequence', { seed: 3 });
+    const d = loadDataset('synthetic:sequence', { splitSeed: 3 });
     const steps = 8;
     // Sum over time of each channel: what a model ignoring order sees.
     const bagOfSteps = (r: Float32Array): number[] =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
-import { checksumRaw, loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
+import { checkFractions, checksumRaw, loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
 import type { DataSplit, RawData } from '../../src/data/index.js';
 
 /** A raw data set whose feature 0 is the sample's own index, so splits can be traced back to sources. */
@@ -41,7 +41,7 @@ describe('stratifiedSplit', () => {
   const raw = indexedRaw([100, 60, 40]);
 
   it('splits every class by the fractions; splits are disjoint and cover every sample', () => {
-    const { train, val, test } = stratifiedSplit(raw, { seed: 3 });
+    const { train, val, test } = stratifiedSplit(raw, { splitSeed: 3 });
     const all = [...train, ...val, ...test];
     expect(all.length).toBe(200);
     expect(new Set(all).size).toBe(200);
@@ -53,18 +53,18 @@ describe('stratifiedSplit', () => {
   });
 
   it('is reproducible for a seed and different for another', () => {
-    const a = stratifiedSplit(raw, { seed: 11 });
-    const b = stratifiedSplit(raw, { seed: 11 });
-    const c = stratifiedSplit(raw, { seed: 12 });
+    const a = stratifiedSplit(raw, { splitSeed: 11 });
+    const b = stratifiedSplit(raw, { splitSeed: 11 });
+    const c = stratifiedSplit(raw, { splitSeed: 12 });
     expect(b).toEqual(a);
     expect(c.test).not.toEqual(a.test);
     expect(new Set(c.test)).not.toEqual(new Set(a.test));
   });
 
   it('honours custom fractions and a stratified limit', () => {
-    const half = stratifiedSplit(raw, { seed: 1, fractions: [2, 1, 1] });
+    const half = stratifiedSplit(raw, { splitSeed: 1, fractions: [0.5, 0.25, 0.25] });
     expect([half.train.length, half.val.length, half.test.length]).toEqual([100, 50, 50]);
-    const limited = stratifiedSplit(raw, { seed: 1, limit: 50 });
+    const limited = stratifiedSplit(raw, { splitSeed: 1, limit: 50 });
     const taken = [...limited.train, ...limited.val, ...limited.test];
     expect(taken.length).toBe(50);
     expect(classCounts(Int32Array.from(taken, (i) => raw.y[i] as number), 3)).toEqual([25, 15, 10]);
@@ -72,17 +72,28 @@ describe('stratifiedSplit', () => {
 
   it('puts at least one sample of each class in every split, down to 3 per class', () => {
     const tiny = indexedRaw([3, 3, 4]);
-    const { train, val, test } = stratifiedSplit(tiny, { seed: 5 });
+    const { train, val, test } = stratifiedSplit(tiny, { splitSeed: 5 });
     for (const ids of [train, val, test]) {
       expect(classCounts(Int32Array.from(ids, (i) => tiny.y[i] as number), 3).every((n) => n >= 1)).toBe(true);
     }
   });
 
   it('refuses data too small to split, a single class, and bad fractions', () => {
-    expectDataError(() => stratifiedSplit(indexedRaw([10, 2]), { seed: 0 }), /class "c1" has 2 sample\(s\).*at least 3/);
-    expectDataError(() => stratifiedSplit(indexedRaw([100, 60, 40]), { seed: 0, limit: 12 }), /after limiting to 12/);
-    expectDataError(() => stratifiedSplit(indexedRaw([10]), { seed: 0 }), /1 class/);
-    expect(() => stratifiedSplit(raw, { seed: 0, fractions: [0.8, 0.2, 0] })).toThrow(/data\.fractions/);
+    expectDataError(() => stratifiedSplit(indexedRaw([10, 2]), { splitSeed: 0 }), /class "c1" has 2 sample\(s\).*at least 3/);
+    expectDataError(() => stratifiedSplit(indexedRaw([100, 60, 40]), { splitSeed: 0, limit: 12 }), /after limiting to 12/);
+    expectDataError(() => stratifiedSplit(indexedRaw([10]), { splitSeed: 0 }), /1 class/);
+    expect(() => stratifiedSplit(raw, { splitSeed: 0, fractions: [0.8, 0.2, 0] })).toThrow(/data\.fractions/);
+  });
+
+  it('takes fractions only as three numbers in (0, 1) that sum to 1 (±1e-6)', () => {
+    expect(checkFractions([0.7, 0.15, 0.15])).toEqual([0.7, 0.15, 0.15]);
+    const nearly = checkFractions([0.6, 0.2, 0.2000005]);
+    expect(nearly[0] + nearly[1] + nearly[2]).toBeCloseTo(1, 12);
+    for (const bad of [[1e308, 1e308, 1e308], [2, 1, 1], [0.5, 0.25, 0.2], [0.5, 0.5, 0], [0.5, 0.5, -0], [0.5, 0.25, NaN], [0.5, 0.5], [0.4, 0.3, 0.2, 0.1], '0.7', null]) {
+      expect(() => checkFractions(bad), JSON.stringify(bad)).toThrow(/invalid config field "data\.fractions"/);
+    }
+    expect(() => checkFractions([0.5, 0.25, 0.2])).toThrow(/must sum to 1.*sum 0\.95/);
+    expect(() => stratifiedSplit(raw, { splitSeed: 0, fractions: [2, 1, 1] })).toThrow(/data\.fractions/);
   });
 });
 
@@ -102,8 +113,8 @@ describe('checksum', () => {
   });
 
   it('does not depend on the split seed, and a mismatch is refused', () => {
-    const a = loadDataset('synthetic:blobs', { seed: 1 });
-    const b = loadDataset('synthetic:blobs', { seed: 2, limit: 60 });
+    const a = loadDataset('synthetic:blobs', { splitSeed: 1 });
+    const b = loadDataset('synthetic:blobs', { splitSeed: 2, limit: 60 });
     expect(b.checksum).toBe(a.checksum);
     expect(loadDataset('iris').checksum).not.toBe(a.checksum);
     expect(loadDataset('synthetic:blobs', { expectedChecksum: a.checksum }).checksum).toBe(a.checksum);
@@ -122,7 +133,7 @@ describe('normalization', () => {
   };
 
   it('z-scores with statistics fitted on the train split only, and applies them to val and test', () => {
-    const data = loadDataset('iris', { seed: 4 });
+    const data = loadDataset('iris', { splitSeed: 4 });
     expect(data.normalization.kind).toBe('zscore');
     if (data.normalization.kind !== 'zscore') return;
     for (let f = 0; f < 4; f++) {
@@ -132,7 +143,7 @@ describe('normalization', () => {
     }
     // Recompute train's statistics by hand from the raw rows the same seed puts in train.
     const raw = readRaw('iris');
-    const ids = stratifiedSplit(raw, { seed: 4 });
+    const ids = stratifiedSplit(raw, { splitSeed: 4 });
     const { mean, std } = data.normalization;
     for (let f = 0; f < 4; f++) {
       const values = ids.train.map((i) => raw.x[i * 4 + f] as number);

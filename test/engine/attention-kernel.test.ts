@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBackwardJs, attentionJs } from '../../src/engine/backend/cpu-attention.js';
-import type { AttentionArgs } from '../../src/engine/backend/types.js';
+import { attentionVariantsAvailable, attentionWasmVariant } from '../../src/engine/backend/cpu-wasm-attention.js';
+import type { AttentionArgs, AttentionBackwardArgs } from '../../src/engine/backend/types.js';
 import { makeParam, type Param } from '../../src/engine/layers/types.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -50,7 +51,17 @@ function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array, s: Si
   return { out, probs };
 }
 
-function run(s: Sizes, seed: number): { args: AttentionArgs; ref: { out: number[]; probs: number[] } } {
+interface Impl {
+  forward: (args: AttentionArgs) => void;
+  backward: (args: AttentionBackwardArgs) => void;
+}
+/** The JS reference and every WebAssembly variant this runtime loads (relaxed SIMD on Node >= 22). */
+const impls: [string, Impl][] = [
+  ['cpu-js', { forward: attentionJs, backward: attentionBackwardJs }],
+  ...attentionVariantsAvailable().map((v) => [`wasm ${v}`, attentionWasmVariant(v)] as [string, Impl]),
+];
+
+function run(s: Sizes, seed: number, impl: Impl): { args: AttentionArgs; ref: { out: number[]; probs: number[] } } {
   const rng = new Rng(seed);
   const q = random(s.batch * s.seqQ * s.heads * s.headDim, rng);
   const k = random(s.batch * s.seqK * s.kvHeads * s.headDim, rng);
@@ -61,7 +72,7 @@ function run(s: Sizes, seed: number): { args: AttentionArgs; ref: { out: number[
     out: new Float32Array(q.length).fill(99), // stale values must be overwritten
     probs: new Float32Array(s.batch * s.heads * s.seqQ * s.seqK),
   };
-  attentionJs(args);
+  impl.forward(args);
   return { args, ref: naiveAttention(q, k, v, s, scale) };
 }
 
@@ -71,10 +82,12 @@ const cases: Sizes[] = [
   { batch: 2, heads: 4, kvHeads: 2, seqQ: 5, seqK: 5, headDim: 2, causal: true },
   { batch: 1, heads: 4, kvHeads: 1, seqQ: 3, seqK: 6, headDim: 4, causal: false },
   { batch: 3, heads: 3, kvHeads: 3, seqQ: 6, seqK: 6, headDim: 5, causal: true },
+  { batch: 2, heads: 2, kvHeads: 1, seqQ: 7, seqK: 7, headDim: 8, causal: false }, // whole SIMD vectors
+  { batch: 1, heads: 2, kvHeads: 2, seqQ: 5, seqK: 3, headDim: 11, causal: true }, // vectors and a ragged tail
 ];
 
 /** The kernel as a Differentiable: q, k, v are its params, so the gradient checker probes dq, dk and dv. */
-function kernelModel(s: Sizes, seed: number): { forward: () => Tensor; backward: (dy: Tensor) => Tensor; params: () => Param[] } {
+function kernelModel(s: Sizes, seed: number, impl: Impl): { forward: () => Tensor; backward: (dy: Tensor) => Tensor; params: () => Param[] } {
   const rng = new Rng(seed);
   const q = makeParam('q', [s.batch * s.seqQ * s.heads * s.headDim], random(s.batch * s.seqQ * s.heads * s.headDim, rng));
   const k = makeParam('k', [s.batch * s.seqK * s.kvHeads * s.headDim], random(s.batch * s.seqK * s.kvHeads * s.headDim, rng));
@@ -85,32 +98,32 @@ function kernelModel(s: Sizes, seed: number): { forward: () => Tensor; backward:
     params: () => [q, k, v],
     forward: () => {
       const out = new Float32Array(q.value.length);
-      attentionJs({ ...s, q: q.value, k: k.value, v: v.value, out, probs, scale });
+      impl.forward({ ...s, q: q.value, k: k.value, v: v.value, out, probs, scale });
       return { data: out, shape: [s.batch, out.length / s.batch] };
     },
     backward: (dy) => {
       const dq = new Float32Array(q.value.length).fill(7); // stale values must be overwritten
       const dk = new Float32Array(k.value.length).fill(7);
       const dv = new Float32Array(v.value.length).fill(7);
-      attentionBackwardJs({ ...s, q: q.value, k: k.value, v: v.value, probs, scale, dOut: dy.data, dq, dk, dv });
+      impl.backward({ ...s, q: q.value, k: k.value, v: v.value, probs, scale, dOut: dy.data, dq, dk, dv });
       for (const [p, g] of [[q, dq], [k, dk], [v, dv]] as const) for (let i = 0; i < g.length; i++) p.grad[i] += g[i]!;
       return { data: new Float32Array(0), shape: [s.batch, 0] };
     },
   };
 }
 
-describe('attention kernel (cpu-js)', () => {
+describe.each(impls)('attention kernel (%s)', (_name, impl) => {
   cases.forEach((s, n) => {
     const label = `heads ${s.heads}/${s.kvHeads}, seq ${s.seqQ}×${s.seqK}, headDim ${s.headDim}${s.causal ? ', causal' : ''}`;
 
     it(`matches a naive reference: ${label}`, () => {
-      const { args, ref } = run(s, 10 + n);
+      const { args, ref } = run(s, 10 + n, impl);
       for (let i = 0; i < ref.out.length; i++) expect(args.out[i]).toBeCloseTo(ref.out[i]!, 5);
       for (let i = 0; i < ref.probs.length; i++) expect(args.probs[i]).toBeCloseTo(ref.probs[i]!, 6);
     });
 
     it(`backward matches finite differences: ${label}`, () => {
-      const model = kernelModel(s, 20 + n);
+      const model = kernelModel(s, 20 + n, impl);
       const dummy: Tensor = { data: new Float32Array(0), shape: [s.batch, 0] };
       // seq 1 gives a probability of exactly 1, whose dq and dk are truly zero.
       const allowZero = s.seqK === 1 ? ['q', 'k'] : [];
@@ -125,7 +138,7 @@ describe('attention kernel (cpu-js)', () => {
     const v = Float32Array.from([1, 2, 3, 4, 5, 6]);
     const out = new Float32Array(12);
     const probs = new Float32Array(2 * 3 * 3);
-    attentionJs({ ...s, q, k, v, out, probs, scale: 1 });
+    impl.forward({ ...s, q, k, v, out, probs, scale: 1 });
     // Both heads share kv head 0; row 0 of each head attends to key 0 only.
     expect(Array.from(out.subarray(0, 4))).toEqual([1, 2, 1, 2]);
     expect(Array.from(probs.subarray(0, 3))).toEqual([1, 0, 0]);
@@ -140,6 +153,26 @@ describe('attention kernel (cpu-js)', () => {
   it('rejects kvHeads that do not divide heads', () => {
     const s: Sizes = { batch: 1, heads: 3, kvHeads: 2, seqQ: 1, seqK: 1, headDim: 1, causal: false };
     const z = new Float32Array(8);
-    expect(() => attentionJs({ ...s, q: z, k: z, v: z, out: z, probs: z, scale: 1 })).toThrow(/kvHeads \(2\).*heads \(3\)/);
+    expect(() => impl.forward({ ...s, q: z, k: z, v: z, out: z, probs: z, scale: 1 })).toThrow(/kvHeads \(2\).*heads \(3\)/);
+  });
+
+  it('forward and backward match cpu-js at the training bench size (batch 4, 4 heads, seq 16, headDim 16)', () => {
+    const s: Sizes = { batch: 4, heads: 4, kvHeads: 4, seqQ: 16, seqK: 16, headDim: 16, causal: false };
+    const rng = new Rng(5);
+    const n = s.batch * s.seqQ * s.heads * s.headDim;
+    const [q, k, v, dOut] = [random(n, rng), random(n, rng), random(n, rng), random(n, rng)];
+    const common = { ...s, q, k, v, scale: 0.25 };
+    const pLen = s.batch * s.heads * s.seqQ * s.seqK;
+    const want = { out: new Float32Array(n), probs: new Float32Array(pLen), dq: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n) };
+    const got = { out: new Float32Array(n), probs: new Float32Array(pLen), dq: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n) };
+    attentionJs({ ...common, out: want.out, probs: want.probs });
+    attentionBackwardJs({ ...common, probs: want.probs, dOut, dq: want.dq, dk: want.dk, dv: want.dv });
+    impl.forward({ ...common, out: got.out, probs: got.probs });
+    impl.backward({ ...common, probs: got.probs, dOut, dq: got.dq, dk: got.dk, dv: got.dv });
+    for (const key of ['out', 'probs', 'dq', 'dk', 'dv'] as const) {
+      let worst = 0;
+      for (let i = 0; i < want[key].length; i++) worst = Math.max(worst, Math.abs(want[key][i]! - got[key][i]!));
+      expect(worst, key).toBeLessThan(1e-5);
+    }
   });
 });

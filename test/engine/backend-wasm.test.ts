@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
 import { conv2dBackwardJs, conv2dJs } from '../../src/engine/backend/cpu-conv2d.js';
 import { matmulJs } from '../../src/engine/backend/cpu-matmul.js';
-import { cpuWasmBackend, matmulWasm, wasmAvailable, wasmLoadError, WASM_PATH } from '../../src/engine/backend/cpu-wasm.js';
+import {
+  cpuWasmBackend,
+  matmulWasm,
+  matmulWasmVariant,
+  relaxedSimdSupported,
+  wasmAvailable,
+  wasmLoadError,
+  wasmVariant,
+  wasmVariantsAvailable,
+  WASM_PATH,
+  WASM_PATHS,
+} from '../../src/engine/backend/cpu-wasm.js';
 import { defaultBackend, getBackend, selectBackend } from '../../src/engine/backend/index.js';
 import type { Conv2dArgs, MatmulArgs } from '../../src/engine/backend/types.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -44,8 +55,19 @@ describe('cpu-wasm backend', () => {
     expect(wasmAvailable(), `${WASM_PATH}: ${wasmLoadError()}`).toBe(true);
   });
 
+  it('uses the relaxed-SIMD (fused multiply-add) kernel where the runtime has relaxed SIMD (Node >= 22)', () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(relaxedSimdSupported()).toBe(major >= 22);
+    expect(wasmVariantsAvailable(), `${WASM_PATHS['relaxed-simd']}: ${wasmLoadError()}`).toEqual(major >= 22 ? ['relaxed-simd', 'simd'] : ['simd']);
+    expect(wasmVariant()).toBe(major >= 22 ? 'relaxed-simd' : 'simd');
+    if (major < 22) expect(() => matmulWasmVariant('relaxed-simd')).toThrow(/relaxed SIMD/);
+  });
+
   const sizes: [number, number, number][] = [
     [1, 1, 1],
+    [1, 97, 31], // a single row, primes
+    [97, 1, 31], // a single column
+    [31, 97, 1],
     [3, 7, 17],
     [17, 3, 7],
     [7, 33, 1],
@@ -54,8 +76,10 @@ describe('cpu-wasm backend', () => {
     [5, 9, 300], // deeper than one packed block (KC = 256)
     [101, 600, 5], // wider than one packed block (NC = 512), rows past one block (MC = 96)
   ];
+  // Every kernel variant this runtime loads (plain SIMD everywhere, relaxed SIMD on Node >= 22), then the default.
+  const kernels: [string, (args: MatmulArgs) => void][] = [...wasmVariantsAvailable().map((v) => [v, matmulWasmVariant(v)] as [string, (args: MatmulArgs) => void]), ['default', matmulWasm]];
   for (const [m, n, k] of sizes) {
-    it(`matches the definition and matmulJs for ${m}×${n}×${k}, every trans/accumulate/offset combination`, () => {
+    it(`matches the definition and matmulJs for ${m}×${n}×${k}, every trans/accumulate/offset combination, every kernel variant`, () => {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           for (const accumulate of [false, true]) {
@@ -66,16 +90,18 @@ describe('cpu-wasm backend', () => {
               const args = { a, b, m, n, k, transA, transB, accumulate, aOffset, bOffset, cOffset };
               const want = reference({ ...args, c });
               const viaJs = Float32Array.from(c);
-              const viaWasm = Float32Array.from(c);
               matmulJs({ ...args, c: viaJs });
-              matmulWasm({ ...args, c: viaWasm });
               const tol = 1e-5 * Math.sqrt(k) + 1e-6;
               const where = `transA=${transA} transB=${transB} accumulate=${accumulate} offsets=${aOffset},${bOffset},${cOffset}`;
               expect(maxAbsDiff(viaJs, want), `js ${where}`).toBeLessThan(tol);
-              expect(maxAbsDiff(viaWasm, want), `wasm ${where}`).toBeLessThan(tol);
-              // Values outside the C window are untouched.
-              expect(viaWasm.subarray(0, cOffset)).toEqual(c.subarray(0, cOffset));
-              expect(viaWasm.subarray(cOffset + m * n)).toEqual(c.subarray(cOffset + m * n));
+              for (const [variant, matmul] of kernels) {
+                const viaWasm = Float32Array.from(c);
+                matmul({ ...args, c: viaWasm });
+                expect(maxAbsDiff(viaWasm, want), `wasm ${variant} ${where}`).toBeLessThan(tol);
+                // Values outside the C window are untouched.
+                expect(viaWasm.subarray(0, cOffset)).toEqual(c.subarray(0, cOffset));
+                expect(viaWasm.subarray(cOffset + m * n)).toEqual(c.subarray(cOffset + m * n));
+              }
             }
           }
         }
@@ -98,8 +124,10 @@ describe('cpu-wasm backend', () => {
       const want = new Float32Array(n * n);
       const got = new Float32Array(n * n);
       matmulJs({ a, b, c: want, m: n, n, k: n });
-      matmulWasm({ a, b, c: got, m: n, n, k: n });
-      expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
+      for (const [variant, matmul] of kernels) {
+        matmul({ a, b, c: got, m: n, n, k: n });
+        expect(maxAbsDiff(got, want), variant).toBeLessThan(1e-4);
+      }
     }
   });
 

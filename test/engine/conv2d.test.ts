@@ -24,6 +24,8 @@ describe('conv2d kernel (cpu-js)', () => {
     { batch: 1, inC: 2, inH: 7, inW: 8, outC: 3, kH: 2, kW: 3, strideH: 2, strideW: 2, padH: 0, padW: 1 },
     { batch: 2, inC: 1, inH: 5, inW: 9, outC: 2, kH: 1, kW: 4, strideH: 1, strideW: 3, padH: 2, padW: 0 },
     { batch: 3, inC: 4, inH: 3, inW: 3, outC: 5, kH: 1, kW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0 },
+    // stride > 1 and padding > 0 in the height, and nothing square: catches a wrong row offset in col2im
+    { batch: 2, inC: 2, inH: 8, inW: 5, outC: 3, kH: 3, kW: 2, strideH: 2, strideW: 1, padH: 1, padW: 0 },
   ];
   for (const g of configs) {
     it(`matches tfjs forward and gradients for ${JSON.stringify(g)}`, () => {
@@ -131,6 +133,12 @@ describe('conv2d layer', () => {
       const layer = conv2dKind.create({ type: 'conv2d', activation, ...variant }, [2, 5, 6], new Rng(2 + i));
       expectGradientsMatch(layer, randomTensor([2, 2, 5, 6], 10 + i));
     });
+  });
+
+  it('gradients match with stride and padding in the height only, on a non-square input and kernel', () => {
+    const layer = conv2dKind.create({ type: 'conv2d', filters: 2, kernelSize: [3, 2], stride: [2, 1], padding: [1, 0], activation: 'tanh' }, [2, 7, 5], new Rng(4));
+    expect(layer.outputShape).toEqual([2, 4, 4]);
+    expectGradientsMatch(layer, randomTensor([2, 2, 7, 5], 21));
   });
 
   it('gradients match with a large stride that skips input pixels', () => {

@@ -34,6 +34,7 @@ const deepLayers: LayerSpec[] = [
   { type: 'swiglu', hidden: 8 },
   { type: 'residual', back: 2 }, // + the rms_norm's input
   { type: 'rnn', hidden: 5 }, // [4, 5]
+  { type: 'dropout', rate: 0.25 }, // identity at evaluation; a fixed seeded mask in the training-mode check
   { type: 'sequential', layers: [{ type: 'lstm', hidden: 5 }, { type: 'layer_norm' }] },
   {
     type: 'parallel',

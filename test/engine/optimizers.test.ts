@@ -20,6 +20,16 @@ function run(opt: Optimizer, p: Param, steps: number, lr: number): number[][] {
   return trace;
 }
 
+/** Three steps with fixed gradients that are not proportional to w. */
+const FIXED_GRADS = [[0.5, 0.3], [-0.2, 0.4], [0.1, -0.1]];
+function runFixed(opt: Optimizer, p: Param, lr: number): number[][] {
+  return FIXED_GRADS.map((g) => {
+    p.grad.set(g);
+    opt.step([p], lr);
+    return Array.from(p.value);
+  });
+}
+
 const expectClose = (actual: number[], expected: number[], digits = 6): void =>
   expected.forEach((v, i) => expect(actual[i]).toBeCloseTo(v, digits));
 
@@ -74,6 +84,35 @@ describe('optimizers: first steps on a quadratic, by hand', () => {
     expectClose(s1!, [0.9, -1.9]);
     // step 2, w0: g = 0.9, v = 0.99·0.01 + 0.01·0.81 = 0.018, w = 0.9 − 0.01·0.9/√0.018
     expectClose(s2!, [0.832917975, -1.830943329]);
+  });
+
+  it('adamw with gradients not proportional to w: the decay stays out of the moments (no coupled L2)', () => {
+    // With g ∝ w (the quadratic above) a coupled L2 term only rescales g and Adam's normalization hides it; with
+    // fixed gradients the moments see g alone. Reference hand-computed in float64:
+    // m = β1m + (1−β1)g, v = β2v + (1−β2)g², w −= lr·(m/(1−β1ᵗ) / (√(v/(1−β2ᵗ)) + ε) + wd·w).
+    const trace = runFixed(adamw({ weightDecay: 0.1 }), matrixParam(), 0.1);
+    expectClose(trace[0]!, [0.89, -2.08], 5);
+    expectClose(trace[1]!, [0.846539418, -2.158932282], 5);
+    expectClose(trace[2]!, [0.800134847, -2.200400861], 5);
+    // A coupled L2 term (g + wd·w inside the moments) would give [0.763357693, −2.124264575] after step 3.
+  });
+
+  it('momentum with dampening: v = μv + (1−d)·g', () => {
+    const trace = runFixed(momentum(0.9, { dampening: 0.5 }), matrixParam(), 0.1);
+    // v1 = 0.5·g1 = [0.25, 0.15]; v2 = 0.9·v1 + 0.5·g2 = [0.125, 0.335]; v3 = [0.1625, 0.2515]
+    expectClose(trace[0]!, [0.975, -2.015]);
+    expectClose(trace[1]!, [0.9625, -2.0485]);
+    expectClose(trace[2]!, [0.94625, -2.07365]);
+    // createOptimizer passes dampening through
+    expectClose(runFixed(createOptimizer({ name: 'momentum', momentum: 0.9, dampening: 0.5 }), matrixParam(), 0.1)[2]!, [0.94625, -2.07365]);
+  });
+
+  it('rmsprop with momentum: buf = μ·buf + g/(√v + ε), w −= lr·buf', () => {
+    const trace = runFixed(rmsprop({ alpha: 0.9, momentum: 0.5 }), matrixParam(), 0.1);
+    // step 1: √v = √0.1·|g| so buf = sign(g)·√10; later steps by hand in float64
+    expectClose(trace[0]!, [1 - 0.1 * Math.sqrt(10), -2 - 0.1 * Math.sqrt(10)], 5);
+    expectClose(trace[1]!, [0.648517397, -2.732004233], 5);
+    expectClose(trace[2]!, [0.567453824, -2.873505532], 5);
   });
 
   it('keeps state per param, across rebuilt Param wrappers', () => {

@@ -5,7 +5,7 @@ import { layerTypes } from '../../src/engine/layers/registry.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { StepTweenChain, TweenState, trainTweening } from '../../src/engine/train/tween.js';
+import { defaultTweenRates, StepTweenChain, TweenState, trainTweening } from '../../src/engine/train/tween.js';
 import { randomTensor } from '../helpers/gradcheck.js';
 
 const spec = (inputShape: number[], layers: object[]) => sequentialNetworkSpec(inputShape, layers as LayerSpec[]);
@@ -43,6 +43,7 @@ const perKind: Record<string, { input: number[]; layers: object[]; ids?: number 
   flatten: { input: [2, 2], layers: [{ type: 'flatten' }, head] },
   pool: { input: [3, 4], layers: [{ type: 'pool' }, head] },
   reshape: { input: [4], layers: [{ type: 'reshape', shape: [2, 2] }, { type: 'flatten' }, head] },
+  dropout: { input: [4], layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dropout', rate: 0.2 }, head] },
 };
 
 function randomData(input: number[], n: number, seed: number, ids?: number): { x: Tensor; y: Int32Array } {
@@ -53,6 +54,13 @@ function randomData(input: number[], n: number, seed: number, ids?: number): { x
 }
 
 describe('TweenState', () => {
+  it("takes LOOM's default per-type rates from the layer kinds; other kinds get 1", () => {
+    expect(defaultTweenRates()).toEqual({
+      dense: 1, rnn: 0.5, lstm: 0.5, mha: 0.2, layer_norm: 0.1, rms_norm: 0.1, swiglu: 0.2, conv2d: 0.1, conv1d: 0.1, embedding: 0.1,
+    });
+    expect(new TweenState(new Network(spec([4], [{ type: 'dense', units: 2 }]), new Rng(1)), { rates: { dense: 0.3 } }).config.rates).toMatchObject({ dense: 0.3, lstm: 0.5 });
+  });
+
   it('has a test network for every registered layer kind', () => {
     expect(Object.keys(perKind).sort()).toEqual(layerTypes().sort());
   });

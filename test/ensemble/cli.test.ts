@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,13 +14,13 @@ import { pickModel } from '../../src/engine/io/model.js';
 import { analyzeRun, analyzePredictions } from '../../src/ensemble/analyze.js';
 import { finishRun } from '../../src/ensemble/pipeline.js';
 import { combineProbabilities } from '../../src/ensemble/select.js';
-import type { Dataset } from '../../src/data/index.js';
+import type { LoadedDataset } from '../../src/data/index.js';
 import { Store } from '../../src/store/store.js';
 import { asTensor, blobs, DATA_REF, SPLIT_SEED, trainMembers, type TrainedMember } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-ensemble-'));
 const db = join(dir, 'runs.db');
-let data: Dataset;
+let data: LoadedDataset;
 let members: TrainedMember[];
 
 /** A finished run of 4 tiny real networks, stored with the real Store; plus an empty run. */
@@ -56,6 +56,13 @@ async function cli(cmd: { run(argv: string[]): Promise<number> }, argv: string[]
   vi.restoreAllMocks();
   expect(code).toBe(0);
   return out.join('\n');
+}
+
+/** A normalized split's rows as they were before the z-score (x·std + mean), as a user would have them. */
+function rawRows(d: LoadedDataset, split: LoadedDataset['test']): number[][] {
+  if (d.normalization.kind !== 'zscore') throw new Error('expected a z-scored data set');
+  const { mean, std } = d.normalization;
+  return Array.from({ length: split.count }, (_, r) => Array.from(split.x.subarray(r * d.featureSize, (r + 1) * d.featureSize), (v, f) => v * (std[f] as number) + (mean[f] as number)));
 }
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
@@ -112,11 +119,11 @@ describe('loom graft and loom export', () => {
     const offline = combineProbabilities(members.map((m) => m.test.probabilities), idx, ensemble!.weights);
     expect(maxDiff(predict(network, asTensor(data, data.test).x).data, offline)).toBeLessThan(1e-5);
 
+    // loom predict takes raw rows: the graft carries the run's z-score and applies it.
     const input = join(dir, 'input.json');
-    const rows = Array.from({ length: 5 }, (_, r) => Array.from(data.test.x.subarray(r * 4, r * 4 + 4)));
-    writeFileSync(input, JSON.stringify(rows));
+    writeFileSync(input, JSON.stringify(rawRows(data, data.test).slice(0, 5)));
     const predicted = JSON.parse(await cli(predictCommand, ['--model', out, '--input', input])) as number[][];
-    expect(maxDiff(predicted.flat(), offline.subarray(0, 15))).toBeLessThan(1e-5);
+    expect(maxDiff(predicted.flat(), offline.subarray(0, 15))).toBeLessThan(1e-4);
   });
 
   it('hive-grafts members into a LOOM bundle with a trained head and reports its accuracy', async () => {
@@ -140,8 +147,24 @@ describe('loom graft and loom export', () => {
     const loom = join(dir, 'm1.loom');
     await cli(exportCommand, [bundle, '--format', 'loom', '--out', loom]);
     expect(maxDiff(predict(pickModel(readModelFile(loom)).network, x).data, want)).toBeLessThan(1e-6);
+    // The run's preprocessing goes into the export and survives the re-export.
+    const p = pickModel(readModelFile(bundle)).preprocessing;
+    expect(p?.normalization).toEqual(data.normalization);
+    expect(p?.classes).toEqual([...data.classNames]);
+    expect(pickModel(readModelFile(loom)).preprocessing).toEqual(p);
+    // A link planted at --out is replaced, the file it points to is left alone; exporting twice keeps one row.
+    const outside = join(dir, 'outside.txt');
+    writeFileSync(outside, 'keep me');
+    const linked = join(dir, 'linked.loom');
+    symlinkSync(outside, linked);
+    await cli(exportCommand, ['r1:m1', '--db', db, '--out', linked]);
+    await cli(exportCommand, ['r1:m1', '--db', db, '--out', linked]);
+    expect(readFileSync(outside, 'utf8')).toBe('keep me');
+    expect(lstatSync(linked).isSymbolicLink()).toBe(false);
+    expect(maxDiff(predict(pickModel(readModelFile(linked)).network, x).data, want)).toBeLessThan(1e-6);
     const store = Store.open(db, { readonly: true });
     try {
+      expect(store.listExports('r1').filter((e) => e.path === linked)).toHaveLength(1);
       expect(store.getAnalyses('r1')).toHaveLength(1);
     } finally {
       store.close();
@@ -157,7 +180,7 @@ describe('end of search', () => {
       expect(summary.files.map((f) => f.format)).toEqual(['loom', 'loom-bundle']);
       expect(summary.graftTestAccuracy).toBeCloseTo(summary.ensemble.testAccuracy, 12);
       expect(summary.lines[0]).toMatch(/best single model m\d .*test \d+\.\d\d%/);
-      expect(summary.lines.some((l) => /^ensemble \(.*validation \d+\.\d\d%, test \d+\.\d\d%/.test(l))).toBe(true);
+      expect(summary.lines.some((l) => /^ensemble \(.*validation \d+\.\d\d%.*, test \d+\.\d\d%/.test(l))).toBe(true);
       expect(summary.ensemble.testGain).toBe(summary.ensemble.testAccuracy - summary.bestSingle.testAccuracy);
       const network = pickModel(readModelFile(summary.files[0]!.path)).network;
       expect(network.modelId).toMatch(/^ensemble\(/);

@@ -1,11 +1,11 @@
 import { evaluate, type Evaluation } from '../../src/engine/eval.js';
 import type { Network } from '../../src/engine/network.js';
-import { tensor, type Tensor } from '../../src/engine/tensor.js';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { train } from '../../src/engine/train/index.js';
 import { finishConfig, type ArchConfig, type BrainType } from '../../src/search/arch.js';
 import type { CombineMode } from '../../src/engine/layers/parallel.js';
 import { buildNetwork } from '../../src/search/build.js';
-import { loadDataset, type Dataset } from '../../src/data/index.js';
+import { loadDataset, splitTensors, type LoadedDataset } from '../../src/data/index.js';
 
 /** Small trained search networks on synthetic blobs (4 features, 3 classes), shared by the ensemble tests. */
 export const DATA_REF = 'synthetic:blobs';
@@ -18,10 +18,10 @@ export interface TrainedMember {
   readonly test: Evaluation;
 }
 
-export const asTensor = (data: Dataset, split: Dataset['val']): { x: Tensor; y: Int32Array } => ({ x: tensor([split.count, ...data.inputShape], split.x), y: split.y });
+export const asTensor = (data: LoadedDataset, split: LoadedDataset['val']): { x: Tensor; y: Int32Array } => splitTensors(data, split);
 
-export function blobs(): Dataset {
-  return loadDataset(DATA_REF, { seed: SPLIT_SEED });
+export function blobs(): LoadedDataset {
+  return loadDataset(DATA_REF, { splitSeed: SPLIT_SEED });
 }
 
 const SPECS: readonly { brains: BrainType[]; combine: CombineMode; activation: ArchConfig['activation']; epochs: number }[] = [
@@ -31,7 +31,7 @@ const SPECS: readonly { brains: BrainType[]; combine: CombineMode; activation: A
   { brains: ['Dense'], combine: 'avg', activation: 'sigmoid', epochs: 1 },
 ];
 
-export function configFor(i: number, data: Dataset): ArchConfig {
+export function configFor(i: number, data: LoadedDataset): ArchConfig {
   const s = SPECS[i % SPECS.length] as (typeof SPECS)[number];
   return finishConfig({
     id: `m${i}`, gridRows: 1, gridCols: s.brains.length, brains: s.brains, dModel: 8, numHeads: 2, learningRate: 0.01,
@@ -41,7 +41,7 @@ export function configFor(i: number, data: Dataset): ArchConfig {
 }
 
 /** Trains `count` different tiny networks (a few epochs each: accurate but not all alike). */
-export function trainMembers(data: Dataset, count = 3): TrainedMember[] {
+export function trainMembers(data: LoadedDataset, count = 3): TrainedMember[] {
   return Array.from({ length: count }, (_, i) => {
     const config = configFor(i, data);
     const network = buildNetwork(config, { inputShape: data.inputShape, numClasses: data.numClasses }, 10 + i);

@@ -6,10 +6,10 @@ import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
 import { graftEnsemble, graftHives, trainHiveGraft } from '../../src/ensemble/graft.js';
 import { combineProbabilities, scoreRows } from '../../src/ensemble/select.js';
-import type { Dataset } from '../../src/data/index.js';
+import type { LoadedDataset } from '../../src/data/index.js';
 import { asTensor, blobs, trainMembers, type TrainedMember } from './fixture.js';
 
-let data: Dataset;
+let data: LoadedDataset;
 let members: TrainedMember[];
 
 beforeAll(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseK, distanceMatrix, kmeans, silhouette, silhouetteFromDistances } from '../../src/ensemble/kmeans.js';
+import { chooseK, distanceMatrix, kmeans, silhouette, silhouetteFromDistances, squaredDistance } from '../../src/ensemble/kmeans.js';
 import { Rng } from '../../src/engine/rng.js';
 
 describe('kmeans', () => {
@@ -44,6 +44,39 @@ describe('kmeans', () => {
     expect([...r.assignments]).toEqual([1, 0, 0, 2]);
     expect(r.inertia).toBeCloseTo(0.5, 12);
     expect(r.sizes).toEqual([2, 1, 1]);
+  });
+
+  /** Six gaussian groups in 2-d: enough local minima that single k-means++ starts often land in a worse one. */
+  const sixGroups = (): number[][] => {
+    const rng = new Rng(7);
+    const centers = Array.from({ length: 6 }, () => [rng.normal(0, 4), rng.normal(0, 4)]);
+    return centers.flatMap((c) => Array.from({ length: 15 }, () => [(c[0] as number) + rng.normal(), (c[1] as number) + rng.normal()]));
+  };
+  const directInertia = (pts: number[][], r: ReturnType<typeof kmeans>): number =>
+    pts.reduce((a, p, i) => a + squaredDistance(p, r.centroids[r.assignments[i] as number] as Float64Array), 0);
+
+  it('keeps the lowest inertia of several seeded k-means++ restarts (8 by default)', () => {
+    const pts = sixGroups();
+    let better = 0;
+    for (let seed = 0; seed < 8; seed++) {
+      const one = kmeans(pts, 6, { seed, restarts: 1 });
+      const many = kmeans(pts, 6, { seed });
+      // The first restart draws exactly what a single start draws, so several can only be as good or better.
+      expect(many.inertia).toBeLessThanOrEqual(one.inertia + 1e-9);
+      if (many.inertia < one.inertia - 1e-6) better++;
+      expect(kmeans(pts, 6, { seed }).inertia).toBe(many.inertia);
+    }
+    expect(better).toBeGreaterThanOrEqual(4);
+    expect(() => kmeans(pts, 2, { restarts: 0 })).toThrow(/restarts must be a positive integer/);
+  });
+
+  it('reports the inertia of the final means when maxIter stops Lloyd early', () => {
+    const pts = sixGroups();
+    const r = kmeans(pts, 6, { seed: 1, restarts: 1, maxIter: 1 });
+    expect(r.converged).toBe(false);
+    expect(r.inertia).toBeCloseTo(directInertia(pts, r), 9);
+    const full = kmeans(pts, 6, { seed: 1 });
+    expect(full.inertia).toBeCloseTo(directInertia(pts, full), 9);
   });
 
   it('rejects bad input clearly', () => {

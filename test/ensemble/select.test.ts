@@ -38,9 +38,9 @@ describe('scores', () => {
 });
 
 describe('greedy selection (Caruana, with replacement)', () => {
-  it('follows the hand-computed climb', () => {
+  it('follows the hand-computed climb (on accuracy)', () => {
     // start [A]; A+B is right on all 4 (log-loss .398 < A+A's); then A+B+A (log-loss .382) beats A+B+B (.414).
-    const s = greedySelection(val, { initSize: 1, steps: 3 });
+    const s = greedySelection(val, { initSize: 1, steps: 3, metric: 'accuracy' });
     expect(s.picks).toEqual([0, 1, 0]);
     expect(s.members).toEqual([0, 1]);
     expect(s.weights[0]).toBeCloseTo(2 / 3, 12);
@@ -80,7 +80,7 @@ describe('greedy selection (Caruana, with replacement)', () => {
       return p;
     });
     const split = { probs, labels, numClasses: c };
-    const got = greedySelection(split, { initSize: 2, steps: 12 });
+    const got = greedySelection(split, { initSize: 2, steps: 12, metric: 'accuracy' });
     // reference: rebuild the average from the pick list for every candidate
     const picks = rankModels(split).slice(0, 2).map((r) => r.index);
     const trace = [scoreRows(combineProbabilities(probs, picks, picks.map(() => 1 / picks.length)), labels, c)];
@@ -122,18 +122,27 @@ describe('ensemble reports', () => {
     expect(r.members).toEqual(['a', 'c']);
   });
 
-  it('chooses a combination only when it is right on more validation samples than the best single model', () => {
+  it('on accuracy, chooses a combination only when it is right on more validation samples than the best single model', () => {
     const ids = ['a', 'b', 'c'];
     // A and B combined are right on all 4 validation samples: chosen over A alone
-    const won = analyzePredictions({ modelIds: ids, val, test: val }, { kMax: 2 });
+    const won = analyzePredictions({ modelIds: ids, val, test: val }, { kMax: 2, selection: { metric: 'accuracy' } });
     expect(won.ensembles[0]?.method).toBe('best-single');
     expect(won.chosen.valAccuracy).toBe(1);
     expect(won.chosen.members.length).toBeGreaterThan(1);
     // two copies of A: every combination ties A on accuracy, so the single model stays
-    const tie = analyzePredictions({ modelIds: ['a', 'a2'], val: { ...val, probs: [A, A] }, test: { ...val, probs: [A, A] } }, { kMax: 2 });
+    const tie = analyzePredictions({ modelIds: ['a', 'a2'], val: { ...val, probs: [A, A] }, test: { ...val, probs: [A, A] } }, { kMax: 2, selection: { metric: 'accuracy' } });
     expect(tie.chosen.method).toBe('best-single');
     expect(tie.chosen.members).toEqual(['a']);
     expect(tie.chosen.testGain).toBe(0);
+  });
+
+  it('by default selects and chooses on validation log-loss, and every report says it was selected on validation', () => {
+    const s = greedySelection(val, { initSize: 1, steps: 6 });
+    // The kept prefix is the lowest validation log-loss of the climb.
+    expect(s.val.logLoss).toBe(Math.min(...s.trace.map((t) => t.logLoss)));
+    const a = analyzePredictions({ modelIds: ['a', 'b', 'c'], val, test: val }, { kMax: 2 });
+    expect(a.chosen.valLogLoss).toBe(Math.min(...a.ensembles.map((e) => e.valLogLoss)));
+    expect(a.ensembles.every((e) => e.selectedOn === 'validation')).toBe(true);
   });
 
   it('selection never looks at test data: corrupting the test split changes no member', () => {

@@ -31,12 +31,18 @@ export interface GradCheckReport {
   errors: Record<string, number>;
   /** name → norm of the analytic gradient over the probed entries. */
   norms: Record<string, number>;
+  /**
+   * name → ‖grad after a second backward without zeroing − 2·grad of the first‖ / max(‖2·grad of the first‖, 1e-4):
+   * backward must add into Param.grad (gradient accumulation relies on it), so this is float rounding only.
+   */
+  accumulation: Record<string, number>;
 }
 
 /**
  * Compares backward against central finite differences of L = Σ y·r for a fixed random r, for the input and
  * every parameter. The loss is summed in float64 so float32 rounding stays well below the tolerance.
  * Each forward gets a fresh context seeded identically, so stochastic layers (Gumbel) see the same noise.
+ * A second forward/backward without zeroing measures whether backward adds into every Param.grad.
  */
 export function gradCheck(model: Differentiable, x: Tensor, opts: GradCheckOptions = {}): GradCheckReport {
   const eps = opts.eps ?? 1e-3;
@@ -59,14 +65,32 @@ export function gradCheck(model: Differentiable, x: Tensor, opts: GradCheckOptio
   const params = model.params();
   for (const p of params) p.grad.fill(0);
   model.forward(x, ctx());
-  const dx = model.backward({ data: r, shape: y0.shape }, ctx());
+  const dx = model.backward({ data: Float32Array.from(r), shape: y0.shape }, ctx());
+  const dxFirst = Float32Array.from(dx.data);
   const analytic = new Map<string, Float32Array>(params.map((p) => [p.name, Float32Array.from(p.grad)]));
+
+  // The same pass again, grads not zeroed: each must now be twice the first.
+  model.forward(x, ctx());
+  model.backward({ data: Float32Array.from(r), shape: y0.shape }, ctx());
+  const accumulation: Record<string, number> = {};
+  for (const p of params) {
+    const first = analytic.get(p.name) as Float32Array;
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < first.length; i++) {
+      diff += ((p.grad[i] as number) - 2 * (first[i] as number)) ** 2;
+      norm += (2 * (first[i] as number)) ** 2;
+    }
+    // The floor keeps gradients that are zero in exact arithmetic (an attention key bias: ~1e-9 of noise) from
+    // reading as large relative errors; a backward that overwrites instead of adding gives ≥ 0.5 for any real one.
+    accumulation[p.name] = Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-4);
+  }
 
   const pickRng = new Rng(seed + 2);
   const probeIndices = (n: number): number[] =>
     n <= probes ? Array.from({ length: n }, (_, i) => i) : pickRng.permutation(n).slice(0, probes);
 
-  const report: GradCheckReport = { errors: {}, norms: {} };
+  const report: GradCheckReport = { errors: {}, norms: {}, accumulation };
   const compare = (name: string, values: Float32Array, grad: Float32Array): void => {
     let diff = 0;
     let na = 0;
@@ -89,12 +113,15 @@ export function gradCheck(model: Differentiable, x: Tensor, opts: GradCheckOptio
     report.norms[name] = Math.sqrt(na);
   };
 
-  if (!opts.skipInput) compare('input', x.data, dx.data);
+  if (!opts.skipInput) compare('input', x.data, dxFirst);
   for (const p of params) compare(p.name, p.value, analytic.get(p.name) as Float32Array);
   return report;
 }
 
-/** gradCheck plus assertions: every error under tol, and (unless allowed) every gradient non-trivial. */
+/**
+ * gradCheck plus assertions: every error under tol, (unless allowed) every gradient non-trivial, and every param's
+ * gradient accumulated by a second backward (twice the first, to float rounding).
+ */
 export function expectGradientsMatch(
   model: Differentiable,
   x: Tensor,
@@ -107,6 +134,9 @@ export function expectGradientsMatch(
     if (!opts.allowZero?.includes(name)) {
       expect(report.norms[name], `gradient of ${name} is zero: the check would prove nothing`).toBeGreaterThan(1e-6);
     }
+  }
+  for (const [name, err] of Object.entries(report.accumulation)) {
+    expect(err, `a second backward must add into ${name}.grad (twice the first gradient); relative error`).toBeLessThan(1e-5);
   }
   return report;
 }

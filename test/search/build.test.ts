@@ -106,6 +106,39 @@ describe('buildNetwork', () => {
     }
   });
 
+  it('puts a conv stem before the tokens: conv/pool blocks, each feature map one token, width doubling', () => {
+    const config = configFor(image, { convBlocks: 2, convWidth: 4, activation: 'relu' });
+    const spec = buildNetworkSpec(config, image);
+    expect(spec.layers.map((l) => l.type)).toEqual(['reshape', 'conv2d', 'pool', 'conv2d', 'pool', 'reshape', 'dense', 'parallel', 'dense', 'flatten', 'dense', 'dense']);
+    // The hidden layer after flatten mixes the feature-map tokens: 2·dModel units, the config's activation.
+    expect(spec.layers[10]).toMatchObject({ type: 'dense', units: 16, activation: 'relu' });
+    expect(spec.layers[0]).toEqual({ type: 'reshape', shape: [1, 8, 8], pad: false });
+    expect(spec.layers[1]).toMatchObject({ type: 'conv2d', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' });
+    expect(spec.layers[3]).toMatchObject({ type: 'conv2d', filters: 8 });
+    expect(spec.layers[5]).toEqual({ type: 'reshape', shape: [8, 4], pad: false });
+    const net = buildNetwork(config, image, 1);
+    expect(net.layers[5]?.outputShape).toEqual([8, 4]);
+    // [C, H, W] inputs need no reshape in front; every stem parameter trains.
+    const c3 = buildNetwork(configFor(channels, { convBlocks: 1, convWidth: 3 }), channels, 1);
+    expect(c3.layers[0]?.spec.type).toBe('conv2d');
+    const y = c3.forward(randomTensor([2, 1, 6, 6]), { training: true });
+    c3.zeroGrad();
+    c3.backward(randomTensor(y.shape.slice(), 4), { training: true });
+    for (const p of c3.params()) expect(p.grad.some((g) => g !== 0), p.name).toBe(true);
+  });
+
+  it('adds dropout before the head when the config has some: active in training, the identity at evaluation', () => {
+    expect(buildNetworkSpec(configFor(image), image).layers.some((l) => l.type === 'dropout')).toBe(false);
+    const config = configFor(image, { dropout: 0.5 });
+    const spec = buildNetworkSpec(config, image);
+    expect(spec.layers.at(-2)).toEqual({ type: 'dropout', rate: 0.5 });
+    const net = buildNetwork(config, image, 1);
+    const x = randomTensor([4, 8, 8]);
+    const evalA = Array.from(net.forward(x).data);
+    expect(Array.from(net.forward(x).data)).toEqual(evalA);
+    expect(Array.from(net.forward(x, { training: true, rng: new Rng(1) }).data)).not.toEqual(evalA);
+  });
+
   it('rejects a config built for another task', () => {
     const config = configFor(image);
     expect(() => buildNetworkSpec(config, { inputShape: [8, 8], numClasses: 4 })).toThrow(/"numClasses": config says 3 but the task has 4/);

@@ -7,6 +7,7 @@ import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
 import { loadJobData, processJob } from '../../src/workers/processor.js';
 import { ThreadPoolExecutor } from '../../src/workers/pool.js';
+import { transferList } from '../../src/workers/wire.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
@@ -148,7 +149,22 @@ describe('coordinator', () => {
       expect(summary.modelsTrained).toBe(2);
       const metrics = store.listModels('r').map((m) => m.metrics ?? []);
       // Training really happened: the loss fell over the epochs of every model.
-      for (const m of metrics) expect(m[m.length - 1]!.trainLoss).toBeLessThan(m[0]!.trainLoss);
+      for (const m of metrics) expect(m[m.length - 1]!.loss).toBeLessThan(m[0]!.loss);
     });
   }
+});
+
+describe('worker-thread results', () => {
+  it('move their own buffers to the pool, never a buffer another array shares', () => {
+    const shared = new Float32Array(12);
+    const result = {
+      modelId: 'm', metrics: [], valProbs: new Float32Array(6), testProbs: shared.subarray(0, 6), valMask: new Uint8Array(2), testMask: new Uint8Array(2),
+      weights: new Uint8Array(8), paramCount: 1, trainMs: 1, worker: 'w', valAccuracy: 1, testAccuracy: 1, numClasses: 3,
+    } satisfies ModelResult;
+    const list = transferList(result);
+    const expected = [result.valProbs.buffer, result.valMask.buffer, result.testMask.buffer, result.weights.buffer];
+    expect(list).toHaveLength(expected.length);
+    expected.forEach((buffer, i) => expect(list[i]).toBe(buffer));
+    expect(list).not.toContain(shared.buffer);
+  });
 });

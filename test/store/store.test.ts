@@ -31,8 +31,8 @@ function result(modelId: string, salt = 0): ModelResult {
   return {
     modelId,
     metrics: [
-      { epoch: 1, trainLoss: 1.1, valAccuracy: 0.5 },
-      { epoch: 2, trainLoss: 0.7, valAccuracy: 0.75 },
+      { epoch: 1, loss: 1.1, accuracy: 0.4, valLoss: 1.2, valAccuracy: 0.5, lr: 0.01, ms: 3 },
+      { epoch: 2, loss: 0.7, accuracy: 0.6, valLoss: 0.9, valAccuracy: 0.75, lr: 0.005, ms: 4 },
     ],
     valProbs: Float32Array.from({ length: 13 * 3 }, (_, i) => Math.fround(Math.sin(i + salt) * 0.5 + 0.5)),
     testProbs: Float32Array.from({ length: 9 * 3 }, (_, i) => i / 27 + 1e-7),
@@ -120,8 +120,8 @@ describe('runs and models', () => {
     clock = 2000;
     store.addGeneration('run-1', 0);
     store.addGeneration('run-1', 0);
-    store.finishGeneration('run-1', 0, { best: 0.9 });
-    expect(store.listGenerations('run-1')).toEqual([{ runId: 'run-1', index: 0, startedAt: 2000, finishedAt: 2000, stats: { best: 0.9 } }]);
+    store.finishGeneration('run-1', 0, { members: ['m1'], bestValAccuracy: 0.9 });
+    expect(store.listGenerations('run-1')).toEqual([{ runId: 'run-1', index: 0, startedAt: 2000, finishedAt: 2000, stats: { members: ['m1'], bestValAccuracy: 0.9 } }]);
 
     expect(store.updateRunStatus('run-1', 'interrupted')).toMatchObject({ status: 'interrupted', finishedAt: 2000 });
     clock = 3000;
@@ -168,13 +168,14 @@ describe('runs and models', () => {
     expect(store.listModels('run-1', { status: 'failed' }).map((m) => m.modelId)).toEqual(['m2']);
     expect(store.listModels('run-1', { generation: 1 }).map((m) => m.modelId)).toEqual(['m3']);
     expect(store.listModels('run-1', { status: 'pending', generation: 0 })).toEqual([]);
-    expect(store.countModels('run-1')).toEqual({ pending: 1, running: 0, done: 1, failed: 1 });
+    expect(store.countModels('run-1')).toEqual({ pending: 1, running: 0, done: 1, failed: 1, pruned: 0 });
 
     store.markModelRunning('run-1', 'm3');
     expect(store.resetRunningModels('run-1')).toBe(1);
     expect(store.getModel('run-1', 'm3')?.status).toBe('pending');
-    store.setFitness('run-1', [{ modelId: 'm1', fitness: 0.61 }]);
-    expect(store.getModel('run-1', 'm1')?.fitness).toBe(0.61);
+    store.setFitness('run-1', 'm1', 0.61, { accuracy: 0.55, diversity: 0.06 });
+    expect(store.getModel('run-1', 'm1')).toMatchObject({ fitness: 0.61, fitnessParts: { accuracy: 0.55, diversity: 0.06 } });
+    expect(store.listModels('run-1', { status: 'done' })[0]?.fitnessParts).toEqual({ accuracy: 0.55, diversity: 0.06 });
 
     expect(storeErrorOf(() => store.markModelRunning('run-1', 'ghost')).message).toMatch(/no model ghost/);
     expect(storeErrorOf(() => store.addModels('no-run', [{ modelId: 'x', generation: 0, arch: {} }])).message).toMatch(/no such run/);

@@ -102,6 +102,10 @@ describe('faults in a distributed search', () => {
     expect(before.filter((m) => m.status === 'done').length).toBeGreaterThanOrEqual(1);
     expect(before.filter((m) => m.status === 'done').length).toBeLessThan(4);
 
+    // The dead coordinator's lease still holds the run: a resume is refused until it lapses (5 s in the child).
+    await expect(new Coordinator({ store, executor, maxAttempts: 1 }).resume('run-resume')).rejects.toThrow(/already being run by another coordinator/);
+    await new Promise((r) => setTimeout(r, Math.max(0, (store.getRun('run-resume')?.leaseExpiresAt ?? 0) - Date.now()) + 50));
+    expect(store.runState(store.getRun('run-resume')!)).toBe('stalled');
     const summary = await new Coordinator({ store, executor, maxAttempts: 1 }).resume('run-resume');
     expect(summary.status).toBe('finished');
     const after = store.listModels('run-resume');

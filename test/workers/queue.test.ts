@@ -38,7 +38,7 @@ async function executor(prefix: string, extra: Partial<Parameters<typeof QueueEx
 function awkwardResult(): ModelResult {
   return {
     modelId: 'g0-7',
-    metrics: [{ epoch: 1, trainLoss: 0.5, valAccuracy: 0.6 }],
+    metrics: [{ epoch: 1, loss: 0.5, accuracy: 0.5, valAccuracy: 0.6, lr: 0.01, ms: 3 }],
     valProbs: Float32Array.from({ length: 15 }, (_, i) => Math.fround(i / 15 + 1e-7)),
     testProbs: Float32Array.from({ length: 9 }, (_, i) => Math.fround(-i * 0.3)),
     valMask: Uint8Array.from([1, 0, 1, 1, 0]),
@@ -112,14 +112,16 @@ describe('a search through the queue', () => {
     const store = Store.open(':memory:');
     closers.push(async () => store.close());
     const progress: JobProgress[] = [];
+    const failures: string[] = [];
     const onEvent = (e: RunEvent): void => {
       if (e.kind === 'model-progress') progress.push(e.progress);
+      if (e.kind === 'model-failed') failures.push(`${e.modelId}: ${e.error}`);
     };
     const summary = await new Coordinator({ store, executor: ex, onEvent, maxAttempts: 1 }).start(config, 'run-e2e');
 
     const total = totalModels(config);
     expect(summary.status).toBe('finished');
-    expect(summary.modelsTrained).toBe(total);
+    expect(summary.modelsTrained, failures.join('\n')).toBe(total);
     const models = store.listModels('run-e2e');
     expect(models.map((m) => m.status)).toEqual(Array(total).fill('done'));
     expect(new Set(models.map((m) => m.worker)).size).toBeGreaterThanOrEqual(1);

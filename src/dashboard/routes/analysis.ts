@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { analysisView } from '../analysis-view.js';
 import { routePlugin } from '../plugins/shared.js';
-import { AnalysisQuery, AnalysisReply } from '../schemas/analysis.js';
+import { importanceView } from '../genes.js';
+import { AnalysisQuery, AnalysisReply, ImportanceReply } from '../schemas/analysis.js';
 import { readErrors, RunParams, type TypeBoxTypeProvider } from '../schemas/common.js';
 import { requireRun } from './errors.js';
 
@@ -15,6 +16,14 @@ const analysisRoutes: FastifyPluginAsync = async (instance) => {
       const run = requireRun(fastify.store, request.params.runId);
       const { top, k } = request.query;
       return analysisView(fastify.store, run, { ...(top !== undefined ? { top } : {}), ...(k !== undefined ? { k } : {}) });
+    },
+  );
+  fastify.get(
+    '/api/runs/:runId/importance',
+    { schema: { params: RunParams, response: { 200: ImportanceReply, ...readErrors } } },
+    async (request) => {
+      const run = requireRun(fastify.store, request.params.runId);
+      return importanceView(fastify.store, run.id, fastify.store.listModels(run.id), run.seed);
     },
   );
 };

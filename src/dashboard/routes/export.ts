@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { ensembleViews } from '../analysis-view.js';
-import { exportView, graftFileName, graftStoredEnsemble, populationCsv, servablePath, writeGraft } from '../export.js';
+import { DASHBOARD_FORMAT, exportView, graftFileName, graftStoredEnsemble, populationCsv, servablePath, writeGraft } from '../export.js';
 import { routePlugin } from '../plugins/shared.js';
 import { EnsembleParams, ErrorReply, ExportParams, ModelParams, RawBody, readErrors, RunParams, type TypeBoxTypeProvider } from '../schemas/common.js';
 import { EnsemblesReply, GraftBody, GraftReply } from '../schemas/exports.js';
@@ -14,7 +14,8 @@ const attachment = (name: string) => `attachment; filename="${name.replace(/["\\
 /**
  * Downloads (population CSV, a model's stored file, an ensemble grafted on the fly, a recorded export) and the one
  * write action: POST …/graft grafts an ensemble, writes the file to the exports folder and records it in the
- * database (through a short-lived writable connection; everything else reads the read-only one).
+ * database (through a short-lived writable connection; everything else reads the read-only one). A repeated POST
+ * for the same ensemble replaces the file and keeps its one export row (the store records a path once per run).
  */
 const exportRoutes: FastifyPluginAsync = async (instance) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -67,7 +68,7 @@ const exportRoutes: FastifyPluginAsync = async (instance) => {
       const ensemble = requireEnsemble(runId, ensembleId);
       const bytes = graftStoredEnsemble(fastify.store, ensemble, request.body.dtype ?? 'float32');
       const path = writeGraft(fastify.dbPath, runId, ensembleId, bytes);
-      const record = await fastify.withWritableStore((store) => store.addExport(runId, { ensembleId, path, format: 'loom-model' }));
+      const record = await fastify.withWritableStore((store) => store.addExport(runId, { ensembleId, path, format: DASHBOARD_FORMAT }));
       return { export: exportView(fastify.dbPath, record), bytes: bytes.byteLength, members: [...new Set(ensemble.members)] };
     },
   );

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { datasetLabelSource, type LabelSource } from '../labels.js';
-import { modelDetail, modelRow } from '../model-view.js';
+import { epochs, modelDetail, modelRow } from '../model-view.js';
 import { routePlugin } from '../plugins/shared.js';
 import { ModelParams, readErrors, RunParams, type TypeBoxTypeProvider } from '../schemas/common.js';
-import { ModelDetailReply, ModelsQuery, ModelsReply } from '../schemas/models.js';
+import { CurvesQuery, CurvesReply, ModelDetailReply, ModelsQuery, ModelsReply } from '../schemas/models.js';
 import { latestUpdate } from '../summaries.js';
 import { requireModel, requireRun } from './errors.js';
 
@@ -27,6 +27,22 @@ const modelRoutes: FastifyPluginAsync<ModelRoutesOptions> = async (instance, opt
       const all = fastify.store.listModels(runId, { ...(status ? { status } : {}), ...(generation !== undefined ? { generation } : {}) });
       const changed = updatedAfter === undefined ? all : all.filter((m) => m.updatedAt > updatedAfter);
       return { models: changed.map(modelRow), latestUpdate: latestUpdate(all) };
+    },
+  );
+
+  fastify.get(
+    '/api/runs/:runId/curves',
+    { schema: { params: RunParams, querystring: CurvesQuery, response: { 200: CurvesReply, ...readErrors } } },
+    async (request) => {
+      const { runId } = request.params;
+      requireRun(fastify.store, runId);
+      const ids = [...new Set(request.query.models.split(','))];
+      return {
+        curves: ids.map((id) => {
+          const m = requireModel(fastify.store, runId, id);
+          return { modelId: m.modelId, status: m.status, generation: m.generation, metrics: epochs(m.metrics) };
+        }),
+      };
     },
   );
 

@@ -53,3 +53,12 @@ export const AnalysisReply = Type.Object({
   stored: Type.Array(Type.Object({ id: Type.Integer(), kind: Type.String(), createdAt: Type.Number() })),
 });
 export type AnalysisReplyType = Static<typeof AnalysisReply>;
+
+/** Which genes explain validation accuracy (permutation importance of a small random forest). */
+export const ImportanceReply = Type.Object({
+  target: Type.Literal('valAccuracy'),
+  models: Type.Integer(),
+  method: Type.String(),
+  genes: Type.Array(Type.Object({ gene: Type.String(), importance: Type.Number(), share: Type.Number() })),
+});
+export type ImportanceReplyType = Static<typeof ImportanceReply>;

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AnyJson, Nullable } from './common.js';
 
-export const ModelStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
+export const ModelStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('pruned')]);
 
 /** One row of the population table: flat, so 2,000 of them stay small. Arch fields are null when the arch is not a search config. */
 export const ModelRow = Type.Object({
@@ -85,6 +85,8 @@ export const ModelDetailReply = Type.Object({
   parentIds: Type.Array(Type.String()),
   seed: Nullable(Type.Number()),
   error: Nullable(Type.String()),
+  /** The named terms the search's fitness was made of (e.g. accuracy, diversity, cost); null when not recorded. */
+  fitnessParts: Nullable(Type.Record(Type.String(), Type.Number())),
   metrics: Type.Array(EpochSchema),
   hive: Nullable(HiveSchema),
   layers: Type.Array(LayerSchema),
@@ -92,3 +94,13 @@ export const ModelDetailReply = Type.Object({
   hasWeights: Type.Boolean(),
 });
 export type ModelDetailReplyType = Static<typeof ModelDetailReply>;
+
+/** Several models' per-epoch curves at once, for overlays: ?models=a,b,c (at most 24 ids). */
+export const CurvesQuery = Type.Object({
+  models: Type.String({ minLength: 1, maxLength: 3200, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:-]*(,[A-Za-z0-9_][A-Za-z0-9_.:-]*){0,23}$' }),
+});
+
+export const CurvesReply = Type.Object({
+  curves: Type.Array(Type.Object({ modelId: Type.String(), status: ModelStatusSchema, generation: Type.Integer(), metrics: Type.Array(EpochSchema) })),
+});
+export type CurvesReplyType = Static<typeof CurvesReply>;

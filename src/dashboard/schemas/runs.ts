@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AnyJson, IdString, Nullable } from './common.js';
 
-export const RunStatusSchema = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('interrupted'), Type.Literal('failed')]);
+export const RunStatusSchema = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('interrupted'), Type.Literal('failed'), Type.Literal('stalled')]);
 
 /** One line of the runs list: what a user scans to pick a run. Accuracies are fractions in [0, 1]. */
 export const RunSummary = Type.Object({
@@ -11,7 +11,11 @@ export const RunSummary = Type.Object({
   dataRef: Type.String(),
   seed: Type.Number(),
   codeVersion: Type.String(),
+  dataChecksum: Type.String(),
+  /** Models recorded so far (grows during a run as generations are bred). */
   modelsTotal: Type.Integer(),
+  /** The run's size known from its config at the start (what the CLI's progress bar shows), never below modelsTotal; null for a budgeted run. */
+  modelsPlanned: Nullable(Type.Integer()),
   modelsDone: Type.Integer(),
   modelsRunning: Type.Integer(),
   modelsPending: Type.Integer(),
@@ -72,6 +76,8 @@ export const CompareReply = Type.Object({
   /** Test samples that one run's best model gets right and the other's gets wrong (null when predictions are missing or the test splits differ). */
   onlyA: Nullable(Type.Integer()),
   onlyB: Nullable(Type.Integer()),
+  /** Why no sample-level comparison is made (different data checksum or split settings, missing predictions); null when it is. */
+  masksNote: Nullable(Type.String()),
 });
 export type CompareReplyType = Static<typeof CompareReply>;
 
@@ -86,7 +92,7 @@ export const ProgressReply = Type.Object({
   events: Type.Array(RunEventSchema),
   lastId: Type.Integer(),
   status: RunStatusSchema,
-  counts: Type.Object({ pending: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
+  counts: Type.Object({ pending: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer(), pruned: Type.Integer() }),
 });
 export type ProgressReplyType = Static<typeof ProgressReply>;
 

@@ -9,11 +9,18 @@
   pageHeader([['Runs', '/'], [runId, `/runs/${enc}`], ['Analysis', null]]);
   const modelLink = (id) => el('a', { href: withToken(`/runs/${enc}/models/${encodeURIComponent(id)}`) }, id);
 
+  // What each pair metric means, shown on hover over its column header.
+  const PAIR_HEADERS = [['Model A'], ['Model B'], ['Acc A', 'validation accuracy of model A'], ['Acc B', 'validation accuracy of model B'],
+    ['Coverage', 'share of validation samples at least one of the two gets right (the best a pair can do together)'],
+    ['Double fault', 'share of samples both get wrong (lower is more complementary)'],
+    ['Disagreement', 'share of samples exactly one of the two gets right (higher is more complementary)'],
+    ['Overlap', 'share of samples both get right']];
+
   function heatmap(h) {
     const n = h.modelIds.length;
     if (n === 0) return el('p', { class: 'muted' }, 'No validation masks yet.');
     const cell = Math.max(8, Math.min(28, Math.floor(420 / n))), left = 60, top = 60;
-    const root = svg('svg', { id: 'heatmap', width: left + n * cell + 10, height: top + n * cell + 10 });
+    const root = svg('svg', { id: 'heatmap', width: left + n * cell + 10, height: top + n * cell + 10, viewBox: `0 0 ${left + n * cell + 10} ${top + n * cell + 10}` });
     h.modelIds.forEach((id, i) => {
       if (cell >= 12 || i % 5 === 0) {
         root.append(svg('text', { x: left - 4, y: top + i * cell + cell / 2 + 4, 'text-anchor': 'end' }, id));
@@ -33,18 +40,45 @@
   }
 
   function weightsCell(e) {
-    return el('div', {}, e.members.map((id, i) => el('div', {}, el('span', { class: 'bar', style: `width:${Math.round(80 * e.weights[i])}px` }), ' ', modelLink(id), ` ${(e.weights[i] * 100).toFixed(1)}%`)));
+    const rows = e.members.map((id, i) => el('div', {}, el('span', { class: 'bar', style: `width:${Math.round(80 * e.weights[i])}px` }), ' ', modelLink(id), ` ${(e.weights[i] * 100).toFixed(1)}%`));
+    // Long member lists fold after the first five (largest weights first in the stored order).
+    if (rows.length <= 6) return el('div', {}, rows);
+    return el('div', {}, rows.slice(0, 5), el('details', {}, el('summary', {}, `${rows.length - 5} more members`), rows.slice(5)));
   }
 
   async function drawExports(box) {
     const { exports } = await api(`/api/runs/${enc}/ensembles`);
-    box.replaceChildren(exports.length === 0 ? el('p', { class: 'muted' }, 'Nothing grafted from the dashboard yet.') :
+    box.replaceChildren(exports.length === 0 ? el('p', { class: 'muted' }, 'No exports recorded yet.') :
       el('ul', { id: 'exports' }, exports.map((x) => el('li', {}, x.downloadable ? el('a', { href: withToken(`/api/runs/${enc}/exports/${x.id}/file`), download: '' }, x.fileName) : x.fileName,
-        ` · ensemble ${x.ensembleId ?? '–'} · ${fmt.date(x.createdAt)}`))));
+        ` · ensemble ${x.ensembleId ?? '–'} · ${fmt.date(x.createdAt)}`,
+        // Files the CLI wrote elsewhere are listed but not served: the dashboard serves only its own exports folder.
+        x.downloadable ? null : el('span', { class: 'muted' }, ' · written outside the dashboard’s exports folder (not served',
+          x.ensembleId === null ? null : ['; ', el('a', { class: 'regraft', href: withToken(`/api/runs/${enc}/ensembles/${x.ensembleId}/model`), download: '' }, 'download the same graft')], ')')))));
+  }
+
+  // ?k= (k-means clusters) and ?top= (how many of the best models the heatmap and pairs look at) come from the
+  // URL, so a link reproduces the view; the form below changes them.
+  const q = new URLSearchParams(location.search);
+  const intParam = (name, lo, hi) => { const v = Number(q.get(name)); return q.get(name) !== null && Number.isInteger(v) && v >= lo && v <= hi ? v : null; };
+  const k = intParam('k', 1, 20), top = intParam('top', 2, 200);
+  const apiQuery = new URLSearchParams();
+  if (k !== null) apiQuery.set('k', String(k));
+  if (top !== null) apiQuery.set('top', String(top));
+  function controls(a) {
+    const kInput = el('input', { id: 'k-input', name: 'k', type: 'number', min: 1, max: 20, value: a.clusters.k, 'aria-label': 'clusters k' });
+    const topInput = el('input', { id: 'top-input', name: 'top', type: 'number', min: 2, max: 200, value: top ?? a.heatmap.modelIds.length, 'aria-label': 'top models' });
+    const form = el('form', { class: 'controls', id: 'analysis-controls', onsubmit: (e) => {
+      e.preventDefault();
+      const next = new URLSearchParams(location.search);
+      next.set('k', kInput.value);
+      next.set('top', topInput.value);
+      location.search = next.toString();
+    } }, el('label', {}, 'clusters k', kInput), el('label', {}, 'best models (top)', topInput), el('button', { type: 'submit' }, 'Apply'));
+    return form;
   }
 
   try {
-    const a = await api(`/api/runs/${enc}/analysis`);
+    const a = await api(`/api/runs/${enc}/analysis` + (apiQuery.size ? '?' + apiQuery.toString() : ''));
     const exportsBox = el('div');
     const status = el('span', { id: 'graft-status', class: 'muted' });
     const graft = async (id, button) => {
@@ -69,12 +103,13 @@
           el('td', {}, el('a', { href: withToken(`/api/runs/${enc}/ensembles/${e.id}/model`), download: '' }, 'download grafted model'), ' ',
             el('button', { 'data-graft': e.id, onclick: (ev) => graft(e.id, ev.target) }, 'Graft & save'))))));
     const pairs = a.pairs.length === 0 ? el('p', { class: 'muted' }, 'Fewer than two models.') :
-      el('table', { id: 'pairs' }, el('thead', {}, el('tr', {}, ['Model A', 'Model B', 'Acc A', 'Acc B', 'Coverage', 'Double fault', 'Disagreement', 'Overlap'].map((h) => el('th', {}, h)))),
+      el('table', { id: 'pairs' }, el('thead', {}, el('tr', {}, PAIR_HEADERS.map(([h, why]) => el('th', why ? { title: why, class: 'explained' } : {}, h)))),
         el('tbody', {}, a.pairs.map((p) => el('tr', {}, el('td', {}, modelLink(p.modelA)), el('td', {}, modelLink(p.modelB)), el('td', { class: 'num' }, fmt.pct(p.accuracyA)), el('td', { class: 'num' }, fmt.pct(p.accuracyB)),
           el('td', { class: 'num' }, fmt.pct(p.coverage)), el('td', { class: 'num' }, fmt.pct(p.doubleFault)), el('td', { class: 'num' }, fmt.pct(p.disagreement)), el('td', { class: 'num' }, fmt.pct(p.overlap))))));
     const best = a.bestSingle;
     main.replaceChildren(
       el('h1', {}, 'Analysis & ensembles'),
+      controls(a),
       el('div', { class: 'cards' }, card('Models analysed', String(a.models), 'models'), card('Validation samples', String(a.samples), 'samples'),
         card('Best single (test)', best ? fmt.pct(best.testAccuracy) : '–', 'best-single'),
         card('Best ensemble gain', a.ensembles.length ? fmt.gain(Math.max(...a.ensembles.map((e) => e.testGain ?? -Infinity))) : '–', 'best-gain')),

@@ -31,8 +31,20 @@ const fmt = {
     if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
     return `${Math.floor(m / 60)} h ${m % 60} min`;
   },
-  date: (t) => (t === null || t === undefined ? '–' : new Date(t).toISOString().replace('T', ' ').slice(0, 19)),
+  // Times are shown in UTC, and say so (the same wherever the dashboard is opened).
+  date: (t) => (t === null || t === undefined ? '–' : new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'),
+  /** 12,345 → "12.3k", 2e6 → "2M": axis labels for counts (never "1e+4"). */
+  compact: (x) => (x === null || x === undefined ? '–' : new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 }).format(x)),
 };
+
+/** Percent axis labels with as many decimals as the tick step needs, so neighbouring labels never repeat. */
+function pctAxis(v, step) {
+  const decimals = step > 0 ? Math.max(0, Math.ceil(-Math.log10(step * 100) - 1e-9)) : 0;
+  return (v * 100).toFixed(Math.min(decimals, 4)) + '%';
+}
+
+/** Strings with numbers compare by value: g0-2 before g0-10. */
+const naturalCompare = new Intl.Collator('en', { numeric: true }).compare;
 
 /** el('td', {class: 'num'}, 'text', child, …) */
 function el(tag, attrs, ...children) {
@@ -42,7 +54,7 @@ function el(tag, attrs, ...children) {
     if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
   return node;
 }
 
@@ -84,11 +96,18 @@ function dataTable(container, columns, options = {}) {
   const headRow = el('tr');
   for (const col of columns) {
     const th = el('th', { class: (col.num ? 'num ' : '') + (col.nosort ? '' : 'sortable'), 'data-key': col.key }, col.label);
-    if (!col.nosort) th.addEventListener('click', () => {
-      state.sortDir = state.sortKey === col.key ? -state.sortDir : col.num ? -1 : 1;
-      state.sortKey = col.key;
-      draw();
-    });
+    if (!col.nosort) {
+      const sortBy = () => {
+        state.sortDir = state.sortKey === col.key ? -state.sortDir : col.num ? -1 : 1;
+        state.sortKey = col.key;
+        draw();
+        if (options.onSort) options.onSort(state.sortKey, state.sortDir);
+      };
+      // Keyboard-reachable: a focusable header sorts on Enter or Space as on a click.
+      th.tabIndex = 0;
+      th.addEventListener('click', sortBy);
+      th.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(); } });
+    }
     headRow.append(th);
   }
   thead.append(headRow);
@@ -102,6 +121,7 @@ function dataTable(container, columns, options = {}) {
         if (x === y) return 0;
         if (x === null || x === undefined) return 1;
         if (y === null || y === undefined) return -1;
+        if (typeof x === 'string' && typeof y === 'string') return naturalCompare(x, y) * state.sortDir;
         return (x < y ? -1 : 1) * state.sortDir;
       });
     }
@@ -127,6 +147,8 @@ function dataTable(container, columns, options = {}) {
   }
   return {
     setRows(rows) { state.rows = rows; draw(); },
+    setSort(key, dir) { state.sortKey = key; state.sortDir = dir; draw(); },
+    sort() { return { key: state.sortKey, dir: state.sortDir }; },
   };
 }
 
@@ -166,13 +188,19 @@ function chartFrame(opts) {
   const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img' });
   const axis = svg('g', { class: 'axis' });
   const yt = niceTicks(y0, y1);
+  const yStep = yt.length > 1 ? yt[1] - yt[0] : Math.abs(y1 - y0) || 1;
   for (const t of yt) {
     axis.append(svg('line', { class: 'gridline', x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t) }));
-    axis.append(svg('text', { x: m.l - 6, y: sy(t) + 4, 'text-anchor': 'end' }, (opts.yFormat || String)(t)));
+    axis.append(svg('text', { x: m.l - 6, y: sy(t) + 4, 'text-anchor': 'end' }, (opts.yFormat || String)(t, yStep)));
   }
   let xt = opts.xLog ? niceTicks(a, b).map((e) => Math.pow(10, e)) : niceTicks(x0, x1);
-  if (opts.xInteger) xt = xt.filter((t) => Number.isInteger(t));
-  for (const t of xt) axis.append(svg('text', { x: sx(t), y: H - m.b + 14, 'text-anchor': 'middle' }, (opts.xFormat || String)(t)));
+  if (opts.xInteger) {
+    // Integer quantities (generations, dModel, heads) get integer ticks only, at least a step of 1.
+    xt = xt.filter((t) => Number.isInteger(t));
+    if (xt.length === 0) xt = [...new Set([Math.ceil(x0), Math.floor(x1)])].filter((t) => t >= x0 && t <= x1);
+  }
+  const xStep = xt.length > 1 ? xt[1] - xt[0] : 1;
+  for (const t of xt) axis.append(svg('text', { x: sx(t), y: H - m.b + 14, 'text-anchor': 'middle' }, (opts.xFormat || String)(t, xStep)));
   axis.append(svg('line', { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }), svg('line', { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }));
   if (opts.xLabel) axis.append(svg('text', { x: (m.l + W - m.r) / 2, y: H - 4, 'text-anchor': 'middle' }, opts.xLabel));
   if (opts.yLabel) axis.append(svg('text', { x: 12, y: (m.t + H - m.b) / 2, transform: `rotate(-90 12 ${(m.t + H - m.b) / 2})`, 'text-anchor': 'middle' }, opts.yLabel));
@@ -213,6 +241,16 @@ function scatterChart(points, opts) {
     }
   }
   f.root.append(g);
+  if (opts.bestSoFar && shown.length > 0) {
+    // The best validation accuracy reached so far, as a step line over x (time).
+    const sorted = [...shown].sort((p, q) => p.x - q.x);
+    let best = -Infinity, d = '';
+    for (const p of sorted) {
+      if (p.y > best) { d += d ? `H${f.sx(p.x).toFixed(1)}V${f.sy(p.y).toFixed(1)}` : `M${f.sx(p.x).toFixed(1)} ${f.sy(p.y).toFixed(1)}`; best = p.y; }
+    }
+    d += `H${f.sx(sorted[sorted.length - 1].x).toFixed(1)}`;
+    f.root.append(svg('path', { class: 'best-so-far', d, fill: 'none', stroke: '#18202b', 'stroke-width': 1.5 }));
+  }
   return f.root;
 }
 
@@ -239,4 +277,74 @@ function divergingColor(v) {
   const t = Math.max(-1, Math.min(1, v));
   const mix = (a, b, w) => Math.round(a + (b - a) * w);
   return t >= 0 ? `rgb(${mix(255, 196, t)},${mix(255, 60, t)},${mix(255, 45, t)})` : `rgb(${mix(255, 47, -t)},${mix(255, 111, -t)},${mix(255, 222, -t)})`;
+}
+
+// ── ECharts (served from the package's own files, /vendor/echarts.min.js) ──────────────────────────────────────
+
+/**
+ * An ECharts chart in `container`, drawn as SVG and resized with its panel. Calling it again on the same container
+ * replaces the option (live updates keep the instance). Returns the instance.
+ */
+function echart(container, option, className = 'echart') {
+  let box = container.querySelector(':scope > .echart');
+  if (!box) {
+    box = el('div', { class: className });
+    container.replaceChildren(box);
+  }
+  let chart = echarts.getInstanceByDom(box);
+  if (!chart) {
+    chart = echarts.init(box, null, { renderer: 'svg' });
+    new ResizeObserver(() => chart.resize()).observe(box);
+  }
+  chart.setOption({ animation: false, textStyle: { fontFamily: 'system-ui, sans-serif' }, ...option }, true);
+  return chart;
+}
+
+/** A percent axis formatter for ECharts (value in [0, 1]). */
+const pctLabel = (v) => (v * 100).toFixed(Math.abs(v * 100 - Math.round(v * 100)) < 1e-9 ? 0 : 1) + '%';
+
+/**
+ * Overlaid learning curves with a metric picker, smoothing (exponential moving average) and a log-scale toggle.
+ * setSeries([{name, metrics: [{epoch, trainLoss, valLoss?, valAccuracy?}], dashed?}]); dashed = pruned (stopped early).
+ */
+function curvesPanel(controls, box) {
+  const state = { metric: 'trainLoss', smooth: 0, log: false, series: [] };
+  const METRICS = { trainLoss: 'train loss', valLoss: 'val loss', valAccuracy: 'val accuracy' };
+  const metric = el('select', { 'data-curves': 'metric', 'aria-label': 'curve metric', onchange: (e) => { state.metric = e.target.value; draw(); } },
+    Object.entries(METRICS).map(([k, label]) => el('option', { value: k }, label)));
+  const smooth = el('input', { 'data-curves': 'smooth', type: 'range', min: 0, max: 0.9, step: 0.1, value: 0, 'aria-label': 'smoothing', oninput: (e) => { state.smooth = Number(e.target.value); draw(); } });
+  const log = el('input', { 'data-curves': 'log', type: 'checkbox', 'aria-label': 'log scale', onchange: (e) => { state.log = e.target.checked; draw(); } });
+  controls.replaceChildren(el('label', {}, 'metric', metric), el('label', {}, 'smoothing', smooth), el('label', {}, log, 'log scale'));
+  const ema = (values) => {
+    let last = null;
+    return values.map(([x, y]) => {
+      if (y === null || y === undefined) return [x, null];
+      last = last === null ? y : state.smooth * last + (1 - state.smooth) * y;
+      return [x, last];
+    });
+  };
+  function draw() {
+    const shown = state.series.map((s, i) => ({
+      name: s.name,
+      type: 'line',
+      showSymbol: true,
+      symbolSize: 4,
+      connectNulls: true,
+      lineStyle: { type: s.dashed ? 'dashed' : 'solid', width: 2 },
+      itemStyle: { color: PALETTE[i % PALETTE.length] },
+      data: ema(s.metrics.map((e) => [e.epoch, e[state.metric] ?? null])).map(([x, y]) => [x, state.log && y !== null && y <= 0 ? null : y]),
+    }));
+    const accuracy = state.metric === 'valAccuracy';
+    echart(box, {
+      legend: { type: 'scroll', bottom: 0 },
+      tooltip: { trigger: 'axis' },
+      grid: { left: 50, right: 16, top: 16, bottom: 56 },
+      xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 22, minInterval: 1 },
+      yAxis: { type: state.log ? 'log' : 'value', scale: true, name: METRICS[state.metric], axisLabel: accuracy ? { formatter: pctLabel } : {} },
+      series: shown,
+    });
+    box.dataset.series = String(shown.length);
+    box.dataset.metric = state.metric;
+  }
+  return { setSeries(series) { state.series = series; draw(); } };
 }

@@ -45,18 +45,22 @@
       ['Status', statusBadge(m.status)], ['Generation', m.generation], ['Species', m.species], ['Brains', m.brains], ['Combine mode', m.combineMode],
       ['dModel', m.dModel], ['Heads', m.numHeads], ['Learning rate', fmt.num(m.learningRate, 3)], ['Activation', m.activation], ['Origin', m.origin],
       ['Parents', d.parentIds.length ? d.parentIds.map((p, i) => [i ? ', ' : '', el('a', { href: withToken(`/runs/${enc}/models/${encodeURIComponent(p)}`) }, p)]) : '–'],
+      ['Fitness', el('span', { id: 'fitness' }, m.fitness === null ? '– (not recorded)' : fmt.num(m.fitness, 4))],
+      ...(d.fitnessParts ? Object.entries(d.fitnessParts).map(([k, v]) => [el('span', { class: 'muted' }, `· ${k}`), el('span', { 'data-part': k }, fmt.num(v, 4))]) : []),
       ['Parameters', fmt.int(m.paramCount)], ['Validation accuracy', fmt.pct(m.valAccuracy)], ['Test accuracy', fmt.pct(m.testAccuracy)],
       ['Training time', fmt.ms(m.trainMs)], ['Worker', m.worker], ['Attempts', m.attempts], ['Seed', d.seed],
     ];
     if (d.error) configRows.push(['Error', el('span', { class: 'error' }, d.error)]);
     const curves = d.metrics.length === 0 ? el('p', { class: 'muted' }, 'No per-epoch metrics stored.') : el('div', {},
-      lineChart([{ name: 'train loss', color: PALETTE[3], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainLoss, label: fmt.num(e.trainLoss) })) }],
-        { xInteger: true, xLabel: 'epoch', yLabel: 'train loss', height: 200, yFormat: (v) => String(+v.toPrecision(3)) }),
+      lineChart([
+        { name: 'train loss', color: PALETTE[3], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainLoss, label: fmt.num(e.trainLoss) })) },
+        { name: 'val loss', color: PALETTE[1], points: d.metrics.map((e) => ({ x: e.epoch, y: e.valLoss ?? null, label: fmt.num(e.valLoss) })) },
+      ], { xInteger: true, xLabel: 'epoch', yLabel: 'loss', height: 200, yFormat: (v) => String(+v.toPrecision(3)) }),
       lineChart([
         { name: 'val accuracy', color: PALETTE[0], points: d.metrics.map((e) => ({ x: e.epoch, y: e.valAccuracy ?? null, label: fmt.pct(e.valAccuracy) })) },
         { name: 'train accuracy', color: PALETTE[2], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainAccuracy ?? null, label: fmt.pct(e.trainAccuracy) })) },
-      ], { xInteger: true, xLabel: 'epoch', yLabel: 'accuracy', height: 200, yFormat: (v) => (v * 100).toFixed(0) + '%' }),
-      legend([['train loss', PALETTE[3]], ['val accuracy', PALETTE[0]], ['train accuracy', PALETTE[2]]]));
+      ], { xInteger: true, xLabel: 'epoch', yLabel: 'accuracy', height: 200, yFormat: pctAxis }),
+      legend([['train loss', PALETTE[3]], ['val loss', PALETTE[1]], ['val accuracy', PALETTE[0]], ['train accuracy', PALETTE[2]]]));
     main.replaceChildren(
       el('h1', {}, `Model ${m.modelId} `, statusBadge(m.status)),
       el('div', { class: 'cards' }, card('Validation accuracy', fmt.pct(m.valAccuracy), 'val-acc'), card('Test accuracy', fmt.pct(m.testAccuracy), 'test-acc'),
@@ -68,7 +72,7 @@
           d.layers.length ? el('table', { id: 'layers' }, el('thead', {}, el('tr', {}, el('th', {}, '#'), el('th', {}, 'layer'), el('th', {}, 'detail'))),
             el('tbody', {}, d.layers.map((l) => el('tr', {}, el('td', {}, l.index), el('td', {}, l.type), el('td', {}, l.detail))))) : null)),
       el('div', { class: 'grid2' },
-        el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves),
+        el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves, m.status === 'pruned' ? el('p', { class: 'muted', id: 'pruned-note' }, 'Pruned: the search stopped this model early; the curves end where it stopped.') : null),
         el('section', { class: 'panel' }, el('h2', {}, 'Confusion matrix (test)'), confusionTable(d.confusion))),
       el('section', { class: 'panel' }, el('h2', {}, 'Raw arch'), el('pre', {}, JSON.stringify(d.arch, null, 2))));
     document.body.dataset.ready = 'true';

@@ -12,17 +12,34 @@
   const genColor = (g) => PALETTE[g % PALETTE.length];
 
   const PARAMS = {
-    dModel: { label: 'dModel', get: (m) => m.dModel },
+    dModel: { label: 'dModel', get: (m) => m.dModel, int: true },
     learningRate: { label: 'learning rate', get: (m) => m.learningRate, log: true },
     paramCount: { label: 'parameters', get: (m) => m.paramCount, log: true },
-    numBrains: { label: 'brains', get: (m) => (m.gridRows && m.gridCols ? m.gridRows * m.gridCols : null) },
-    numHeads: { label: 'heads', get: (m) => m.numHeads },
+    numBrains: { label: 'brains', get: (m) => (m.gridRows && m.gridCols ? m.gridRows * m.gridCols : null), int: true },
+    numHeads: { label: 'heads', get: (m) => m.numHeads, int: true },
     trainMs: { label: 'training time (ms)', get: (m) => m.trainMs, log: true },
-    generation: { label: 'generation', get: (m) => m.generation },
+    generation: { label: 'generation', get: (m) => m.generation, int: true },
   };
 
   pageHeader([['Runs', '/'], [runId, null]]);
+  // Filters, sort order and the selected parameter live in the URL: a link reproduces the view, Back undoes a change.
+  const FILTER_KEYS = ['status', 'species', 'combineMode', 'dModel', 'worker', 'brains'];
   const filters = { status: '', species: '', combineMode: '', dModel: '', worker: '', brains: '' };
+  const readUrl = () => {
+    const q = new URLSearchParams(location.search);
+    for (const k of FILTER_KEYS) filters[k] = q.get(k) || '';
+    return { sort: q.get('sort'), dir: q.get('dir') === 'asc' ? 1 : -1, param: q.get('param') };
+  };
+  const writeUrl = (push) => {
+    const q = new URLSearchParams(location.search);
+    for (const k of FILTER_KEYS) if (filters[k]) q.set(k, filters[k]); else q.delete(k);
+    const sort = table ? table.sort() : null;
+    if (sort && sort.key) { q.set('sort', sort.key); q.set('dir', sort.dir === 1 ? 'asc' : 'desc'); }
+    q.set('param', ui.paramSelect.value);
+    const url = location.pathname + '?' + q.toString();
+    if (url !== location.pathname + location.search) history[push ? 'pushState' : 'replaceState'](null, '', url);
+  };
+  let table = null;
   const ui = {
     title: el('h1'),
     live: el('span', { id: 'live', class: 'muted' }),
@@ -34,9 +51,18 @@
     paramSelect: el('select', { id: 'param-select' }, Object.entries(PARAMS).map(([k, p]) => el('option', { value: k }, p.label))),
     paramChart: el('div', { id: 'chart-param' }),
     timeline: el('div', { id: 'timeline' }),
+    parallel: el('div', { id: 'parallel' }),
+    meta: el('div', { id: 'run-meta' }),
+    curveControls: el('div', { class: 'controls' }),
+    curves: el('div', { id: 'curves' }),
+    slices: el('div', { id: 'slices', class: 'slices' }),
+    importance: el('div', { id: 'importance' }),
+    importanceNote: el('p', { class: 'muted', id: 'importance-note' }),
     events: el('ul', { id: 'event-log', class: 'muted' }),
   };
-  ui.paramSelect.addEventListener('change', drawParam);
+  ui.paramSelect.addEventListener('change', () => { drawParam(); writeUrl(true); });
+  const initial = readUrl();
+  if (initial.param && PARAMS[initial.param]) ui.paramSelect.value = initial.param;
   main.replaceChildren(
     el('div', { class: 'filters' }, ui.title, ui.live, el('a', { href: withToken(`/runs/${enc}/analysis`) }, 'Analysis & ensembles'),
       el('a', { href: withToken(`/api/runs/${enc}/population.csv`), download: '' }, 'Population CSV')),
@@ -48,12 +74,29 @@
     el('div', { class: 'grid2' },
       el('section', { class: 'panel' }, el('h2', {}, 'Config parameter vs validation accuracy '), ui.paramSelect, ui.paramChart),
       el('section', { class: 'panel' }, el('h2', {}, 'Worker timeline'), ui.timeline)),
+    el('section', { class: 'panel' }, el('h2', {}, 'Parallel coordinates: genes and validation accuracy'), ui.parallel),
+    el('div', { class: 'grid2' },
+      el('section', { class: 'panel' }, el('h2', {}, 'Slice plots: each gene against validation accuracy'), ui.slices),
+      el('section', { class: 'panel' }, el('h2', {}, 'Gene importances'), ui.importance, ui.importanceNote)),
+    el('div', { class: 'grid2' },
+      el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), ui.curveControls, ui.curves),
+      el('section', { class: 'panel' }, el('h2', {}, 'Run metadata'), ui.meta)),
     el('section', { class: 'panel' }, el('h2', {}, 'Latest events'), ui.events));
 
-  const table = dataTable(ui.table, [
+  // Models whose curves are overlaid: picked in the table (default: the three best by validation accuracy).
+  const picked = new Set();
+  const progressOf = new Map();
+  let pickedByUser = false;
+  table = dataTable(ui.table, [
+    { key: 'pick', label: 'Curves', nosort: true, render: (m) => el('input', { type: 'checkbox', 'data-pick': m.modelId, 'aria-label': `overlay the curves of ${m.modelId}`, checked: picked.has(m.modelId),
+      onchange: (e) => { pickedByUser = true; if (e.target.checked) picked.add(m.modelId); else picked.delete(m.modelId); drawCurves(); } }) },
     { key: 'modelId', label: 'Model', render: (m) => el('a', { href: withToken(`/runs/${enc}/models/${encodeURIComponent(m.modelId)}`) }, m.modelId) },
     { key: 'generation', label: 'Gen', num: true },
-    { key: 'status', label: 'Status', render: (m) => statusBadge(m.status) },
+    { key: 'status', label: 'Status', render: (m) => {
+      // A model in training shows its latest epoch and loss (from the run's progress events).
+      const p = m.status === 'running' ? progressOf.get(m.modelId) : undefined;
+      return p ? [statusBadge(m.status), el('span', { class: 'muted', 'data-progress': m.modelId }, ` epoch ${p.epoch}/${p.epochs} · loss ${fmt.num(p.loss)}`)] : statusBadge(m.status);
+    } },
     { key: 'species', label: 'Species' },
     { key: 'brains', label: 'Brains' },
     { key: 'combineMode', label: 'Combine' },
@@ -62,20 +105,42 @@
     { key: 'paramCount', label: 'Params', num: true, render: (m) => fmt.int(m.paramCount) },
     { key: 'valAccuracy', label: 'Val acc', num: true, render: (m) => fmt.pct(m.valAccuracy) },
     { key: 'testAccuracy', label: 'Test acc', num: true, render: (m) => fmt.pct(m.testAccuracy) },
+    { key: 'fitness', label: 'Fitness', num: true, render: (m) => fmt.num(m.fitness, 4) },
     { key: 'trainMs', label: 'Train time', num: true, render: (m) => fmt.ms(m.trainMs) },
     { key: 'worker', label: 'Worker' },
-  ], { id: 'population-table', rowId: (m) => m.modelId, sortKey: 'valAccuracy', sortDir: -1, limit: 100 });
+  ], { id: 'population-table', rowId: (m) => m.modelId, sortKey: initial.sort || 'valAccuracy', sortDir: initial.sort ? initial.dir : -1, limit: 100, onSort: () => writeUrl(true) });
+  window.addEventListener('popstate', () => {
+    const back = readUrl();
+    if (back.param && PARAMS[back.param]) ui.paramSelect.value = back.param;
+    if (back.sort) table.setSort(back.sort, back.dir);
+    syncFilters();
+    drawTable();
+    drawParam();
+  });
 
+  // The filter bar is built once: live updates only add missing options to the selects, so a box being typed in
+  // keeps its text and focus and an open dropdown stays open.
+  const selects = {};
+  const SELECT_LABELS = { status: 'status', species: 'species', combineMode: 'combine', dModel: 'dModel', worker: 'worker' };
+  for (const [key, label] of Object.entries(SELECT_LABELS)) {
+    selects[key] = el('select', { 'data-filter': key, onchange: (e) => { filters[key] = e.target.value; drawTable(); writeUrl(true); } }, el('option', { value: '' }, 'all'));
+  }
+  const brainsBox = el('input', { 'data-filter': 'brains', 'aria-label': 'brains contain', placeholder: 'e.g. MHA', size: 8, oninput: (e) => { filters.brains = e.target.value; drawTable(); writeUrl(false); } });
+  ui.filterBar.replaceChildren(...Object.entries(SELECT_LABELS).map(([key, label]) => el('label', {}, label, selects[key])), el('label', {}, 'brains', brainsBox));
+  function syncFilters() {
+    for (const key of Object.keys(SELECT_LABELS)) if (selects[key].value !== filters[key]) { ensureOption(selects[key], filters[key]); selects[key].value = filters[key]; }
+    if (brainsBox.value !== filters.brains) brainsBox.value = filters.brains;
+  }
+  function ensureOption(select, value) {
+    if (value !== '' && ![...select.options].some((o) => o.value === value)) select.append(el('option', { value }, value));
+  }
   function drawFilters() {
     const all = [...models.values()];
-    const options = (key) => [...new Set(all.map((m) => m[key]).filter((v) => v !== null && v !== undefined))].sort((a, b) => (a < b ? -1 : 1));
-    const select = (key, label) => {
-      const s = el('select', { 'data-filter': key, onchange: (e) => { filters[key] = e.target.value; drawTable(); } }, el('option', { value: '' }, 'all'),
-        options(key).map((v) => el('option', { value: String(v), selected: String(v) === filters[key] }, String(v))));
-      return el('label', {}, label, s);
-    };
-    const brains = el('input', { 'data-filter': 'brains', placeholder: 'e.g. MHA', size: 8, value: filters.brains, oninput: (e) => { filters.brains = e.target.value; drawTable(); } });
-    ui.filterBar.replaceChildren(select('status', 'status'), select('species', 'species'), select('combineMode', 'combine'), select('dModel', 'dModel'), select('worker', 'worker'), el('label', {}, 'brains', brains));
+    for (const key of Object.keys(SELECT_LABELS)) {
+      const values = [...new Set(all.map((m) => m[key]).filter((v) => v !== null && v !== undefined).map(String))].sort(naturalCompare);
+      for (const v of values) ensureOption(selects[key], v);
+    }
+    syncFilters();
   }
 
   const visible = () => [...models.values()].filter((m) =>
@@ -84,11 +149,44 @@
 
   function drawTable() { table.setRows(visible()); }
 
+  const curves = curvesPanel(ui.curveControls, ui.curves);
+  let curvesKey = '';
+  function defaultPicks() {
+    if (pickedByUser) return;
+    picked.clear();
+    [...models.values()].filter((m) => m.valAccuracy !== null).sort((a, b) => b.valAccuracy - a.valAccuracy).slice(0, 3).forEach((m) => picked.add(m.modelId));
+  }
+  function drawCurves() {
+    const ids = [...picked].slice(0, 24);
+    const key = ids.join(',') + ':' + latestUpdate;
+    if (key === curvesKey) return;
+    curvesKey = key;
+    if (ids.length === 0) { curves.setSeries([]); return; }
+    api(`/api/runs/${enc}/curves?models=${ids.map(encodeURIComponent).join(',')}`)
+      .then((r) => curves.setSeries(r.curves.map((c) => ({ name: c.modelId + (c.status === 'pruned' ? ' (pruned)' : ''), metrics: c.metrics, dashed: c.status === 'pruned' }))))
+      .catch((err) => showError('curves', err));
+  }
+
+  function drawMeta() {
+    const r = detail.run;
+    if (ui.meta.dataset.drawn === r.id) return; // fixed for a run: drawn once
+    ui.meta.dataset.drawn = r.id;
+    const items = [['Run id', r.id], ['Seed', String(r.seed)], ['Code version', r.codeVersion], ['Data', r.dataRef], ['Data checksum', r.dataChecksum],
+      ['Started', fmt.date(r.createdAt)], ['Finished', fmt.date(r.finishedAt)]];
+    ui.meta.replaceChildren(el('dl', { class: 'meta' }, items.map(([k, v]) => [el('dt', {}, k), el('dd', { 'data-meta': k }, v)])),
+      el('details', {}, el('summary', {}, 'Configuration'), el('pre', { id: 'run-config' }, JSON.stringify(detail.config, null, 2))));
+  }
+
   function drawCards() {
+    drawMeta();
     const r = detail.run;
     ui.title.replaceChildren(r.name, ' ', statusBadge(r.status));
+    if (r.status === 'stalled') {
+      ui.live.className = 'error';
+      ui.live.textContent = `stalled: its search process stopped sending heartbeats; resume it with loom search --resume ${r.id}`;
+    }
     ui.cards.replaceChildren(
-      card('Models done', `${r.modelsDone} / ${r.modelsTotal}`, 'models-done'),
+      card('Models done', `${r.modelsDone} / ${r.modelsPlanned ?? r.modelsTotal}`, 'models-done'),
       card('Running', String(r.modelsRunning), 'models-running'),
       card('Failed', String(r.modelsFailed), 'models-failed'),
       card('Best single (val)', fmt.pct(r.bestValAccuracy), 'best-val'),
@@ -96,23 +194,119 @@
       card('Best ensemble (test)', fmt.pct(r.bestEnsembleTestAccuracy), 'best-ensemble'),
       card('Generations', String(r.generations), 'generations'),
       card('Data', r.dataRef, 'data'),
+      card('Seed', String(r.seed), 'seed'),
       card('Duration', fmt.ms(r.durationMs), 'duration'));
   }
 
   function drawCharts() {
     const done = [...models.values()].filter((m) => m.status === 'done' && m.valAccuracy !== null);
     const t0 = detail.run.createdAt;
-    ui.overTime.replaceChildren(scatterChart(done.map((m) => ({ id: m.modelId, x: (m.updatedAt - t0) / 60000, y: m.valAccuracy, color: genColor(m.generation), title: `${m.modelId} · gen ${m.generation} · ${fmt.pct(m.valAccuracy)}`, href: `/runs/${enc}/models/${encodeURIComponent(m.modelId)}` })),
-      { xLabel: 'minutes since start', yLabel: 'val accuracy', yFormat: (v) => (v * 100).toFixed(0) + '%', xFormat: (v) => String(+v.toPrecision(2)) }),
-    legend([...new Set(done.map((m) => m.generation))].sort((a, b) => a - b).map((g) => [`gen ${g}`, genColor(g)])));
+    // History: every finished model by when it finished, coloured by generation, and the best so far (ECharts).
+    const gensDone = [...new Set(done.map((m) => m.generation))].sort((a, b) => a - b);
+    const byTime = [...done].sort((a, b) => a.updatedAt - b.updatedAt);
+    const bestLine = [];
+    let bestSoFar = -Infinity;
+    for (const m of byTime) {
+      if (m.valAccuracy > bestSoFar) bestSoFar = m.valAccuracy;
+      bestLine.push([(m.updatedAt - t0) / 60000, bestSoFar]);
+    }
+    const history = echart(ui.overTime, {
+      legend: { bottom: 0, type: 'scroll' },
+      tooltip: { trigger: 'item', formatter: (p) => (p.seriesName === 'best so far' ? `best so far: ${pctLabel(p.value[1])}` : `${p.value[2]} · ${p.seriesName} · ${fmt.pct(p.value[1])}`) },
+      grid: { left: 52, right: 16, top: 16, bottom: 60 },
+      xAxis: { type: 'value', name: 'minutes since start', nameLocation: 'middle', nameGap: 24, scale: true },
+      yAxis: { type: 'value', scale: true, name: 'val accuracy', axisLabel: { formatter: pctLabel } },
+      series: [
+        ...gensDone.map((g) => ({ name: `gen ${g}`, type: 'scatter', symbolSize: 7, large: done.length > 2000, itemStyle: { color: genColor(g), opacity: 0.8 },
+          data: done.filter((m) => m.generation === g).map((m) => [(m.updatedAt - t0) / 60000, m.valAccuracy, m.modelId]) })),
+        { name: 'best so far', type: 'line', step: 'end', showSymbol: false, lineStyle: { color: '#18202b', width: 1.5 }, itemStyle: { color: '#18202b' }, data: bestLine },
+      ],
+    });
+    history.off('click');
+    history.on('click', (p) => { if (p.seriesType === 'scatter') location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(p.value[2])}`); });
+    ui.overTime.dataset.points = String(done.length);
+    ui.overTime.dataset.best = bestLine.length ? fmt.pct(bestLine[bestLine.length - 1][1]) : '';
     const gens = detail.generations;
-    ui.perGen.replaceChildren(lineChart([
-      { name: 'best', color: PALETTE[0], points: gens.map((g) => ({ x: g.index, y: g.bestValAccuracy, label: fmt.pct(g.bestValAccuracy) })) },
-      { name: 'mean', color: PALETTE[1], points: gens.map((g) => ({ x: g.index, y: g.meanValAccuracy, label: fmt.pct(g.meanValAccuracy) })) },
-    ], { xLabel: 'generation', yLabel: 'val accuracy', yFormat: (v) => (v * 100).toFixed(0) + '%', x: [0, Math.max(1, gens.length - 1)], xInteger: true }),
-    legend([['best', PALETTE[0]], ['mean', PALETTE[1]]]));
+    echart(ui.perGen, {
+      legend: { bottom: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => fmt.pct(v) },
+      grid: { left: 52, right: 16, top: 16, bottom: 60 },
+      // Generations are categories: integer labels by construction.
+      xAxis: { type: 'category', name: 'generation', nameLocation: 'middle', nameGap: 24, boundaryGap: false, data: gens.map((g) => String(g.index)) },
+      yAxis: { type: 'value', scale: true, name: 'val accuracy', axisLabel: { formatter: pctLabel } },
+      series: [
+        { name: 'best', type: 'line', itemStyle: { color: PALETTE[0] }, data: gens.map((g) => g.bestValAccuracy) },
+        { name: 'mean', type: 'line', itemStyle: { color: PALETTE[1] }, data: gens.map((g) => g.meanValAccuracy) },
+      ],
+    });
     drawParam();
     drawTimeline(done);
+    drawGenes(done);
+    drawCurves();
+  }
+
+  // ── hyperparameter analysis: parallel coordinates, slice plots, importances (ECharts) ──
+  const GENES = [
+    { key: 'species', label: 'species', get: (m) => m.species },
+    { key: 'brains', label: 'brains', get: (m) => m.brains },
+    { key: 'combineMode', label: 'combine', get: (m) => m.combineMode },
+    { key: 'activation', label: 'activation', get: (m) => m.activation },
+    { key: 'gridCells', label: 'grid cells', get: (m) => (m.gridRows && m.gridCols ? m.gridRows * m.gridCols : null), int: true },
+    { key: 'dModel', label: 'dModel', get: (m) => m.dModel, int: true },
+    { key: 'numHeads', label: 'heads', get: (m) => m.numHeads, int: true },
+    { key: 'learningRate', label: 'learning rate', get: (m) => m.learningRate, log: true },
+  ];
+  let importanceKey = '';
+  function drawGenes(done) {
+    if (done.length === 0) { ui.parallel.replaceChildren(el('p', { class: 'muted' }, 'No finished model yet.')); return; }
+    const categorical = (g) => done.some((m) => typeof g.get(m) === 'string');
+    const axes = GENES.map((g, dim) => {
+      if (categorical(g)) return { dim, name: g.label, type: 'category', data: [...new Set(done.map((m) => String(g.get(m) ?? '–')))].sort(naturalCompare) };
+      return { dim, name: g.label, type: g.log ? 'log' : 'value', minInterval: g.int ? 1 : undefined, scale: true };
+    });
+    axes.push({ dim: GENES.length, name: 'val accuracy', type: 'value', scale: true, axisLabel: { formatter: pctLabel } });
+    const rows = done.map((m) => [...GENES.map((g) => (categorical(g) ? String(g.get(m) ?? '–') : g.get(m))), m.valAccuracy]);
+    const accs = done.map((m) => m.valAccuracy);
+    echart(ui.parallel, {
+      parallelAxis: axes,
+      parallel: { left: 40, right: 70, top: 40, bottom: 30, parallelAxisDefault: { nameLocation: 'end', nameGap: 12, nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 10 } } },
+      visualMap: { show: true, type: 'continuous', dimension: GENES.length, min: Math.min(...accs), max: Math.max(...accs) + 1e-9, inRange: { color: ['#c2412d', '#e0c02b', '#1f8a4c'] }, right: 0, top: 'middle', itemHeight: 120, text: ['val acc', ''], formatter: pctLabel },
+      series: [{ type: 'parallel', lineStyle: { width: 1.5, opacity: 0.6 }, data: rows }],
+    }, 'echart tall');
+    ui.parallel.dataset.models = String(rows.length);
+    // One slice plot per gene: the gene on x (categories or values), validation accuracy on y.
+    if (ui.slices.children.length !== GENES.length) ui.slices.replaceChildren(...GENES.map((g) => el('div', { 'data-gene': g.key })));
+    GENES.forEach((g) => {
+      const box = ui.slices.querySelector(`[data-gene="${g.key}"]`);
+      const cat = categorical(g);
+      const pts = done.filter((m) => g.get(m) !== null && (!g.log || g.get(m) > 0)).map((m) => ({ value: [cat ? String(g.get(m)) : g.get(m), m.valAccuracy], name: m.modelId }));
+      echart(box, {
+        title: { text: g.label, left: 'center', textStyle: { fontSize: 12 } },
+        grid: { left: 44, right: 10, top: 28, bottom: 28 },
+        tooltip: { trigger: 'item', formatter: (p) => `${p.name}: ${p.value[0]} · ${pctLabel(p.value[1])}` },
+        xAxis: cat ? { type: 'category', data: [...new Set(pts.map((p) => p.value[0]))].sort(naturalCompare), axisLabel: { fontSize: 10, interval: 0, rotate: 20 } }
+          : { type: g.log ? 'log' : 'value', scale: true, minInterval: g.int ? 1 : undefined, axisLabel: { fontSize: 10 } },
+        yAxis: { type: 'value', scale: true, axisLabel: { formatter: pctLabel, fontSize: 10 } },
+        series: [{ type: 'scatter', symbolSize: 7, itemStyle: { color: PALETTE[0], opacity: 0.7 }, data: pts }],
+      });
+      box.dataset.points = String(pts.length);
+    });
+    // Importances come from the server (a seeded random forest, search/importance.ts); fetched again only when models change.
+    const key = `${done.length}:${latestUpdate}`;
+    if (key === importanceKey) return;
+    importanceKey = key;
+    api(`/api/runs/${enc}/importance`).then((imp) => {
+      const genes = [...imp.genes].reverse();
+      echart(ui.importance, {
+        grid: { left: 110, right: 40, top: 10, bottom: 30 },
+        tooltip: { trigger: 'item', formatter: (p) => `${p.name}: ${(p.value * 100).toFixed(1)}% of the importance` },
+        xAxis: { type: 'value', max: 1, axisLabel: { formatter: pctLabel } },
+        yAxis: { type: 'category', data: genes.map((g) => g.gene) },
+        series: [{ type: 'bar', data: genes.map((g) => g.share), itemStyle: { color: PALETTE[0] }, label: { show: true, position: 'right', formatter: (p) => (p.value * 100).toFixed(0) + '%' } }],
+      });
+      ui.importanceNote.textContent = `${imp.method}, fitted on ${imp.models} finished models; share of the accuracy the forest loses when each gene is shuffled.`;
+      ui.importance.dataset.genes = imp.genes.map((g) => g.gene).join(',');
+    }).catch((err) => showError('importance', err));
   }
 
   function drawParam() {
@@ -121,7 +315,9 @@
       .map((m) => ({ id: m.modelId, x: p.get(m), y: m.valAccuracy, color: genColor(m.generation), title: `${m.modelId}: ${p.label} ${p.get(m)} · ${fmt.pct(m.valAccuracy)}` }));
     const xs = pts.map((q) => q.x);
     const x = pts.length ? (p.log ? [Math.min(...xs) / 1.2, Math.max(...xs) * 1.2] : undefined) : [0, 1];
-    ui.paramChart.replaceChildren(scatterChart(pts, { x, xLog: p.log, xLabel: p.label, yLabel: 'val accuracy', yFormat: (v) => (v * 100).toFixed(0) + '%', xFormat: (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(0) : String(+v.toPrecision(3))) }));
+    const xFormat = (v) => (Math.abs(v) >= 1000 ? fmt.compact(v) : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0) : String(+v.toPrecision(3)));
+    ui.paramChart.replaceChildren(scatterChart(pts, { x, xLog: p.log, xInteger: p.int, xLabel: p.label, yLabel: 'val accuracy', yFormat: pctAxis, xFormat }),
+      legend([...new Set(pts.map((q) => models.get(q.id).generation))].sort((a, b) => a - b).map((g) => [`gen ${g}`, genColor(g)])));
   }
 
   function drawTimeline(done) {
@@ -131,7 +327,7 @@
     const t0 = Math.min(...spans.map((s) => s.start)), t1 = Math.max(...spans.map((s) => s.end));
     const W = 560, rowH = 22, left = 70, H = workers.length * rowH + 34;
     const sx = (t) => left + ((t - t0) / (t1 - t0 || 1)) * (W - left - 12);
-    const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
+    const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'scale' });
     workers.forEach((w, i) => root.append(svg('text', { x: 4, y: 16 + i * rowH }, w)));
     if (spans.length > MANY_POINTS) {
       // One path per generation colour: thousands of bars stay one element each colour.
@@ -150,11 +346,12 @@
     }
     root.append(svg('text', { x: left, y: H - 6 }, fmt.date(t0)), svg('text', { x: W - 12, y: H - 6, 'text-anchor': 'end' }, `+${fmt.ms(t1 - t0)}`));
     const busy = workers.map((w) => [w, spans.filter((s) => s.m.worker === w).reduce((a, s) => a + s.end - s.start, 0)]);
-    ui.timeline.replaceChildren(root, el('div', { class: 'muted' }, busy.map(([w, ms]) => `${w}: ${Math.round((100 * ms) / (t1 - t0 || 1))}% busy`).join(' · ')));
+    ui.timeline.replaceChildren(root, legend([...new Set(spans.map((s) => s.m.generation))].sort((a, b) => a - b).map((g) => [`gen ${g}`, genColor(g)])), el('div', { class: 'muted' }, busy.map(([w, ms]) => `${w}: ${Math.round((100 * ms) / (t1 - t0 || 1))}% busy`).join(' · ')));
   }
 
   function logEvent(e) {
     const p = e.payload || {};
+    if (e.kind === 'model-progress' && p.progress && typeof p.progress.modelId === 'string') progressOf.set(p.progress.modelId, p.progress);
     const what = e.kind === 'model-done' ? `${p.modelId} done: val ${fmt.pct(p.valAccuracy)}, test ${fmt.pct(p.testAccuracy)} on ${p.worker}` :
       e.kind === 'model-progress' && p.progress ? `${p.progress.modelId} epoch ${p.progress.epoch}/${p.progress.epochs}, loss ${fmt.num(p.progress.loss)}` :
       e.kind + (p.generation !== undefined ? ` (generation ${p.generation})` : p.modelId ? ` ${p.modelId}` : '');
@@ -169,6 +366,7 @@
     latestUpdate = Math.max(latestUpdate, m.latestUpdate);
     drawCards();
     drawFilters();
+    defaultPicks();
     drawTable();
     drawCharts();
   }

@@ -11,7 +11,6 @@ export type { Backend } from './types.js';
  * backend needs an async start (adapter, device, worker), so it is chosen with `selectBackend('webgpu')`.
  */
 export type BackendChoice = 'auto' | 'cpu-js' | 'cpu-wasm' | 'webgpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu-js', 'cpu-wasm', 'webgpu'];
 
 const backends = new Map<string, Backend>([[cpuJsBackend.name, cpuJsBackend]]);
 let current: Backend | null = null;

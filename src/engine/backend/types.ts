@@ -78,6 +78,26 @@ export interface AttentionBackwardArgs extends Omit<AttentionArgs, 'out'> {
   dv: Float32Array;
 }
 
+/**
+ * LSTM forward over a whole sequence, gates fused i, f, g, o (layers/lstm.ts): x [batch][seq][inSize], kernel
+ * [inSize][4·hidden], recurrent [hidden][4·hidden], bias [4·hidden]. Written, time-major: hs and cs
+ * [seq+1][batch][hidden] (step 0 the zero state), gates activated [seq][batch][4·hidden], cellTanh [seq][batch][hidden].
+ */
+export interface LstmForwardArgs {
+  x: Float32Array;
+  kernel: Float32Array;
+  recurrent: Float32Array;
+  bias: Float32Array;
+  hs: Float32Array;
+  cs: Float32Array;
+  gates: Float32Array;
+  cellTanh: Float32Array;
+  batch: number;
+  seq: number;
+  inSize: number;
+  hidden: number;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(args: MatmulArgs): void;
@@ -85,4 +105,6 @@ export interface Backend {
   conv2dBackward(args: Conv2dBackwardArgs): void;
   attention(args: AttentionArgs): void;
   attentionBackward(args: AttentionBackwardArgs): void;
+  /** A fused LSTM forward; absent: the layer runs its own JS loop (the reference). */
+  readonly lstmForward?: (args: LstmForwardArgs) => void;
 }

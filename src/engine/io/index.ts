@@ -13,5 +13,9 @@ export {
   encodeLoomBundle, decodeLoomBundle, MULTI_PRECISION_DTYPES,
   type BundleModel, type EncodeBundleOptions, type DecodeBundleOptions, type LoadedBundle, type MultiPrecisionDtype,
 } from './loom-bundle.js';
-export { decodeModels, detectModelFormat, pickModel, type DecodedModels, type LoadedModel, type ModelFormat } from './model.js';
+export { decodeModels, detectModelFormat, pickModel, type DecodedModels, type LoadedModel } from './model.js';
+export {
+  encodeModel, formatForPath, isModelFormat, modelFormat, MODEL_FORMATS, MODEL_FORMAT_NAMES,
+  type EncodeModelOptions, type ModelFormat, type ModelFormatEntry, type ModelMetadata,
+} from './formats.js';
 export { networkFromSpec } from './rebuild.js';

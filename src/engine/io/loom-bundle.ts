@@ -2,7 +2,8 @@ import { modelFileError } from '../errors.js';
 import { Network, type NetworkSpec } from '../network.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { float32ToString } from './float16.js';
-import { coreLayer, loomKindOf, readLayerDef, shapeRng, type LoomLayerDef } from './loom-layers.js';
+import type { InputWidth, LoomLayerDef } from './loom-codec.js';
+import { coreLayer, loomKindOf, readLayerDef, shapeRng } from './loom-layers.js';
 import { applyLayerWeights, layerWeights, type LayerWeights, type WeightsFormat } from './loom-weights.js';
 import { layerDef } from './loom-write.js';
 import { networkFromSpec } from './rebuild.js';
@@ -26,6 +27,8 @@ const LOOMTS_VERSION = 1;
 export interface BundleModel {
   readonly id: string;
   readonly network: Network;
+  /** Free JSON kept with the model (preprocessing, run, …) in cfg.loomts.metadata, which LOOM ignores. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 export interface EncodeBundleOptions {
@@ -37,6 +40,7 @@ export interface EncodeBundleOptions {
 export interface LoadedBundleModel extends BundleModel {
   readonly format: WeightsFormat;
   readonly dtype: string;
+  readonly metadata: Record<string, unknown>;
 }
 
 export interface LoadedBundle {
@@ -118,7 +122,7 @@ function modelEntry(model: BundleModel, format: WeightsFormat, dtype: MultiPreci
     grid_cols: network.cols,
     layers_per_cell: network.layersPerCell,
     layers: network.layers.map(layerDef),
-    loomts: { version: LOOMTS_VERSION, spec: network.spec },
+    loomts: { version: LOOMTS_VERSION, spec: network.spec, ...(model.metadata ? { metadata: model.metadata } : {}) },
   };
   const layers = network.layers.map((l) => layerWeights(l, format));
   const payload =
@@ -198,7 +202,7 @@ function decodePayload(weights: unknown, what: string): { format: WeightsFormat;
 }
 
 /** The architecture of one model: Loom's exact spec when the bundle carries it, else read from LOOM's cfg. */
-function modelNetwork(cfg: Record<string, unknown>, defs: unknown[], what: string, inputShape: readonly number[] | undefined): Network {
+function modelNetwork(cfg: Record<string, unknown>, defs: unknown[], what: string, options: DecodeBundleOptions): Network {
   const loomts = cfg.loomts;
   if (isObject(loomts) && loomts.spec !== undefined) {
     const network = networkFromSpec(loomts.spec, `${what} (cfg.loomts)`);
@@ -221,10 +225,10 @@ function modelNetwork(cfg: Record<string, unknown>, defs: unknown[], what: strin
     throw modelFileError(`${what}: a ${dims.join('×')} grid needs ${dims[0] * dims[1] * dims[2]} layers, cfg.layers has ${defs.length}`);
   }
   const rng = shapeRng();
-  let shape: readonly number[] | null = inputShape ?? null;
+  let shape: readonly number[] | null = options.inputShape ?? null;
   let first: readonly number[] | null = shape;
   const layers = defs.map((def, i) => {
-    const read = readLayerDef(def, shape, `${what} layer ${i}`, rng);
+    const read = readLayerDef(def, shape, `${what} layer ${i}`, rng, options.inputWidth);
     first ??= read.inputShape;
     shape = read.outputShape;
     return read.spec;
@@ -236,6 +240,11 @@ function modelNetwork(cfg: Record<string, unknown>, defs: unknown[], what: strin
 export interface DecodeBundleOptions {
   /** The network input shape for bundles without cfg.loomts (default: from the first layer's sizes). */
   readonly inputShape?: readonly number[];
+  /**
+   * The input samples' width (or a function that reads it, called only when needed): the flat input size of a
+   * bundle whose first layer does not tell it, as a softmax's. Ignored when inputShape is given.
+   */
+  readonly inputWidth?: InputWidth;
 }
 
 /** Reads every model of a LOOM bundle, weights included. */
@@ -253,7 +262,7 @@ export function decodeLoomBundle(source: string | Uint8Array, options: DecodeBun
     const what = `LOOM bundle model "${id}"`;
     const defs = entry.cfg.layers;
     if (!Array.isArray(defs) || defs.length === 0) throw modelFileError(`${what}: cfg.layers must be a non-empty list`);
-    const network = modelNetwork(entry.cfg, defs, what, options.inputShape);
+    const network = modelNetwork(entry.cfg, defs, what, options);
     const payload = decodePayload(entry.weights, what);
     const layers = payload.layers ?? [];
     if (layers.length !== 0 && layers.length !== network.layers.length) {
@@ -264,7 +273,16 @@ export function decodeLoomBundle(source: string | Uint8Array, options: DecodeBun
       applyLayerWeights(layer, readWeights(layers[i], payload.decode, where), where, warnings);
     });
     network.modelId = id;
-    return { id, network, format: payload.format, dtype: payload.dtype };
+    const loomts = entry.cfg.loomts;
+    const metadata = isObject(loomts) && loomts.metadata !== undefined ? loomts.metadata : {};
+    if (!isObject(metadata)) throw modelFileError(`${what}: cfg.loomts.metadata must be a JSON object`);
+    return { id, network, format: payload.format, dtype: payload.dtype, metadata };
   });
+  // Two models under one id would make every choice by id ambiguous (and silently pick the first).
+  const ids = new Set<string>();
+  for (const m of models) {
+    if (ids.has(m.id)) throw modelFileError(`LOOM bundle: two models have the id "${m.id}"; ids must be unique`);
+    ids.add(m.id);
+  }
   return { models, warnings };
 }

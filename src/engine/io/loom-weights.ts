@@ -1,18 +1,16 @@
 import { modelFileError } from '../errors.js';
+import { layerRegistry } from '../layers/registry.js';
 import type { Layer, Param } from '../layers/types.js';
+import type { LoomWeightField, WeightsFormat } from './loom-codec.js';
 import { coreLayer } from './loom-layers.js';
 
+export type { WeightsFormat } from './loom-codec.js';
+
 /**
- * Loom params ↔ LOOM `LayerWeights` fields, per layer kind. Layouts (LOOM in-memory order):
- * - Dense kernel [in][out], MHA q/k/v/output [in][out], SwiGLU gate/up [H][I] and down [I][H]: same as ours.
- * - Conv kernels [filters][channels][kh][kw] (conv1d [filters][channels][k]): same as ours. The bias is
- *   `conv_bias` in jsonModelB64 and `biases` in multiPrecisionB64 (as LOOM writes them).
- * - RNN weight_ih [hidden][in], weight_hh [hidden][hidden]: transposed from ours ([in][hidden], [hidden][hidden]).
- * - LSTM per-gate weight_i{i,f,g,o} [hidden][in], weight_h{…} [hidden][hidden], bias_{…}: ours fuse the gates
- *   i, f, g, o along the last axis of kernel [in][4h], recurrentKernel [h][4h], bias [4h].
- * Fields LOOM does not have (Loom extensions, ignored by LOOM): embedding_weights [vocab][dim] (LOOM never saved
- * embeddings), filter_gate_kernel [in][branches] and filter_gate_bias (LOOM never saved a filter gate: without
- * one the gate is uniform, as in LOOM), and `loomts.<param>` for any param of a kind without a table entry.
+ * Loom params ↔ LOOM `LayerWeights` fields. Each kind's codec (`LayerKind.loom.weights`, in the kind's file) names
+ * its fields and layouts: most are our params as they are (LOOM's in-memory order), RNN's are transposed, LSTM's
+ * are per-gate blocks of our fused kernels. Params without a field travel as `loomts.<param>` (ignored by LOOM).
+ * Children are written under branch_weights.
  */
 
 export interface LayerWeights {
@@ -20,56 +18,36 @@ export interface LayerWeights {
   readonly branches: LayerWeights[];
 }
 
-export type WeightsFormat = 'jsonModelB64' | 'multiPrecisionB64';
+const fieldTable = (layer: Layer, fmt: WeightsFormat): readonly LoomWeightField[] =>
+  layerRegistry().get(layer.spec.type)?.loom?.weights?.(fmt) ?? [];
 
-interface FieldMap {
-  readonly param: string;
-  readonly field: string;
-  readonly transpose?: boolean;
-}
-
-const f = (param: string, field: string, transpose = false): FieldMap => ({ param, field, transpose });
-const conv = (fmt: WeightsFormat): FieldMap[] => [f('kernel', 'kernel'), f('bias', fmt === 'jsonModelB64' ? 'conv_bias' : 'biases')];
-
-function tableFor(kind: string, fmt: WeightsFormat): FieldMap[] | undefined {
-  switch (kind) {
-    case 'dense':
-      return [f('kernel', 'kernel'), f('bias', 'biases')];
-    case 'conv2d':
-    case 'conv1d':
-      return conv(fmt);
-    case 'mha':
-      return [
-        f('qKernel', 'q_weights'), f('kKernel', 'k_weights'), f('vKernel', 'v_weights'), f('outKernel', 'output_weight'),
-        f('qBias', 'q_bias'), f('kBias', 'k_bias'), f('vBias', 'v_bias'), f('outBias', 'output_bias'),
-      ];
-    case 'rnn':
-      return [f('kernel', 'weight_ih', true), f('recurrentKernel', 'weight_hh', true), f('bias', 'bias_h')];
-    case 'layer_norm':
-      return [f('gamma', 'gamma'), f('beta', 'beta')];
-    case 'rms_norm':
-      return [f('gamma', 'gamma')];
-    case 'swiglu':
-      return [
-        f('gate.kernel', 'gate_weights'), f('up.kernel', 'up_weights'), f('down.kernel', 'down_weights'),
-        f('gate.bias', 'gate_bias'), f('up.bias', 'up_bias'), f('down.bias', 'down_bias'),
-      ];
-    case 'embedding':
-      return [f('table', 'embedding_weights')];
-    case 'parallel':
-      return [f('gate.kernel', 'filter_gate_kernel'), f('gate.bias', 'filter_gate_bias')];
-    default:
-      return undefined;
+/** The param's values as the field holds them: the block (k of n along the last axis), transposed if asked. */
+function toField(p: Param, m: LoomWeightField): Float32Array {
+  const cols = p.shape[p.shape.length - 1] as number;
+  const rows = p.value.length / cols;
+  const [k, n] = m.block ?? [0, 1];
+  const width = cols / n;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < width; c++) {
+      const v = p.value[r * cols + k * width + c] as number;
+      out[m.transpose ? c * rows + r : r * width + c] = v;
+    }
   }
+  return out;
 }
 
-const GATES = ['i', 'f', 'g', 'o'] as const;
-
-/** [rows][cols] → [cols][rows]. */
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c] as number;
-  return out;
+/** Writes a field's values (or `fill` where the field is absent) into the param's block, undoing the transpose. */
+function fromField(p: Param, m: LoomWeightField, v: Float32Array | undefined, fill: number): void {
+  const cols = p.shape[p.shape.length - 1] as number;
+  const rows = p.value.length / cols;
+  const [k, n] = m.block ?? [0, 1];
+  const width = cols / n;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < width; c++) {
+      p.value[r * cols + k * width + c] = v === undefined ? fill : (v[m.transpose ? c * rows + r : r * width + c] as number);
+    }
+  }
 }
 
 /** Own params of a layer (children's are written under branch_weights). */
@@ -84,33 +62,17 @@ export function layerWeights(layer: Layer, fmt: WeightsFormat): LayerWeights {
   const core = coreLayer(layer);
   const fields = new Map<string, Float32Array>();
   const params = new Map(ownParams(core).map((p) => [p.name, p]));
-  if (core.spec.type === 'lstm') {
-    const kernel = params.get('kernel') as Param;
-    const recurrent = params.get('recurrentKernel') as Param;
-    const bias = params.get('bias') as Param;
-    const h = bias.value.length / 4;
-    const inSize = kernel.value.length / (4 * h);
-    const full = [transpose(kernel.value, inSize, 4 * h), transpose(recurrent.value, h, 4 * h)]; // [4h][in], [4h][h]
-    GATES.forEach((g, k) => {
-      fields.set(`weight_i${g}`, full[0]!.slice(k * h * inSize, (k + 1) * h * inSize));
-      fields.set(`weight_h${g}`, full[1]!.slice(k * h * h, (k + 1) * h * h));
-      fields.set(`bias_${g}`, bias.value.slice(k * h, (k + 1) * h));
-    });
-    params.clear();
-  }
-  for (const m of tableFor(core.spec.type, fmt) ?? []) {
+  const used = new Set<string>();
+  for (const m of fieldTable(core, fmt)) {
     const p = params.get(m.param);
     if (!p) continue;
-    fields.set(m.field, m.transpose ? transpose(p.value, p.shape[0] as number, p.shape[1] as number) : Float32Array.from(p.value));
-    params.delete(m.param);
+    fields.set(m.field, toField(p, m));
+    used.add(m.param);
   }
-  for (const p of params.values()) fields.set(`loomts.${p.name}`, Float32Array.from(p.value));
+  for (const p of params.values()) if (!used.has(p.name)) fields.set(`loomts.${p.name}`, Float32Array.from(p.value));
   const branches = core.children ? core.children().map((c) => layerWeights(c, fmt)) : [];
   return { fields, branches };
 }
-
-/** Fields LOOM never writes: their absence is normal, not worth a warning. */
-const OPTIONAL_FIELDS = new Set(['filter_gate_kernel', 'filter_gate_bias']);
 
 /**
  * Copies LOOM weight fields into a layer's params. A field of the wrong length is an error; a missing one leaves
@@ -120,52 +82,32 @@ export function applyLayerWeights(layer: Layer, weights: LayerWeights, where: st
   const core = coreLayer(layer);
   const params = new Map(ownParams(core).map((p) => [p.name, p]));
   const missing: string[] = [];
-  const take = (field: string, length: number): Float32Array | undefined => {
-    const alt = field === 'conv_bias' ? 'biases' : undefined; // multiPrecisionB64 keeps conv biases under "biases"
-    const v = weights.fields.get(field) ?? (alt === undefined ? undefined : weights.fields.get(alt));
+  let missingOnes = false;
+  const take = (m: Pick<LoomWeightField, 'field' | 'alias' | 'optional' | 'missing'>, length: number): Float32Array | undefined => {
+    const v = weights.fields.get(m.field) ?? (m.alias === undefined ? undefined : weights.fields.get(m.alias));
     if (v === undefined) {
-      if (!OPTIONAL_FIELDS.has(field)) missing.push(field);
+      if (!m.optional) missing.push(m.field);
+      if (m.missing === 1) missingOnes = true;
       return undefined;
     }
-    if (v.length !== length) throw modelFileError(`${where}: weight field ${field} has ${v.length} values, expected ${length}`);
+    if (v.length !== length) throw modelFileError(`${where}: weight field ${m.field} has ${v.length} values, expected ${length}`);
     return v;
   };
-  if (core.spec.type === 'lstm') {
-    const kernel = params.get('kernel') as Param;
-    const recurrent = params.get('recurrentKernel') as Param;
-    const bias = params.get('bias') as Param;
-    const h = bias.value.length / 4;
-    const inSize = kernel.value.length / (4 * h);
-    const ih = new Float32Array(4 * h * inSize);
-    const hh = new Float32Array(4 * h * h);
-    GATES.forEach((g, k) => {
-      const wi = take(`weight_i${g}`, h * inSize);
-      const wh = take(`weight_h${g}`, h * h);
-      const b = take(`bias_${g}`, h);
-      if (wi) ih.set(wi, k * h * inSize);
-      if (wh) hh.set(wh, k * h * h);
-      bias.value.fill(0, k * h, (k + 1) * h);
-      if (b) bias.value.set(b, k * h);
-    });
-    kernel.value.set(transpose(ih, 4 * h, inSize));
-    recurrent.value.set(transpose(hh, 4 * h, h));
-    params.clear();
-  }
-  for (const m of tableFor(core.spec.type, 'jsonModelB64') ?? []) {
+  const used = new Set<string>();
+  for (const m of fieldTable(core, 'jsonModelB64')) {
     const p = params.get(m.param);
     if (!p) continue;
-    params.delete(m.param);
-    const v = take(m.field, p.value.length);
-    if (!v) p.value.fill(m.param === 'gamma' ? 1 : 0);
-    else p.value.set(m.transpose ? transpose(v, p.shape[1] as number, p.shape[0] as number) : v);
+    used.add(m.param);
+    fromField(p, m, take(m, p.value.length / (m.block?.[1] ?? 1)), m.missing ?? 0);
   }
   for (const p of params.values()) {
-    const v = take(`loomts.${p.name}`, p.value.length);
+    if (used.has(p.name)) continue;
+    const v = take({ field: `loomts.${p.name}` }, p.value.length);
     if (v) p.value.set(v);
     else p.value.fill(0);
   }
   if (missing.length > 0) {
-    const gamma = missing.includes('gamma') ? ' (γ ones)' : '';
+    const gamma = missingOnes ? ' (γ ones)' : '';
     warnings.push(`${where}: no ${missing.join(', ')} in the bundle; those weights are zeros${gamma}, as LOOM would run them`);
   }
   const children = core.children ? core.children() : [];

@@ -1,8 +1,11 @@
 import { ACTIVATIONS, type Activation } from '../activations.js';
+import { ints, type OnnxGraph } from '../io/onnx/graph.js';
+import { emitActivation } from '../io/onnx/ops/activation.js';
 import { shapeError, specError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { expectSampleShape, type Tensor } from '../tensor.js';
-import { ConvCore, convOutSize, resolveConvCommon, samePadding } from './conv2d.js';
+import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { activationFromLoom, flatNeed, intField, requireInt, typedSpec } from '../io/loom-codec.js';
+import { ConvCore, convOutSize, convWeights, resolveConvCommon, samePadding } from './conv2d.js';
 import type { Layer, LayerKind, Param, RunContext } from './types.js';
 
 export interface Conv1dSpec {
@@ -111,4 +114,49 @@ export const conv1dKind: LayerKind<Conv1dSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the He-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new Conv1d(spec, inputShape, rng),
+  onnx: emitConv1d,
+  loom: {
+    type: 'conv1d',
+    read(def, shape, ctx) {
+      const { where } = ctx;
+      const length = intField(def, 'input_length', where) ?? intField(def, 'input_height', where);
+      const channels = intField(def, 'input_channels', where) ?? 1;
+      const need = length !== undefined ? [channels, length] : shape ? [channels, sizeOf(shape) / channels] : flatNeed(null, undefined, ctx);
+      const spec = typedSpec<Conv1dSpec>({
+        type: 'conv1d', filters: requireInt(def, 'filters', where), kernelSize: requireInt(def, 'kernel_size', where),
+        stride: intField(def, 'stride', where) ?? 1, padding: intField(def, 'padding', where) ?? 0, activation: activationFromLoom(def, where),
+      });
+      return { spec, need };
+    },
+    write({ spec, inputShape }) {
+      const channelsLast = spec.channelsLast === true;
+      const k = spec.kernelSize;
+      return {
+        input_channels: channelsLast ? inputShape[1] : inputShape[0], filters: spec.filters, kernel_size: k, stride: spec.stride,
+        padding: spec.padding === 'same' ? (k - 1) / 2 : spec.padding, input_length: channelsLast ? inputShape[0] : inputShape[1],
+      };
+    },
+    weights: (fmt) => convWeights(fmt),
+  },
+  tweenRate: 0.1,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** 1-D Conv over [channels, time]; channelsLast tokens [time, channels] are transposed in and out. */
+function emitConv1d(layer: Layer<Conv1dSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const spec = layer.spec;
+  const k = spec.kernelSize;
+  const stride = spec.stride ?? 1;
+  const padding = spec.padding ?? 0;
+  const pad = padding === 'same' ? (k - 1) / 2 : padding;
+  const channelsLast = spec.channelsLast ?? false;
+  const input = channelsLast ? g.transpose(x, [0, 2, 1]) : x;
+  const y = g.op('Conv', [input, g.param(g.paramOf(layer, 'kernel')), g.param(g.paramOf(layer, 'bias'))], {
+    kernel_shape: ints([k]),
+    strides: ints([stride]),
+    pads: ints([pad, pad]),
+  });
+  const out = emitActivation(g, y, spec.activation ?? 'linear');
+  return channelsLast ? g.transpose(out, [0, 2, 1]) : out;
+}

@@ -1,8 +1,11 @@
 import { ACTIVATIONS, applyActivation, isActivation, multiplyActivationGrad, type Activation } from '../activations.js';
+import { ints, type OnnxGraph } from '../io/onnx/graph.js';
+import { emitActivation } from '../io/onnx/ops/activation.js';
 import type { Backend } from '../backend/types.js';
 import { shapeError, specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
+import { activationFromLoom, intField, requireInt, typedSpec, weightField, type LoomWeightField, type WeightsFormat } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 type Pair = readonly [number, number];
@@ -185,4 +188,55 @@ export const conv2dKind: LayerKind<Conv2dSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the He-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new Conv2d(spec, inputShape, rng),
+  onnx: emitConv2d,
+  loom: {
+    type: 'conv2d',
+    read(def, _shape, { where }) {
+      const need = [requireInt(def, 'input_channels', where), requireInt(def, 'input_height', where), requireInt(def, 'input_width', where)];
+      const spec = typedSpec<Conv2dSpec>({
+        type: 'conv2d', filters: requireInt(def, 'filters', where), kernelSize: requireInt(def, 'kernel_size', where),
+        stride: intField(def, 'stride', where) ?? 1, padding: intField(def, 'padding', where) ?? 0, activation: activationFromLoom(def, where),
+      });
+      return { spec, need };
+    },
+    // LOOM has square kernels and strides: the height ones are written (cfg.loomts keeps the exact spec)
+    write({ spec, inputShape, outputShape }) {
+      const first = (v: number | Pair): number => (Array.isArray(v) ? v[0] : (v as number));
+      const kH = first(spec.kernelSize);
+      const pad = spec.padding === 'same' ? (kH - 1) / 2 : first(spec.padding ?? 0);
+      return {
+        input_channels: inputShape[0], filters: spec.filters, kernel_size: kH, stride: first(spec.stride ?? 1), padding: pad,
+        input_height: inputShape[1], input_width: inputShape[2], output_height: outputShape[1], output_width: outputShape[2],
+      };
+    },
+    weights: (fmt) => convWeights(fmt),
+  },
+  tweenRate: 0.1,
 };
+
+/**
+ * Conv kernel and bias; the bias is `conv_bias` in jsonModelB64 and `biases` in multiPrecisionB64, as LOOM writes
+ * them (either name is read).
+ */
+export const convWeights = (fmt: WeightsFormat): LoomWeightField[] => [
+  weightField('kernel', 'kernel'),
+  fmt === 'jsonModelB64' ? weightField('bias', 'conv_bias', false, { alias: 'biases' }) : weightField('bias', 'biases'),
+];
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** NCHW Conv with Loom's kernel [filters][channels][kh][kw] and symmetric zero padding, then the activation. */
+function emitConv2d(layer: Layer<Conv2dSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const kernel = g.paramOf(layer, 'kernel');
+  const [kH, kW] = [kernel.shape[2] as number, kernel.shape[3] as number];
+  const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+  const [sH, sW] = pair(layer.spec.stride ?? 1);
+  const padding = layer.spec.padding ?? 0;
+  const [pH, pW] = padding === 'same' ? [(kH - 1) / 2, (kW - 1) / 2] : pair(padding);
+  const y = g.op('Conv', [x, g.param(kernel), g.param(g.paramOf(layer, 'bias'))], {
+    kernel_shape: ints([kH, kW]),
+    strides: ints([sH, sW]),
+    pads: ints([pH, pW, pH, pW]),
+  });
+  return emitActivation(g, y, layer.spec.activation ?? 'linear');
+}

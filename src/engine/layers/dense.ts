@@ -1,7 +1,10 @@
 import { ACTIVATIONS, applyActivation, isActivation, multiplyActivationGrad, type Activation } from '../activations.js';
-import { specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
+import { emitActivation } from '../io/onnx/ops/activation.js';
+import { modelFileError, specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { activationFromLoom, flatNeed, fmtShape, intField, requireInt, typedSpec, weightField } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface DenseSpec {
@@ -69,7 +72,7 @@ class Dense implements Layer<DenseSpec> {
     // dW += xᵀ·dPre ; dx = dPre·Wᵀ
     ctx.backend.matmul({ a: this.x, b: dPre, c: this.kernel.grad, m: this.inSize, n: units, k: rows, transA: true, accumulate: true });
     const dx = new Float32Array(rows * this.inSize);
-    ctx.backend.matmul({ a: dPre, b: this.kernel.value, c: dx, m: rows, n: this.inSize, k: units, transB: true });
+    if (ctx.inputGrad !== false) ctx.backend.matmul({ a: dPre, b: this.kernel.value, c: dx, m: rows, n: this.inSize, k: units, transB: true });
     return { data: dx, shape: [dy.shape[0] as number, ...this.inputShape] };
   }
 }
@@ -84,4 +87,33 @@ export const denseKind: LayerKind<DenseSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the He-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new Dense(spec, inputShape, rng),
+  onnx: emitDense,
+  loom: {
+    type: 'dense',
+    read(def, shape, ctx) {
+      const { where } = ctx;
+      const units = intField(def, 'output_height', where) ?? intField(def, 'output_size', where) ?? requireInt(def, 'height', where);
+      const inSize = intField(def, 'input_height', where) ?? intField(def, 'input_size', where) ?? intField(def, 'width', where);
+      if (shape && inSize !== undefined && sizeOf(shape) !== inSize) {
+        throw modelFileError(`${where}: dense expects input_height ${inSize} values, but the previous layer gives ${sizeOf(shape)} (${fmtShape(shape)})`);
+      }
+      return { spec: typedSpec<DenseSpec>({ type: 'dense', units, activation: activationFromLoom(def, where) }), need: shape ? [...shape] : flatNeed(null, inSize, ctx) };
+    },
+    write: (layer) => ({
+      input_height: layer.spec.perPosition ? layer.inputShape[layer.inputShape.length - 1] : sizeOf(layer.inputShape),
+      output_height: layer.spec.units,
+    }),
+    weights: () => [weightField('kernel', 'kernel'), weightField('bias', 'biases')],
+  },
+  tweenRate: 1,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** act(x·W + b): over the flattened sample, or per position of the last axis (MatMul broadcasts the leading axes). */
+function emitDense(layer: Layer<DenseSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const spec = layer.spec;
+  const input = spec.perPosition || layer.inputShape.length === 1 ? x : g.op('Flatten', [x], { axis: int(1) });
+  const pre = g.affine(input, g.paramOf(layer, 'kernel'), g.paramOf(layer, 'bias'));
+  return emitActivation(g, pre, spec.activation ?? 'linear');
+}

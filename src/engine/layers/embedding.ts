@@ -1,6 +1,8 @@
 import { dataError, specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import { fillUniform, type Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { flatNeed, intField, requireInt, typedSpec, weightField } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface EmbeddingSpec {
@@ -75,4 +77,31 @@ export const embeddingKind: LayerKind<EmbeddingSpec> = {
     { name: 'dim', type: 'integer', doc: 'embedding width', required: true },
   ],
   create: (spec: EmbeddingSpec, inputShape: readonly number[], rng: Rng) => new Embedding(spec, inputShape, rng),
+  onnx: emitEmbedding,
+  loom: {
+    type: 'embedding',
+    read(def, shape, ctx) {
+      const { where } = ctx;
+      const length = intField(def, 'input_length', where);
+      const spec = typedSpec<EmbeddingSpec>({ type: 'embedding', vocab: requireInt(def, 'vocab_size', where), dim: requireInt(def, 'embedding_dim', where) });
+      return { spec, need: length !== undefined ? [length] : flatNeed(shape, undefined, ctx) };
+    },
+    write: ({ spec, inputShape }) => ({ vocab_size: spec.vocab, embedding_dim: spec.dim, input_length: sizeOf(inputShape) }),
+    // LOOM never saved embeddings: a Loom extension field
+    weights: () => [weightField('table', 'embedding_weights')],
+  },
+  tweenRate: 0.1,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/**
+ * Row lookup: ids arrive as floats. Loom throws on an id that is not an integer in [0, vocab); ONNX cannot throw,
+ * so ids are rounded and clipped into range instead.
+ */
+function emitEmbedding(layer: Layer<EmbeddingSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const vocab = layer.spec.vocab;
+  const clipped = g.op('Clip', [g.op('Round', [x]), g.scalar('zero', 0), g.scalar('max_id', vocab - 1)]);
+  const ids = g.op('Cast', [clipped], { to: int(7) });
+  return g.op('Gather', [g.param(g.paramOf(layer, 'table')), ids], { axis: int(0) });
+}

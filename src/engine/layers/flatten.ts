@@ -1,4 +1,5 @@
 import type { Rng } from '../rng.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param } from './types.js';
 
@@ -34,4 +35,13 @@ export const flattenKind: LayerKind<FlattenSpec> = {
   doc: 'Reshapes each sample to one vector [size]; no parameters.',
   fields: [],
   create: (_spec: FlattenSpec, inputShape: readonly number[], _rng: Rng) => new Flatten(inputShape),
+  onnx: emitFlatten,
+  // LOOM has no such layer: written as the type alone, rebuilt from cfg.loomts
+  loom: { type: 'flatten' },
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+function emitFlatten(_layer: Layer<FlattenSpec>, x: string, g: OnnxGraph<Layer>): string {
+  return g.op('Flatten', [x], { axis: int(1) });
+}

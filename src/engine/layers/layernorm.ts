@@ -1,6 +1,8 @@
 import { specError } from '../errors.js';
+import { float, int, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { intField, numField, requireInt, rowsOf, weightField, type LoomCodec } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface LayerNormSpec {
@@ -106,4 +108,34 @@ export const layerNormKind: LayerKind<LayerNormSpec> = {
   doc: 'Layer normalization over the last axis: γ·(x − mean)/√(variance + ε) + β, population variance, γ=1 and β=0 at init.',
   fields: [{ name: 'epsilon', type: 'number', doc: 'added to the variance for stability', default: 1e-5 }],
   create: (spec: LayerNormSpec, inputShape: readonly number[], _rng: Rng) => new LayerNorm(spec, inputShape),
+  onnx: emitLayerNorm,
+  loom: {
+    ...normLoom<LayerNormSpec>('layer_norm', 'layernorm'),
+    weights: () => [weightField('gamma', 'gamma', false, { missing: 1 }), weightField('beta', 'beta')],
+  },
+  tweenRate: 0.1,
 };
+
+/** The LOOM definition of a norm over the last axis (layer norm, RMS norm): norm_size and epsilon. */
+export function normLoom<S extends { readonly type: string; readonly epsilon?: number }>(type: S['type'], alias: string): Pick<LoomCodec<S>, 'type' | 'aliases' | 'read' | 'write'> {
+  return {
+    type,
+    aliases: [alias],
+    read(def, shape, { where }) {
+      const width = intField(def, 'norm_size', where) ?? (shape ? (shape[shape.length - 1] as number) : requireInt(def, 'norm_size', where));
+      const epsilon = numField(def, 'epsilon', where) ?? 1e-5;
+      return { spec: { type, epsilon }, need: rowsOf(shape, width, where) };
+    },
+    write: ({ spec, inputShape }) => ({ norm_size: inputShape[inputShape.length - 1], epsilon: spec.epsilon }),
+  };
+}
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** Opset 17's LayerNormalization over the last axis: population variance, ε inside the root, as Loom. */
+function emitLayerNorm(layer: Layer<LayerNormSpec>, x: string, g: OnnxGraph<Layer>): string {
+  return g.op('LayerNormalization', [x, g.param(g.paramOf(layer, 'gamma')), g.param(g.paramOf(layer, 'beta'))], {
+    axis: int(-1),
+    epsilon: float(layer.spec.epsilon ?? 1e-5),
+  });
+}

@@ -1,6 +1,10 @@
+import { sigmoid } from '../math.js';
+import { type OnnxGraph } from '../io/onnx/graph.js';
+import { emitRecurrent } from '../io/onnx/ops/recurrent.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
-import { recurrentBackwardTail, recurrentShape, swapOuterAxes } from './rnn.js';
+import type { LoomWeightField } from '../io/loom-codec.js';
+import { recurrentBackwardTail, recurrentLoom, recurrentShape, swapOuterAxes } from './rnn.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface LstmSpec {
@@ -10,8 +14,6 @@ export interface LstmSpec {
   /** Multiplies the Xavier-normal init. */
   readonly initScale?: number;
 }
-
-const sigmoid = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
 
 /**
  * LSTM over [seq, in] → [seq, hidden], every step returned. The four gates are fused along the last axis in the
@@ -63,14 +65,17 @@ class Lstm implements Layer<LstmSpec> {
     const h = this.spec.hidden;
     const g4 = 4 * h;
     const step = batch * h;
-    const xw = new Float32Array(batch * seq * g4);
-    ctx.backend.matmul({ a: x.data, b: this.kernel.value, c: xw, m: batch * seq, n: g4, k: this.inSize });
     const hs = new Float32Array((seq + 1) * step);
     const cs = new Float32Array((seq + 1) * step);
     const gates = new Float32Array(seq * batch * g4);
     const cellTanh = new Float32Array(seq * step);
     const bias = this.bias.value;
-    for (let t = 0; t < seq; t++) {
+    // A backend with a fused LSTM (cpu-wasm: the whole sequence in one call) replaces the loop below, the reference.
+    const fused = ctx.backend.lstmForward;
+    if (fused) fused({ x: x.data, kernel: this.kernel.value, recurrent: this.recurrentKernel.value, bias, hs, cs, gates, cellTanh, batch, seq, inSize: this.inSize, hidden: h });
+    const xw = fused ? new Float32Array(0) : new Float32Array(batch * seq * g4);
+    if (!fused) ctx.backend.matmul({ a: x.data, b: this.kernel.value, c: xw, m: batch * seq, n: g4, k: this.inSize });
+    for (let t = 0; t < (fused ? 0 : seq); t++) {
       const gt = t * batch * g4;
       for (let s = 0; s < batch; s++) {
         const from = (s * seq + t) * g4;
@@ -150,4 +155,23 @@ export const lstmKind: LayerKind<LstmSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the Xavier-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new Lstm(spec, inputShape, rng),
+  onnx: emitLstm,
+  loom: {
+    ...recurrentLoom<LstmSpec>('lstm'),
+    // LOOM keeps each gate apart: weight_i{g} [hidden][in], weight_h{g} [hidden][hidden], bias_{g}; ours fuse them
+    weights: () =>
+      (['i', 'f', 'g', 'o'] as const).flatMap((g, k): LoomWeightField[] => [
+        { param: 'kernel', field: `weight_i${g}`, transpose: true, block: [k, 4] },
+        { param: 'recurrentKernel', field: `weight_h${g}`, transpose: true, block: [k, 4] },
+        { param: 'bias', field: `bias_${g}`, block: [k, 4] },
+      ]),
+  },
+  tweenRate: 0.5,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** Loom fuses gates as i, f, g, o; ONNX's LSTM wants i, o, f, c. */
+function emitLstm(layer: Layer<LstmSpec>, x: string, g: OnnxGraph<Layer>): string {
+  return emitRecurrent(layer, x, g, 'LSTM', layer.spec.hidden, [0, 3, 1, 2]);
+}

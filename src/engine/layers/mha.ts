@@ -1,6 +1,9 @@
 import { shapeError, specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import { fillNormal, type Rng } from '../rng.js';
+import { applyRope, ropeTables, type RopeTables } from '../rope.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
+import { intField, requireInt, seqOf, typedSpec, weightField as f } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface MhaSpec {
@@ -39,9 +42,8 @@ class MultiHeadAttention implements Layer<MhaSpec> {
   private readonly dModel: number;
   private readonly headDim: number;
   private readonly kvDim: number;
-  /** RoPE tables [seq][headDim/2]; empty when rope is off. */
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
+  /** RoPE tables for positions 0…seq−1; null when rope is off. */
+  private readonly rope: RopeTables | null;
   private x: Float32Array = new Float32Array(0);
   private q: Float32Array = new Float32Array(0);
   private k: Float32Array = new Float32Array(0);
@@ -85,16 +87,7 @@ class MultiHeadAttention implements Layer<MhaSpec> {
     this.vBias = makeParam('vBias', [this.kvDim]);
     this.outBias = makeParam('outBias', [dModel]);
 
-    const half = rope ? this.headDim / 2 : 0;
-    this.cos = new Float32Array(seq * half);
-    this.sin = new Float32Array(seq * half);
-    for (let p = 0; p < seq; p++) {
-      for (let i = 0; i < half; i++) {
-        const angle = p * ropeTheta ** ((-2 * i) / this.headDim);
-        this.cos[p * half + i] = Math.cos(angle);
-        this.sin[p * half + i] = Math.sin(angle);
-      }
-    }
+    this.rope = rope ? ropeTables(seq, this.headDim, ropeTheta) : null;
   }
 
   params(): Param[] {
@@ -177,28 +170,9 @@ class MultiHeadAttention implements Layer<MhaSpec> {
     ctx.backend.matmul({ a: dOut, b: kernel.value, c: dx, m: rows, n: this.dModel, k: cols, transB: true, accumulate: true });
   }
 
-  /**
-   * In-place RoPE, rotate_half style: x' = x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] over the two
-   * halves of each head. direction −1 applies the inverse rotation (sin negated).
-   */
+  /** In-place RoPE on every head of every row (row r is position r mod seq); direction −1 is the inverse rotation. */
   private rotate(t: Float32Array, headCount: number, direction: 1 | -1): void {
-    const half = this.headDim / 2;
-    const rowSize = headCount * this.headDim;
-    const rows = t.length / rowSize;
-    for (let r = 0; r < rows; r++) {
-      const table = (r % this.seq) * half;
-      for (let h = 0; h < headCount; h++) {
-        const base = r * rowSize + h * this.headDim;
-        for (let i = 0; i < half; i++) {
-          const c = this.cos[table + i] as number;
-          const s = direction * (this.sin[table + i] as number);
-          const a = t[base + i] as number;
-          const b = t[base + half + i] as number;
-          t[base + i] = a * c - b * s;
-          t[base + half + i] = b * c + a * s;
-        }
-      }
-    }
+    if (this.rope) applyRope(t, headCount, this.rope, (r) => r % this.seq, direction);
   }
 }
 
@@ -218,4 +192,89 @@ export const mhaKind: LayerKind<MhaSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the Xavier-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new MultiHeadAttention(spec, inputShape, rng),
+  onnx: emitMha,
+  // LOOM's attention: causal, RoPE θ = 1e6 as its CPU path, head dim d_model/num_heads everywhere
+  loom: {
+    type: 'multi_head_attention',
+    aliases: ['mha'],
+    read(def, shape, { where }) {
+      const dModel = requireInt(def, 'd_model', where);
+      const heads = requireInt(def, 'num_heads', where);
+      const rope = (dModel / heads) % 2 === 0;
+      const spec = typedSpec<MhaSpec>({ type: 'mha', heads, causal: true, rope, ropeTheta: 1e6 });
+      return { spec, need: seqOf(shape, dModel, intField(def, 'seq_length', where), where) };
+    },
+    write: ({ spec, inputShape }) => ({ d_model: inputShape[1], num_heads: spec.heads, seq_length: inputShape[0] }),
+    weights: () => [
+      f('qKernel', 'q_weights'), f('kKernel', 'k_weights'), f('vKernel', 'v_weights'), f('outKernel', 'output_weight'),
+      f('qBias', 'q_bias'), f('kBias', 'k_bias'), f('vBias', 'v_bias'), f('outBias', 'output_bias'),
+    ],
+  },
+  tweenRate: 0.2,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/**
+ * Multi-head self-attention as Loom computes it: projections, heads split to [N, heads, seq, headDim], RoPE
+ * (rotate_half) on queries and keys from the same cos/sin tables, grouped KV heads repeated (query head h reads kv
+ * head ⌊h/(heads/kvHeads)⌋), softmax(QKᵀ/√headDim) with an optional causal mask, heads joined, output projection.
+ */
+function emitMha(layer: Layer<MhaSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const [seq, dModel] = layer.inputShape as [number, number];
+  const heads = layer.spec.heads;
+  const kvHeads = layer.spec.kvHeads ?? heads;
+  const headDim = dModel / heads;
+  const rope = layer.spec.rope ?? false;
+  const theta = layer.spec.ropeTheta ?? 10000;
+
+  const split = (v: string, count: number): string => g.transpose(g.reshape(v, [seq, count, headDim]), [0, 2, 1, 3]);
+  let q = split(g.affine(x, g.paramOf(layer, 'qKernel'), g.paramOf(layer, 'qBias')), heads);
+  let k = split(g.affine(x, g.paramOf(layer, 'kKernel'), g.paramOf(layer, 'kBias')), kvHeads);
+  const v0 = split(g.affine(x, g.paramOf(layer, 'vKernel'), g.paramOf(layer, 'vBias')), kvHeads);
+
+  if (rope) {
+    const half = headDim / 2;
+    const cos = new Float32Array(seq * half);
+    const sin = new Float32Array(seq * half);
+    for (let p = 0; p < seq; p++) {
+      for (let i = 0; i < half; i++) {
+        const angle = p * theta ** ((-2 * i) / headDim);
+        cos[p * half + i] = Math.cos(angle);
+        sin[p * half + i] = Math.sin(angle);
+      }
+    }
+    const c = g.constant('rope_cos', cos, [seq, half]);
+    const s = g.constant('rope_sin', sin, [seq, half]);
+    const rotate = (t: string): string => {
+      const a = g.sliceLast(t, 0, half);
+      const b = g.sliceLast(t, half, headDim);
+      const first = g.op('Sub', [g.op('Mul', [a, c]), g.op('Mul', [b, s])]);
+      const second = g.op('Add', [g.op('Mul', [b, c]), g.op('Mul', [a, s])]);
+      return g.op('Concat', [first, second], { axis: int(-1) });
+    };
+    q = rotate(q);
+    k = rotate(k);
+  }
+
+  let v = v0;
+  if (kvHeads !== heads) {
+    const group = heads / kvHeads;
+    const repeat = (t: string): string => {
+      const expanded = g.op('Expand', [g.op('Unsqueeze', [t, g.int64('axes', [2])]), g.int64('expand', [1, 1, group, 1, 1])]);
+      return g.reshape(expanded, [heads, seq, headDim]);
+    };
+    k = repeat(k);
+    v = repeat(v);
+  }
+
+  let scores = g.op('Mul', [g.op('MatMul', [q, g.transpose(k, [0, 1, 3, 2])]), g.scalar('attn_scale', 1 / Math.sqrt(headDim))]);
+  if (layer.spec.causal) {
+    const mask = new Float32Array(seq * seq);
+    for (let i = 0; i < seq; i++) for (let j = i + 1; j < seq; j++) mask[i * seq + j] = -Infinity;
+    scores = g.op('Add', [scores, g.constant('causal_mask', mask, [seq, seq])]);
+  }
+  const probs = g.op('Softmax', [scores], { axis: int(-1) });
+  const attn = g.reshape(g.transpose(g.op('MatMul', [probs, v]), [0, 2, 1, 3]), [seq, dModel]);
+  return g.affine(attn, g.paramOf(layer, 'outKernel'), g.paramOf(layer, 'outBias'));
+}

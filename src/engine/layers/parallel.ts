@@ -1,8 +1,10 @@
-import { LoomError, specError } from '../errors.js';
+import { LoomError, modelFileError, specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
+import { intField, listField, numField, typedSpec, weightField, type LoomCoreRead, type LoomLayerDef, type LoomReadContext } from '../io/loom-codec.js';
+import type { SequentialSpec } from './sequential.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, sameShape, sizeOf, type Tensor } from '../tensor.js';
-import { createLayer } from './registry.js';
-import { makeParam, prefixParams, type Layer, type LayerKind, type LayerSpec, type Param, type RunContext } from './types.js';
+import { makeParam, prefixParams, type CreateLayer, type Layer, type LayerKind, type LayerSpec, type Param, type RunContext } from './types.js';
 
 export const COMBINE_MODES = ['concat', 'add', 'avg', 'grid_scatter', 'filter'] as const;
 export type CombineMode = (typeof COMBINE_MODES)[number];
@@ -62,7 +64,7 @@ class Parallel implements Layer<ParallelSpec> {
   /** filter: softmax weights [batch][branches]. */
   private weights: Float32Array = new Float32Array(0);
 
-  constructor(spec: ParallelSpec, readonly inputShape: readonly number[], rng: Rng) {
+  constructor(spec: ParallelSpec, readonly inputShape: readonly number[], rng: Rng, createLayer: CreateLayer) {
     const mode = spec.combine ?? 'concat';
     if (!(COMBINE_MODES as readonly string[]).includes(mode)) {
       throw specError('parallel', `unknown combine "${mode}" (allowed: ${COMBINE_MODES.join(', ')})`);
@@ -332,5 +334,147 @@ export const parallelKind: LayerKind<ParallelSpec> = {
     { name: 'positions', type: 'array', doc: 'grid_scatter: {row, col, layer} per branch (default row-major)' },
     { name: 'temperature', type: 'number', doc: 'filter: softmax temperature of the gate', default: 1 },
   ],
-  create: (spec: ParallelSpec, inputShape: readonly number[], rng: Rng) => new Parallel(spec, inputShape, rng),
+  create: (spec: ParallelSpec, inputShape: readonly number[], rng: Rng, createChild?: CreateLayer) => {
+    if (!createChild) throw specError('parallel', 'branches are built through createLayer (layers/registry.ts), which supplies the child factory');
+    return new Parallel(spec, inputShape, rng, createChild);
+  },
+  onnx: emitParallel,
+  loom: {
+    type: 'parallel',
+    read: readLoomParallel,
+    write: (layer, { children }) => {
+      const { spec } = layer;
+      const mode = spec.combine;
+      return {
+        temperature: mode === 'filter' ? spec.temperature : undefined,
+        branches: children,
+        combine_mode: mode,
+        grid_positions: spec.positions?.map((p, i) => ({ branch_index: i, target_row: p.row, target_col: p.col, target_layer: p.layer })),
+        grid_output_rows: spec.gridRows, grid_output_cols: spec.gridCols, grid_output_layers: spec.gridLayers,
+      };
+    },
+    // LOOM never saved a filter gate (without one its gate is uniform): Loom extension fields
+    weights: () => [
+      weightField('gate.kernel', 'filter_gate_kernel', false, { optional: true }),
+      weightField('gate.bias', 'filter_gate_bias', false, { optional: true }),
+    ],
+  },
 };
+
+/** LOOM's parallel: branches read for the same input; LOOM combines branch outputs as flat vectors. */
+function readLoomParallel(def: LoomLayerDef, shape: readonly number[] | null, ctx: LoomReadContext): LoomCoreRead {
+  const { where } = ctx;
+  const defs = (listField(def, 'branches', where) ?? []) as LoomLayerDef[];
+  if (defs.length === 0) throw modelFileError(`${where}: a parallel needs branches`);
+  const first = ctx.readChild(defs[0] as LoomLayerDef, shape, `${where} branch 0`);
+  const input = shape ?? first.inputShape;
+  const branches = defs.map((b, i) => {
+    const read = i === 0 ? first : ctx.readChild(b, input, `${where} branch ${i}`);
+    return read.outputShape.length === 1 ? read.spec : appendFlatten(read.spec);
+  });
+  const mode = def.combine_mode === undefined || def.combine_mode === '' ? 'concat' : def.combine_mode === 'average' ? 'avg' : def.combine_mode;
+  const spec: Record<string, unknown> = { type: 'parallel', branches, combine: mode };
+  if (mode === 'grid_scatter') {
+    const rows = intField(def, 'grid_output_rows', where);
+    const cols = intField(def, 'grid_output_cols', where);
+    const layers = intField(def, 'grid_output_layers', where);
+    if (rows !== undefined) spec.gridRows = rows;
+    if (cols !== undefined) spec.gridCols = cols;
+    if (layers !== undefined) spec.gridLayers = layers;
+    const positions = listField(def, 'grid_positions', where);
+    if (positions) {
+      const byBranch = new Map<number, { row: number; col: number; layer: number }>();
+      for (const p of positions as Record<string, unknown>[]) {
+        const idx = Number(p.branch_index ?? 0);
+        byBranch.set(idx, { row: Number(p.target_row ?? 0), col: Number(p.target_col ?? 0), layer: Number(p.target_layer ?? 0) });
+      }
+      spec.positions = branches.map((_, i) => {
+        const p = byBranch.get(i);
+        if (!p) throw modelFileError(`${where}: grid_positions has no entry for branch ${i}`);
+        return p;
+      });
+    }
+  } else if (mode === 'filter') {
+    spec.temperature = numField(def, 'temperature', where) ?? 1;
+  }
+  // the spec is checked when the layer is built (readLayerDef creates it)
+  return { spec: spec as unknown as LayerSpec, need: [...input] };
+}
+
+/** A branch that is not flat gets a trailing flatten (inside the reshape adapter's sequential, if it has one). */
+function appendFlatten(spec: LayerSpec): LayerSpec {
+  const steps = isAdapterWrap(spec) ? (spec as SequentialSpec).layers : [spec];
+  return typedSpec<SequentialSpec>({ type: 'sequential', layers: [...steps, { type: 'flatten' }] });
+}
+
+/** A sequential that reading made around a core (reshape in front); its steps are what `coreLayer` strips. */
+function isAdapterWrap(spec: LayerSpec): boolean {
+  if (spec.type !== 'sequential') return false;
+  const steps = (spec as SequentialSpec).layers ?? [];
+  return steps.length === 2 && steps[0]?.type === 'reshape';
+}
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Every branch on the same input, combined as Loom's Parallel does for each combine mode. */
+function emitParallel(layer: Layer<ParallelSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const branches = layer.children?.() ?? [];
+  const outs = branches.map((b) => g.emit(b, x));
+  const shapes = branches.map((b) => b.outputShape);
+  const mode = layer.spec.combine ?? 'concat';
+  switch (mode) {
+    case 'concat': {
+      // Along the last axis when the branches agree on every other axis, else the flattened outputs.
+      const first = shapes[0] as readonly number[];
+      const lastAxis = first.length > 0 && shapes.every((s) => s.length === first.length && same(s.slice(0, -1), first.slice(0, -1)));
+      if (lastAxis) return g.op('Concat', outs, { axis: int(-1) });
+      return g.op('Concat', outs.map((o) => g.op('Flatten', [o], { axis: int(1) })), { axis: int(1) });
+    }
+    case 'add':
+      return outs.length === 1 ? (outs[0] as string) : g.op('Sum', outs);
+    case 'avg':
+      return g.op('Mul', [outs.length === 1 ? (outs[0] as string) : g.op('Sum', outs), g.scalar('avg', 1 / outs.length)]);
+    case 'grid_scatter':
+      return gridScatter(layer, outs, x, g);
+    case 'filter':
+      return filter(layer, outs, x, g);
+  }
+}
+
+/** Each branch's flattened output in its grid cell ([N, cells, features]); empty cells are zeros. */
+function gridScatter(layer: Layer<ParallelSpec>, outs: readonly string[], x: string, g: OnnxGraph<Layer>): string {
+  const [cells, features] = layer.outputShape as [number, number];
+  const { gridCols = 1, gridLayers = 1, positions = [] } = layer.spec;
+  const byCell = new Map<number, string>();
+  positions.forEach((p, b) => byCell.set((p.row * gridCols + p.col) * gridLayers + (p.layer ?? 0), outs[b] as string));
+  let zeros: string | undefined;
+  const zeroCell = (): string => {
+    if (zeros) return zeros;
+    // [N, 1, features] zeros: the batch from the input's shape.
+    const batch = g.op('Slice', [g.op('Shape', [x]), g.int64('starts', [0]), g.int64('ends', [1])]);
+    const shape = g.op('Concat', [batch, g.int64('cell', [1, features])], { axis: int(0) });
+    zeros = g.op('ConstantOfShape', [shape]);
+    return zeros;
+  };
+  const parts = Array.from({ length: cells }, (_, c) => {
+    const out = byCell.get(c);
+    return out === undefined ? zeroCell() : g.reshape(out, [1, features]);
+  });
+  return parts.length === 1 ? (parts[0] as string) : g.op('Concat', parts, { axis: int(1) });
+}
+
+/** y = Σ_b w_b·out_b with w = softmax((flatten(x)·K + b)/T), the trained gate. */
+function filter(layer: Layer<ParallelSpec>, outs: readonly string[], x: string, g: OnnxGraph<Layer>): string {
+  const n = outs.length;
+  const flat = layer.inputShape.length === 1 ? x : g.op('Flatten', [x], { axis: int(1) });
+  const logits = g.affine(flat, g.paramOf(layer, 'gate.kernel'), g.paramOf(layer, 'gate.bias'));
+  const scaled = g.op('Div', [logits, g.scalar('gate_temperature', layer.spec.temperature ?? 1)]);
+  const weights = g.op('Softmax', [scaled], { axis: int(-1) });
+  const rank = layer.outputShape.length;
+  // Stack branches to [N, n, ...out] and weights to [N, n, 1, …, 1], multiply, sum over the branch axis.
+  const stacked = g.op('Concat', outs.map((o) => g.op('Unsqueeze', [o, g.int64('axes', [1])])), { axis: int(1) });
+  const w = g.reshape(weights, [n, ...new Array<number>(rank).fill(1)]);
+  return g.op('ReduceSum', [g.op('Mul', [stacked, w]), g.int64('axes', [1])], { keepdims: int(0) });
+}

@@ -1,4 +1,5 @@
 import { shapeError, specError } from '../errors.js';
+import { int, ints, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param } from './types.js';
@@ -144,4 +145,33 @@ export const poolKind: LayerKind<PoolSpec> = {
     { name: 'size', type: 'integer', doc: 'window and stride; omit for global pooling ([C,H,W] → [C], [seq,d] → [d])' },
   ],
   create: (spec: PoolSpec, inputShape: readonly number[], _rng: Rng) => new Pool(spec, inputShape),
+  onnx: emitPool,
+  // LOOM has no such layer: written as the type alone, rebuilt from cfg.loomts
+  loom: { type: 'pool' },
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/**
+ * Loom's non-overlapping pooling (window = stride, floor of the remainder): [C, H, W] with AveragePool/MaxPool,
+ * [seq, d] and [seq] windows along the first axis as 1-D pooling over a transposed view, global pooling as a
+ * reduction over those axes.
+ */
+function emitPool(layer: Layer<PoolSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const max = (layer.spec.mode ?? 'mean') === 'max';
+  const size = layer.spec.size;
+  const shape = layer.inputShape;
+  const reduce = (axes: number[], keep: number): string => g.op(max ? 'ReduceMax' : 'ReduceMean', [x], { axes: ints(axes), keepdims: int(keep) });
+  const pool = (input: string, kernel: number[]): string =>
+    g.op(max ? 'MaxPool' : 'AveragePool', [input], { kernel_shape: ints(kernel), strides: ints(kernel) });
+  if (shape.length === 3) {
+    return size === undefined ? reduce([2, 3], 0) : pool(x, [size, size]);
+  }
+  if (shape.length === 2) {
+    if (size === undefined) return reduce([1], 0);
+    return g.transpose(pool(g.transpose(x, [0, 2, 1]), [size]), [0, 2, 1]);
+  }
+  if (size === undefined) return reduce([1], 1);
+  const pooled = pool(g.op('Unsqueeze', [x, g.int64('axes', [1])]), [size]);
+  return g.reshape(pooled, layer.outputShape);
+}

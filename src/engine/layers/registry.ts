@@ -18,13 +18,12 @@ import { sequentialKind } from './sequential.js';
 import { flattenKind } from './flatten.js';
 import { poolKind } from './pool.js';
 import { reshapeKind } from './reshape.js';
+import { dropoutKind } from './dropout.js';
 
 /**
  * The one list of layer types. Forward/backward (the layer itself), init, serialization, blueprints, the
  * architecture generator and the dashboard all look kinds up here. Adding a type: one file, one line below.
  */
-// A function, not a constant: parallel.ts and sequential.ts import this module back (to build their branches),
-// so the list must be read after every module has loaded, whichever file a program imports first.
 const allKinds = (): readonly LayerKind<any>[] => [
   denseKind,
   conv2dKind,
@@ -43,6 +42,7 @@ const allKinds = (): readonly LayerKind<any>[] => [
   flattenKind,
   poolKind,
   reshapeKind,
+  dropoutKind,
 ];
 
 let registry: ReadonlyMap<string, LayerKind> | undefined;
@@ -65,5 +65,5 @@ export function createLayer(spec: LayerSpec, inputShape: readonly number[], rng:
   if (!spec || typeof spec !== 'object' || typeof spec.type !== 'string') {
     throw specError('layer', `a layer spec needs a string "type", got ${JSON.stringify(spec)}`);
   }
-  return layerKind(spec.type).create(spec, inputShape, rng);
+  return layerKind(spec.type).create(spec, inputShape, rng, createLayer);
 }

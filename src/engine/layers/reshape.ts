@@ -1,4 +1,5 @@
 import { shapeError, specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param } from './types.js';
@@ -69,4 +70,19 @@ export const reshapeKind: LayerKind<ReshapeSpec> = {
     { name: 'pad', type: 'boolean', doc: 'allow a larger output, zero padding the tail', default: false },
   ],
   create: (spec: ReshapeSpec, inputShape: readonly number[], _rng: Rng) => new Reshape(spec, inputShape),
+  onnx: emitReshape,
+  // LOOM has no such layer: written as the type alone, rebuilt from cfg.loomts
+  loom: { type: 'reshape' },
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** Same values with a new shape; with pad, the flat sample is zero padded at its end first. */
+function emitReshape(layer: Layer<ReshapeSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const inSize = sizeOf(layer.inputShape);
+  const outSize = sizeOf(layer.outputShape);
+  if (inSize === outSize) return g.reshape(x, layer.outputShape);
+  const flat = g.op('Flatten', [x], { axis: int(1) });
+  const padded = g.op('Pad', [flat, g.int64('pads', [0, 0, 0, outSize - inSize])]);
+  return g.reshape(padded, layer.outputShape);
+}

@@ -1,6 +1,8 @@
-import { LoomError, shapeError, specError } from '../errors.js';
+import { LoomError, modelFileError, shapeError, specError } from '../errors.js';
+import { type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sameShape, type Tensor } from '../tensor.js';
+import { typedSpec } from '../io/loom-codec.js';
 import type { Layer, LayerKind, Param, RunContext } from './types.js';
 
 export interface ResidualSpec {
@@ -65,4 +67,20 @@ export const residualKind: LayerKind<ResidualSpec> = {
   doc: 'Adds the input of the layer `back` positions earlier in the same chain: y = x + skip (shapes must match).',
   fields: [{ name: 'back', type: 'integer', doc: 'how many positions back the skip comes from (1 = the previous layer\'s input)', default: 1 }],
   create: (spec: ResidualSpec, inputShape: readonly number[], _rng: Rng) => new Residual(spec, inputShape),
+  onnx: emitResidual,
+  // LOOM's residual adds the previous layer's input; written as the type alone
+  loom: {
+    type: 'residual',
+    read(_def, shape, { where }) {
+      if (!shape) throw modelFileError(`${where}: a residual cannot be the first layer`);
+      return { spec: typedSpec<ResidualSpec>({ type: 'residual', back: 1 }), need: [...shape] };
+    },
+  },
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+function emitResidual(_layer: Layer<ResidualSpec>, x: string, g: OnnxGraph<Layer>, skip?: string): string {
+  if (skip === undefined) throw specError('onnx export: residual', 'needs the skip input of its chain');
+  return g.op('Add', [x, skip]);
+}

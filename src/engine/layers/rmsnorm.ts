@@ -1,6 +1,9 @@
 import { specError } from '../errors.js';
+import { int, ints, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { weightField } from '../io/loom-codec.js';
+import { normLoom } from './layernorm.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface RmsNormSpec {
@@ -85,4 +88,16 @@ export const rmsNormKind: LayerKind<RmsNormSpec> = {
   doc: 'RMS normalization over the last axis: γ·x/√(mean(x²) + ε), γ=1 at init.',
   fields: [{ name: 'epsilon', type: 'number', doc: 'added to the mean square for stability', default: 1e-6 }],
   create: (spec: RmsNormSpec, inputShape: readonly number[], _rng: Rng) => new RmsNorm(spec, inputShape),
+  onnx: emitRmsNorm,
+  loom: { ...normLoom<RmsNormSpec>('rms_norm', 'rmsnorm'), weights: () => [weightField('gamma', 'gamma', false, { missing: 1 })] },
+  tweenRate: 0.1,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** γ·x/√(mean(x²) + ε) over the last axis. */
+function emitRmsNorm(layer: Layer<RmsNormSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
+  const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar('rms_eps', layer.spec.epsilon ?? 1e-6)])]);
+  return g.op('Mul', [g.op('Div', [x, rms]), g.param(g.paramOf(layer, 'gamma'))]);
+}

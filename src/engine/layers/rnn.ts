@@ -1,6 +1,9 @@
 import { shapeError, specError } from '../errors.js';
+import { type OnnxGraph } from '../io/onnx/graph.js';
+import { emitRecurrent } from '../io/onnx/ops/recurrent.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
+import { intField, requireInt, seqOf, weightField, type LoomCodec } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface RnnSpec {
@@ -139,7 +142,7 @@ export function recurrentBackwardTail(
   const dPreB = swapOuterAxes(dPre, seq, batch, width);
   ctx.backend.matmul({ a: x, b: dPreB, c: weights.kernel.grad, m: inSize, n: width, k: batch * seq, transA: true, accumulate: true });
   const dx = new Float32Array(batch * seq * inSize);
-  ctx.backend.matmul({ a: dPreB, b: weights.kernel.value, c: dx, m: batch * seq, n: inSize, k: width, transB: true });
+  if (ctx.inputGrad !== false) ctx.backend.matmul({ a: dPreB, b: weights.kernel.value, c: dx, m: batch * seq, n: inSize, k: width, transB: true });
   return { data: dx, shape: [batch, seq, inSize] };
 }
 
@@ -151,4 +154,31 @@ export const rnnKind: LayerKind<RnnSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the Xavier-normal init', default: 1 },
   ],
   create: (spec, inputShape, rng) => new Rnn(spec, inputShape, rng),
+  onnx: emitRnn,
+  loom: {
+    ...recurrentLoom<RnnSpec>('rnn'),
+    // LOOM's weight_ih [hidden][in] and weight_hh [hidden][hidden] are ours transposed
+    weights: () => [weightField('kernel', 'weight_ih', true), weightField('recurrentKernel', 'weight_hh', true), weightField('bias', 'bias_h')],
+  },
+  tweenRate: 0.5,
 };
+
+/** The LOOM definition of a recurrent layer (RNN, LSTM): hidden_size over [seq_length, input_size]. */
+export function recurrentLoom<S extends { readonly type: string; readonly hidden: number }>(type: S['type']): Pick<LoomCodec<S>, 'type' | 'read' | 'write'> {
+  return {
+    type,
+    read(def, shape, { where }) {
+      const hidden = requireInt(def, 'hidden_size', where);
+      const inSize = intField(def, 'input_size', where) ?? hidden;
+      return { spec: { type, hidden }, need: seqOf(shape, inSize, intField(def, 'seq_length', where), where) };
+    },
+    write: ({ spec, inputShape }) => ({ input_size: inputShape[1], hidden_size: spec.hidden, seq_length: inputShape[0] }),
+  };
+}
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** h_t = tanh(x_t·W + h_{t−1}·U + b): ONNX's RNN with its default tanh. */
+function emitRnn(layer: Layer<RnnSpec>, x: string, g: OnnxGraph<Layer>): string {
+  return emitRecurrent(layer, x, g, 'RNN', layer.spec.hidden, [0]);
+}

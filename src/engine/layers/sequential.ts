@@ -1,9 +1,10 @@
 import { Chain } from '../chain.js';
-import { LoomError, specError } from '../errors.js';
+import { type OnnxGraph } from '../io/onnx/graph.js';
+import { LoomError, modelFileError, specError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sameShape, type Tensor } from '../tensor.js';
-import { createLayer } from './registry.js';
-import { prefixParams, type Layer, type LayerKind, type LayerSpec, type Param, type RunContext } from './types.js';
+import { listField, typedSpec, type LoomLayerDef } from '../io/loom-codec.js';
+import { prefixParams, type CreateLayer, type Layer, type LayerKind, type LayerSpec, type Param, type RunContext } from './types.js';
 
 export interface SequentialSpec {
   readonly type: 'sequential';
@@ -25,7 +26,7 @@ class Sequential implements Layer<SequentialSpec> {
   private readonly steps: readonly Layer[];
   private readonly chain: Chain;
 
-  constructor(spec: SequentialSpec, readonly inputShape: readonly number[], rng: Rng) {
+  constructor(spec: SequentialSpec, readonly inputShape: readonly number[], rng: Rng, createLayer: CreateLayer) {
     if (!Array.isArray(spec.layers) || spec.layers.length === 0) {
       throw specError('sequential', `layers must be a non-empty array of layer specs, got ${JSON.stringify(spec.layers)}`);
     }
@@ -90,5 +91,34 @@ export const sequentialKind: LayerKind<SequentialSpec> = {
   type: 'sequential',
   doc: 'Runs its steps in order (each built for the previous output shape); Residual steps and nesting work inside.',
   fields: [{ name: 'layers', type: 'layers', doc: 'the steps, in order', required: true }],
-  create: (spec: SequentialSpec, inputShape: readonly number[], rng: Rng) => new Sequential(spec, inputShape, rng),
+  create: (spec: SequentialSpec, inputShape: readonly number[], rng: Rng, createChild?: CreateLayer) => {
+    if (!createChild) throw specError('sequential', 'steps are built through createLayer (layers/registry.ts), which supplies the child factory');
+    return new Sequential(spec, inputShape, rng, createChild);
+  },
+  onnx: emitSequential,
+  // LOOM keeps a sequential's steps in "branches"
+  loom: {
+    type: 'sequential',
+    read(def, shape, ctx) {
+      const { where } = ctx;
+      const steps = (listField(def, 'branches', where) ?? []) as LoomLayerDef[];
+      if (steps.length === 0) throw modelFileError(`${where}: a sequential needs branches (its steps)`);
+      let running = shape;
+      let need: readonly number[] | null = null;
+      const layers = steps.map((step, i) => {
+        const read = ctx.readChild(step, running, `${where} step ${i}`);
+        need ??= read.inputShape;
+        running = read.outputShape;
+        return read.spec;
+      });
+      return { spec: typedSpec<SequentialSpec>({ type: 'sequential', layers }), need: need ?? [] };
+    },
+    write: (_layer, { children }) => ({ branches: children }),
+  },
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+function emitSequential(layer: Layer<SequentialSpec>, x: string, g: OnnxGraph<Layer>): string {
+  return g.emitChain(layer.children?.() ?? [], x);
+}

@@ -1,4 +1,6 @@
-import { shapeError, specError } from '../errors.js';
+import { modelFileError, shapeError, specError } from '../errors.js';
+import { int, type OnnxGraph } from '../io/onnx/graph.js';
+import { flatNeed, intField, listField, numField, typedSpec, type LoomCoreRead, type LoomLayerDef, type LoomReadContext } from '../io/loom-codec.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
 import {
@@ -235,4 +237,170 @@ export const softmaxKind: LayerKind<SoftmaxSpec> = {
     { name: 'alpha', type: 'number', doc: 'entmax: α ≥ 1 (1 = softmax, 2 = sparsemax)', default: 1.5 },
   ],
   create: (spec: SoftmaxSpec, inputShape: readonly number[], _rng: Rng) => new Softmax(spec, inputShape),
+  onnx: emitSoftmax,
+  loom: {
+    type: 'softmax',
+    read: readLoomSoftmax,
+    write: ({ spec }) => ({
+      softmax_variant: spec.variant === 'sparsemax' ? 'sparse' : spec.variant,
+      softmax_rows: spec.rows, softmax_cols: spec.cols, temperature: spec.temperature, mask: spec.mask,
+      hierarchy_levels: spec.levels, adaptive_clusters: spec.clusters, entmax_alpha: spec.alpha,
+    }),
+  },
 };
+
+/**
+ * LOOM's softmax definition. Variants LOOM never implemented (adaptive, mixture) load as what LOOM computes
+ * (plain softmax, T = 1); LOOM's "hierarchical" is a grid softmax over the last level; sparsemax is the real one.
+ */
+function readLoomSoftmax(def: LoomLayerDef, shape: readonly number[] | null, ctx: LoomReadContext): LoomCoreRead {
+  const { where } = ctx;
+  const variant = def.softmax_variant ?? 'standard';
+  const temperature = numField(def, 'temperature', where) ?? 1;
+  const rows = intField(def, 'softmax_rows', where);
+  const cols = intField(def, 'softmax_cols', where);
+  const standard = (t: number): LoomCoreRead => ({ spec: typedSpec<SoftmaxSpec>({ type: 'softmax', variant: 'standard', temperature: t }), need: flatNeed(shape, undefined, ctx) });
+  const grid = (r: number, c: number): LoomCoreRead => {
+    const need = shape && (shape[shape.length - 1] === r * c || sizeOf(shape) === r * c) ? [...shape] : flatNeed(shape, r * c, ctx);
+    return { spec: typedSpec<SoftmaxSpec>({ type: 'softmax', variant: 'grid', rows: r, cols: c, temperature }), need };
+  };
+  switch (variant) {
+    case 'standard':
+    case 'temperature':
+      return standard(temperature);
+    case 'grid':
+      // LOOM falls back to a standard softmax (T = 1) when the grid is not set
+      return rows && cols ? grid(rows, cols) : standard(1);
+    case 'hierarchical': {
+      const levels = (listField(def, 'hierarchy_levels', where) ?? []) as number[];
+      const total = shape ? sizeOf(shape) : levels.reduce((a, b) => a * b, 1);
+      const last = levels[levels.length - 1];
+      if (levels.length > 0 && last && levels.reduce((a, b) => a * b, 1) === total) return grid(total / last, last);
+      return standard(temperature);
+    }
+    case 'gumbel':
+    case 'sparse':
+    case 'sparsemax':
+      return { spec: typedSpec<SoftmaxSpec>({ type: 'softmax', variant: variant === 'gumbel' ? 'gumbel' : 'sparsemax', temperature }), need: flatNeed(shape, undefined, ctx) };
+    case 'masked': {
+      const mask = listField(def, 'mask', where);
+      if (!mask) return standard(temperature);
+      if (!mask.every((m) => typeof m === 'boolean')) throw modelFileError(`${where}: mask must be a list of booleans`);
+      return { spec: typedSpec<SoftmaxSpec>({ type: 'softmax', variant: 'masked', mask: mask as boolean[], temperature }), need: flatNeed(shape, mask.length, ctx) };
+    }
+    case 'entmax': {
+      const alpha = Math.max(1, numField(def, 'entmax_alpha', where) ?? 1.5);
+      return { spec: typedSpec<SoftmaxSpec>({ type: 'softmax', variant: 'entmax', alpha }), need: flatNeed(shape, undefined, ctx) };
+    }
+    case 'adaptive':
+    case 'mixture':
+      return standard(1);
+    default:
+      throw modelFileError(`${where}: unknown softmax_variant ${JSON.stringify(variant)}`);
+  }
+}
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/**
+ * Every softmax variant with an exact ONNX form, after dividing by the temperature. Gumbel noise is a training-time
+ * behaviour, so at inference it is the plain softmax. α-entmax is exact only at α = 1 (softmax) and α = 2
+ * (sparsemax); in between Loom solves for τ by bisection, which no standard operator expresses, so it is refused.
+ */
+function emitSoftmax(layer: Layer<SoftmaxSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const spec = layer.spec;
+  const variant = spec.variant ?? 'standard';
+  const t = spec.temperature ?? 1;
+  const z = t === 1 ? x : g.op('Div', [x, g.scalar('temperature', t)]);
+  const shape = layer.inputShape;
+  const prefix = shape.slice(0, -1);
+  const last = shape[shape.length - 1] as number;
+  const softmax = (v: string): string => g.op('Softmax', [v], { axis: int(-1) });
+  switch (variant) {
+    case 'standard':
+    case 'temperature':
+    case 'gumbel':
+      return softmax(z);
+    case 'grid': {
+      // Rows of `cols` logits across the row-major sample, whether rows·cols is the last axis or the whole sample.
+      const cols = spec.cols as number;
+      const total = shape.reduce((a, b) => a * b, 1);
+      return g.reshape(softmax(g.reshape(z, [total / cols, cols])), shape);
+    }
+    case 'masked': {
+      const mask = (spec.mask ?? []).map((keep) => (keep ? 0 : -Infinity));
+      return softmax(g.op('Add', [z, g.constant('softmax_mask', mask, [mask.length])]));
+    }
+    case 'sparsemax':
+      return sparsemax(g, z, last);
+    case 'entmax': {
+      const alpha = spec.alpha ?? 1.5;
+      if (alpha === 1) return softmax(z);
+      if (alpha === 2) return sparsemax(g, z, last);
+      throw specError(
+        'onnx export',
+        `softmax variant "entmax" with alpha ${alpha} has no exact ONNX form (Loom finds its threshold by bisection); only alpha 1 (softmax) and 2 (sparsemax) export`,
+      );
+    }
+    case 'mixture': {
+      const k = spec.components as number;
+      const classes = (last - k) / k;
+      const weights = softmax(g.sliceLast(z, 0, k));
+      const blocks = softmax(g.reshape(g.sliceLast(z, k, last), [...prefix, k, classes]));
+      const weighted = g.op('Mul', [blocks, g.op('Unsqueeze', [weights, g.int64('axes', [-1])])]);
+      return g.op('ReduceSum', [weighted, g.int64('axes', [-2])], { keepdims: int(0) });
+    }
+    case 'adaptive': {
+      const clusters = spec.clusters as readonly number[];
+      const shortlist = clusters[0] as number;
+      const tails = clusters.slice(1);
+      const headSize = shortlist + tails.length;
+      const head = softmax(g.sliceLast(z, 0, headSize));
+      const parts = [g.sliceLast(head, 0, shortlist)];
+      let start = headSize;
+      tails.forEach((size, i) => {
+        const tail = softmax(g.sliceLast(z, start, start + size));
+        parts.push(g.op('Mul', [tail, g.sliceLast(head, shortlist + i, shortlist + i + 1)]));
+        start += size;
+      });
+      return g.op('Concat', parts, { axis: int(-1) });
+    }
+    case 'hierarchical': {
+      // Level l's sibling groups softmaxed ([.., n_{l−1}, b_l]) times their parents' path probabilities.
+      const levels = spec.levels as readonly number[];
+      let offset = 0;
+      let parents = 1;
+      let paths: string | undefined;
+      for (const b of levels) {
+        const nodes = parents * b;
+        const cond = softmax(g.reshape(g.sliceLast(z, offset, offset + nodes), [...prefix, parents, b]));
+        const joint = paths === undefined ? cond : g.op('Mul', [cond, g.op('Unsqueeze', [paths, g.int64('axes', [-1])])]);
+        paths = g.reshape(joint, [...prefix, nodes]);
+        offset += nodes;
+        parents = nodes;
+      }
+      return paths as string;
+    }
+    default: {
+      const unknown: never = variant;
+      throw specError('onnx export', `softmax variant "${String(unknown)}" has no ONNX form`);
+    }
+  }
+}
+
+/**
+ * Sparsemax: with s = z sorted descending and c its cumulative sum, the support is k ∈ 1..n with 1 + k·s_k > c_k
+ * (a prefix), τ = (Σ_{support} s − 1)/|support| and y = max(0, z − τ).
+ */
+function sparsemax(g: OnnxGraph<Layer>, z: string, n: number): string {
+  const [sorted] = g.opN('TopK', [z, g.int64('k', [n])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
+  const s = sorted as string;
+  const cumulative = g.op('CumSum', [s, g.int64('axis', [-1], [])]);
+  const ks = g.constant('sparsemax_k', Array.from({ length: n }, (_, i) => i + 1), [n]);
+  const inSupport = g.op('Cast', [g.op('Greater', [g.op('Add', [g.op('Mul', [s, ks]), g.scalar('one', 1)]), cumulative])], { to: int(1) });
+  const axes = g.int64('axes', [-1]);
+  const count = g.op('ReduceSum', [inSupport, axes], { keepdims: int(1) });
+  const total = g.op('ReduceSum', [g.op('Mul', [inSupport, s]), axes], { keepdims: int(1) });
+  const tau = g.op('Div', [g.op('Sub', [total, g.scalar('one', 1)]), count]);
+  return g.op('Relu', [g.op('Sub', [z, tau])]);
+}

@@ -1,7 +1,9 @@
 import { activationFns } from '../activations.js';
+import { type OnnxGraph } from '../io/onnx/graph.js';
 import { specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { requireInt, rowsOf, typedSpec, weightField as f } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface SwigluSpec {
@@ -126,4 +128,28 @@ export const swigluKind: LayerKind<SwigluSpec> = {
     { name: 'initScale', type: 'number', doc: 'multiplier on the normal init', default: 1 },
   ],
   create: (spec: SwigluSpec, inputShape: readonly number[], rng: Rng) => new Swiglu(spec, inputShape, rng),
+  onnx: emitSwiglu,
+  loom: {
+    type: 'swiglu',
+    read(def, shape, { where }) {
+      const width = requireInt(def, 'input_height', where);
+      return { spec: typedSpec<SwigluSpec>({ type: 'swiglu', hidden: requireInt(def, 'output_height', where) }), need: rowsOf(shape, width, where) };
+    },
+    write: ({ spec, inputShape }) => ({ input_height: inputShape[inputShape.length - 1], output_height: spec.hidden }),
+    weights: () => [
+      f('gate.kernel', 'gate_weights'), f('up.kernel', 'up_weights'), f('down.kernel', 'down_weights'),
+      f('gate.bias', 'gate_bias'), f('up.bias', 'up_bias'), f('down.bias', 'down_bias'),
+    ],
+  },
+  tweenRate: 0.2,
 };
+
+// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
+
+/** (silu(x·Wg + bg) ⊙ (x·Wu + bu))·Wd + bd per position of the last axis. */
+function emitSwiglu(layer: Layer<SwigluSpec>, x: string, g: OnnxGraph<Layer>): string {
+  const gate = g.affine(x, g.paramOf(layer, 'gate.kernel'), g.paramOf(layer, 'gate.bias'));
+  const up = g.affine(x, g.paramOf(layer, 'up.kernel'), g.paramOf(layer, 'up.bias'));
+  const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
+  return g.affine(g.op('Mul', [silu, up]), g.paramOf(layer, 'down.kernel'), g.paramOf(layer, 'down.bias'));
+}

@@ -1,4 +1,6 @@
 import type { Backend } from '../backend/types.js';
+import type { OnnxEmitter } from '../io/onnx/graph.js';
+import type { LoomCodec } from '../io/loom-codec.js';
 import type { Rng } from '../rng.js';
 import type { Tensor } from '../tensor.js';
 
@@ -23,6 +25,11 @@ export interface RunContext {
   readonly rng: Rng;
   /** Where the heavy kernels run. */
   readonly backend: Backend;
+  /**
+   * False when nothing reads dL/d(input) of the layer (the network's first layer while training): the layer may
+   * skip that product and return zeros. Absent means true.
+   */
+  readonly inputGrad?: boolean;
 }
 
 /**
@@ -64,13 +71,25 @@ export interface SpecField {
   readonly required?: boolean;
 }
 
+/**
+ * Builds a child layer from its spec: how kinds with sub-layers (Parallel, Sequential) build them without importing
+ * the registry (which imports every kind); registry.ts's createLayer passes itself.
+ */
+export type CreateLayer = (spec: LayerSpec, inputShape: readonly number[], rng: Rng) => Layer;
+
 /** A layer type: one file per kind, one line in the registry. */
 export interface LayerKind<S extends LayerSpec = LayerSpec> {
   readonly type: S['type'];
   readonly doc: string;
   readonly fields: readonly SpecField[];
   /** Builds the layer for a per-sample input shape, with seeded init. Throws a spec or shape error naming the layer. */
-  create(spec: S, inputShape: readonly number[], rng: Rng): Layer<S>;
+  create(spec: S, inputShape: readonly number[], rng: Rng, createChild?: CreateLayer): Layer<S>;
+  /** Its ONNX form: emits the layer's operators (in the kind's file, on io/onnx/graph.ts); absent: the kind cannot be exported to ONNX. */
+  readonly onnx?: OnnxEmitter<Layer<S>, Layer>;
+  /** Its LOOM bundle form (io/loom-codec.ts); absent: the kind cannot be written to a LOOM bundle. */
+  readonly loom?: LoomCodec<S>;
+  /** Tweening's learning-rate multiplier for this kind's params (LOOM's per-type rate); absent: 1. */
+  readonly tweenRate?: number;
 }
 
 /** A parameter with its gradient buffer, allocated together. */

@@ -5,7 +5,7 @@ import type { Network } from '../network.js';
 import { Rng } from '../rng.js';
 import { sameShape, sampleSize, type Tensor } from '../tensor.js';
 import { checkTargets, resolveLoss, type Loss } from './losses.js';
-import type { EpochMetrics, TrainOptions, TrainResult } from './loop.js';
+import type { EpochMetrics, TrainOptions, TrainResult } from './options.js';
 
 /**
  * The epoch loop shared by the alternative training modes (stepping, tweening): option checks, seeded shuffling,
@@ -43,7 +43,7 @@ export function checkedLearningRate(options: TrainOptions): number {
   return lr;
 }
 
-export function checkDataset(network: Network, data: Dataset, where: string): number {
+function checkDataset(network: Network, data: Dataset, where: string): number {
   const samples = data.x.shape[0] as number;
   if (!(samples > 0)) throw dataError(`${where} is empty`);
   if (!sameShape(data.x.shape.slice(1), network.inputShape)) {

@@ -1,84 +1,15 @@
-import type { Backend } from '../backend/types.js';
 import type { Dataset } from '../eval.js';
 import type { RunContext } from '../layers/types.js';
 import type { Network } from '../network.js';
 import { sampleSize } from '../tensor.js';
 import { clipGradNorm } from './clip.js';
 import { assertFiniteLoss, checkedLearningRate, positiveInt, runEpochs, scaleInPlace, type EpochTotals } from './epochs.js';
-import { gatherTargets, type Loss, type LossName } from './losses.js';
-import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerSpec } from './optimizers.js';
-import { makeSchedule, type Schedule, type ScheduleSpec } from './schedulers.js';
+import { gatherTargets } from './losses.js';
+import { createOptimizer } from './optimizers.js';
+import { makeSchedule } from './schedulers.js';
+import type { TrainOptions, TrainResult } from './options.js';
 
-export interface EarlyStopping {
-  /** What must improve: validation loss (lower, the default) or validation accuracy (higher). */
-  readonly monitor?: 'valLoss' | 'valAccuracy';
-  /** Stop once this many epochs have passed since the best validation. */
-  readonly patience: number;
-  /** An improvement smaller than this does not count (default 0). */
-  readonly minDelta?: number;
-  /** Put the best validated weights back when training ends (default true). */
-  readonly restoreBest?: boolean;
-}
-
-/** One line of training history: what progress bars and dashboards show. Accuracies are fractions in [0, 1]. */
-export interface EpochMetrics {
-  /** 1-based. */
-  readonly epoch: number;
-  /** Mean training loss over the epoch's samples (measured during the epoch, in training mode). */
-  readonly loss: number;
-  readonly accuracy: number;
-  /** Present on the epochs where validation ran. */
-  readonly valLoss?: number;
-  readonly valAccuracy?: number;
-  /** Learning rate of the epoch's last optimizer step. */
-  readonly lr: number;
-  /** Wall time of the epoch, validation included. */
-  readonly ms: number;
-}
-
-export interface TrainOptions {
-  readonly epochs: number;
-  /** Samples per micro-batch (default 32). */
-  readonly batchSize?: number;
-  /** Base (peak) learning rate (default 0.001). */
-  readonly learningRate?: number;
-  /** Default AdamW. */
-  readonly optimizer?: Optimizer | OptimizerSpec | OptimizerName;
-  /** Default constant. A JSON spec is built over the run's total optimizer steps. */
-  readonly schedule?: Schedule | ScheduleSpec | ScheduleSpec['type'];
-  /** Default 'auto': cross-entropy for class indices, MSE for target tensors (see losses.ts). */
-  readonly loss?: LossName | Loss;
-  /** Global gradient-norm clipping threshold (off when unset or 0). */
-  readonly clipNorm?: number;
-  /** Micro-batches whose gradients are summed, sample-weighted, into one optimizer step (default 1). */
-  readonly accumulate?: number;
-  /** Seeds shuffling and the training-mode noise (default 0). */
-  readonly seed?: number;
-  /** Reshuffle the samples every epoch (default true). */
-  readonly shuffle?: boolean;
-  readonly validation?: Dataset;
-  /** Validate every N epochs (default 1); the last epoch is always validated. */
-  readonly validateEvery?: number;
-  /** Needs `validation`. */
-  readonly earlyStopping?: EarlyStopping;
-  readonly onEpoch?: (metrics: EpochMetrics) => void;
-  /** Checked between optimizer steps; training stops with stopReason 'aborted'. */
-  readonly signal?: AbortSignal;
-  readonly backend?: Backend;
-  /** Batch size for validation inference (default 256). */
-  readonly evalBatchSize?: number;
-}
-
-export interface TrainResult {
-  readonly history: EpochMetrics[];
-  readonly stopReason: 'completed' | 'early_stopping' | 'aborted';
-  /** Epoch of the best validation (the one early stopping restored), when validation ran. */
-  readonly bestEpoch?: number;
-  readonly lossName: string;
-  readonly steps: number;
-  readonly ms: number;
-  readonly samplesPerSecond: number;
-}
+export type { EarlyStopping, EpochMetrics, TrainOptions, TrainResult } from './options.js';
 
 /**
  * Trains a network with mini-batch gradient descent. Each epoch visits every sample once in a seeded random
@@ -103,7 +34,8 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
   let step = 0;
 
   return runEpochs(network, data, options, (order, epoch, run) => {
-    const ctx: Partial<RunContext> = { training: true, rng: run.rng, ...(options.backend ? { backend: options.backend } : {}) };
+    // inputGrad false: nothing reads dL/d(input data), so the first layer skips that product (a third of an MLP's backward).
+    const ctx: Partial<RunContext> = { training: true, inputGrad: false, rng: run.rng, ...(options.backend ? { backend: options.backend } : {}) };
     const totals: EpochTotals = { lossSum: 0, correct: 0, rows: 0, lr: schedule(step), steps: 0, aborted: false };
     for (let groupStart = 0; groupStart < samples; groupStart += batchSize * accumulate) {
       if (options.signal?.aborted) {

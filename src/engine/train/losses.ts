@@ -1,4 +1,5 @@
 import { configError, dataError } from '../errors.js';
+import { argmax, sigmoid } from '../math.js';
 import type { Layer } from '../layers/types.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 
@@ -68,20 +69,6 @@ function expectTensorTarget(output: Tensor, target: Targets, where: string): Ten
 function expectClassTarget(target: Targets, where: string): ClassTargets {
   if (isTensorTarget(target)) throw dataError(`${where} needs class indices, got a tensor`);
   return target;
-}
-
-/** Index of the largest of `n` values starting at `offset` (the first on ties; NaN never wins). */
-export function argmax(values: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let j = 0; j < n; j++) {
-    const v = values[offset + j] as number;
-    if (v > bestValue) {
-      bestValue = v;
-      best = j;
-    }
-  }
-  return best;
 }
 
 function countArgmaxMatches(output: Tensor, labels: ClassTargets, where: string): { correct: number; total: number } {
@@ -199,7 +186,7 @@ export const binaryCrossEntropy: Loss = {
       const zi = z[i] as number;
       const ti = t[i] as number;
       total += Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi)));
-      const s = zi >= 0 ? 1 / (1 + Math.exp(-zi)) : Math.exp(zi) / (1 + Math.exp(zi));
+      const s = sigmoid(zi);
       grad[i] = (s - ti) / n;
     }
     return { loss: total / n, grad: { data: grad, shape: output.shape } };
@@ -252,19 +239,6 @@ export function resolveLoss(net: LayerStack, targets: Targets, choice: LossName 
     default:
       throw configError('loss', `unknown loss "${String(choice)}" (known: ${LOSS_NAMES.join(', ')})`);
   }
-}
-
-/**
- * Rows [start, end) of the targets (a view, no copy). `samples` is the dataset's sample count: class targets may
- * hold several labels per sample (one per sequence position), laid out sample after sample.
- */
-export function sliceTargets(t: Targets, start: number, end: number, samples: number): Targets {
-  if (isTensorTarget(t)) {
-    const width = t.data.length / (t.shape[0] as number);
-    return { data: t.data.subarray(start * width, end * width), shape: [end - start, ...t.shape.slice(1)] };
-  }
-  const k = t.length / samples;
-  return t instanceof Int32Array ? t.subarray(start * k, end * k) : t.slice(start * k, end * k);
 }
 
 /** The targets of the given samples, in that order, written into fresh arrays. */

@@ -121,8 +121,10 @@ export function adamw(opts: { beta1?: number; beta2?: number; eps?: number; weig
     const stepBuf = state('step');
     const t = (stepBuf[0] as number) + 1;
     stepBuf[0] = t;
-    const c1 = 1 - b1 ** t;
-    const c2 = 1 - b2 ** t;
+    // m̂/(√v̂ + ε) = (m/c1)/(√v/√c2 + ε): constants hoisted so each element costs one division and one sqrt.
+    const stepSize = lr / (1 - b1 ** t);
+    const invSqrtC2 = 1 / Math.sqrt(1 - b2 ** t);
+    const decay = lr * wd;
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] as number;
       const mi = b1 * (m[i] as number) + (1 - b1) * gi;
@@ -130,7 +132,7 @@ export function adamw(opts: { beta1?: number; beta2?: number; eps?: number; weig
       m[i] = mi;
       v[i] = vi;
       const wi = w[i] as number;
-      w[i] = wi - lr * (mi / c1 / (Math.sqrt(vi / c2) + eps) + wd * wi);
+      w[i] = wi - (stepSize * mi) / (Math.sqrt(vi) * invSqrtC2 + eps) - decay * wi;
     }
   });
 }

@@ -2,6 +2,7 @@ import type { Backend } from '../backend/types.js';
 import { Chain } from '../chain.js';
 import type { Dataset } from '../eval.js';
 import { LoomError } from '../errors.js';
+import { layerRegistry } from '../layers/registry.js';
 import type { Layer, Param, RunContext } from '../layers/types.js';
 import { withDefaults, type Network } from '../network.js';
 import { Rng } from '../rng.js';
@@ -10,7 +11,7 @@ import { expectSampleShape, type Tensor } from '../tensor.js';
 import { clipGradNorm } from './clip.js';
 import { assertFiniteLoss, checkedLearningRate, gatherRows, positiveInt, runEpochs, scaleInPlace } from './epochs.js';
 import { gatherTargets, resolveLoss, type Loss, type LossName, type Targets } from './losses.js';
-import type { TrainOptions, TrainResult } from './loop.js';
+import type { TrainOptions, TrainResult } from './options.js';
 import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerSpec } from './optimizers.js';
 import { makeSchedule } from './schedulers.js';
 
@@ -42,19 +43,12 @@ import { makeSchedule } from './schedulers.js';
  * job (its mutation operators), not the trainer's; early stopping lives in the shared epoch loop.
  */
 
-/** LOOM's DefaultTweenConfig per-type rates, here layer-wise learning-rate multipliers. Unlisted types get 1. */
-export const DEFAULT_TWEEN_RATES: Readonly<Record<string, number>> = {
-  dense: 1,
-  rnn: 0.5,
-  lstm: 0.5,
-  mha: 0.2,
-  layer_norm: 0.1,
-  rms_norm: 0.1,
-  swiglu: 0.2,
-  conv2d: 0.1,
-  conv1d: 0.1,
-  embedding: 0.1,
-};
+/**
+ * LOOM's DefaultTweenConfig per-type rates (each kind's `tweenRate`, in its file), here layer-wise learning-rate
+ * multipliers. Kinds without one get 1.
+ */
+export const defaultTweenRates = (): Readonly<Record<string, number>> =>
+  Object.fromEntries([...layerRegistry().values()].flatMap((k) => (k.tweenRate === undefined ? [] : [[k.type, k.tweenRate]])));
 
 export interface TweenConfig {
   /** Learning-rate multiplier per layer type (the type of the layer that owns the parameter, inside branches too). */
@@ -73,7 +67,7 @@ export interface TweenConfig {
 }
 
 export const defaultTweenConfig = (): TweenConfig => ({
-  rates: DEFAULT_TWEEN_RATES,
+  rates: defaultTweenRates(),
   optimizer: { name: 'momentum', momentum: 0.9 },
   clipNorm: 1,
   loss: 'auto',
@@ -122,7 +116,7 @@ export class TweenState {
   private explosions = 0;
 
   constructor(readonly network: Network, config: Partial<TweenConfig> = {}) {
-    this.config = { ...defaultTweenConfig(), ...config, rates: { ...DEFAULT_TWEEN_RATES, ...config.rates } };
+    this.config = { ...defaultTweenConfig(), ...config, rates: { ...defaultTweenRates(), ...config.rates } };
     const o = this.config.optimizer;
     this.optimizer = typeof o === 'string' || !('step' in o) ? createOptimizer(o) : o;
     const depth = network.layers.length;

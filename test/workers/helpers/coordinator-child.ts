@@ -10,6 +10,7 @@ const [dbPath, prefix, runId, configJson] = process.argv.slice(2) as [string, st
 const store = Store.open(dbPath);
 const executor = await QueueExecutor.connect({ redis: REDIS_URL, prefix, backoffMs: 50, pollMs: 500 });
 const onEvent = (e: unknown): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
-await new Coordinator({ store, executor, onEvent, maxAttempts: 1 }).start(parseSearchConfig(JSON.parse(configJson)), runId);
+// A short run lease (5 s) so the test's resume, after the SIGKILL, need not wait the default 30 s for it.
+await new Coordinator({ store, executor, onEvent, maxAttempts: 1, lease: { ttlMs: 5000, heartbeatMs: 1000 } }).start(parseSearchConfig(JSON.parse(configJson)), runId);
 await executor.close();
 store.close();

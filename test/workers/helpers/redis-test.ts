@@ -108,7 +108,7 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): SearchConfi
 
 /** One training job on synthetic blobs, built directly (no coordinator), with `epochs` epochs. */
 export function tinyJob(runId: string, epochs: number): TrainingJob {
-  const dataset = loadDataset('synthetic:blobs', { seed: 1 });
+  const dataset = loadDataset('synthetic:blobs', { splitSeed: 1 });
   const [arch] = generateConfigs(1, { inputShape: dataset.inputShape, numClasses: dataset.numClasses }, new Rng(5), { dModels: [8], numHeads: [2], maxBrains: 1 });
   if (!arch) throw new Error('no config generated');
   return {

@@ -87,17 +87,25 @@ const ENTMAX_BISECTION_STEPS = 64;
 export function entmaxRow(z: ReadVec, alpha: number, y: Float64Array): void {
   if (alpha === 1) return softmaxRow(z, y);
   if (alpha === 2) return sparsemaxRow(z, y);
+  entmaxBisectionRow(z, alpha, y);
+}
+
+/**
+ * The general α-entmax path (bisection on τ), without the α = 1 and α = 2 shortcuts; exported so tests can check it
+ * against them. At α = 1 the map u^{1/(α−1)} is its limit exp(u) and the bracket closes at max − 1, which is softmax.
+ */
+export function entmaxBisectionRow(z: ReadVec, alpha: number, y: Float64Array): void {
   const n = z.length;
   const am1 = alpha - 1;
   const power = 1 / am1;
+  // At α = 1 the scores are not scaled and every one is in the support.
+  const scale = am1 === 0 ? 1 : am1;
+  const lift = (u: number): number => (am1 === 0 ? Math.exp(u) : u > 0 ? Math.pow(u, power) : 0);
   let max = -Infinity;
-  for (let i = 0; i < n; i++) if (z[i]! * am1 > max) max = z[i]! * am1;
+  for (let i = 0; i < n; i++) if (z[i]! * scale > max) max = z[i]! * scale;
   const mass = (tau: number): number => {
     let s = 0;
-    for (let i = 0; i < n; i++) {
-      const u = z[i]! * am1 - tau;
-      if (u > 0) s += Math.pow(u, power);
-    }
+    for (let i = 0; i < n; i++) s += lift(z[i]! * scale - tau);
     return s;
   };
   let lo = max - 1;
@@ -110,8 +118,7 @@ export function entmaxRow(z: ReadVec, alpha: number, y: Float64Array): void {
   // Evaluate at the lower end (mass ≥ 1, so the support is never empty) and renormalize away the bracket error.
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    const u = z[i]! * am1 - lo;
-    const p = u > 0 ? Math.pow(u, power) : 0;
+    const p = lift(z[i]! * scale - lo);
     y[i] = p;
     sum += p;
   }
@@ -125,6 +132,11 @@ export function entmaxRow(z: ReadVec, alpha: number, y: Float64Array): void {
 export function entmaxBackwardRow(y: ReadVec, g: ReadVec, alpha: number, dz: Float64Array): void {
   if (alpha === 1) return softmaxBackwardRow(y, g, dz);
   if (alpha === 2) return sparsemaxBackwardRow(y, g, dz);
+  entmaxGeneralBackwardRow(y, g, alpha, dz);
+}
+
+/** The general α-entmax Jacobian product, without the shortcuts (exact at α = 1 and 2 too); exported for tests. */
+export function entmaxGeneralBackwardRow(y: ReadVec, g: ReadVec, alpha: number, dz: Float64Array): void {
   let sumS = 0;
   let sumSG = 0;
   for (let i = 0; i < y.length; i++) {

@@ -1,0 +1,178 @@
+import { configError } from '../engine/errors.js';
+import type { RungThreshold } from './jobs.js';
+
+/**
+ * Multi-fidelity search: pruners (as Optuna's pruners and Ray Tune's schedulers) stop unpromising models after a
+ * few epochs, and a budget (minutes or epochs) replaces the fixed population.
+ *
+ * How pruning fits the job model: a job cannot be talked to while it trains (a worker thread or a remote BullMQ
+ * worker), so the coordinator sends the rule WITH the job, as per-epoch thresholds (`TrainingJob.stopBelow`):
+ * the job stops after epoch e when its best validation accuracy so far is below the threshold for e, and returns
+ * its partial curve. The thresholds are computed from the curves of models that are final before the job starts:
+ * earlier generations, and earlier WAVES of its own generation (a generation trains in waves of `wave` models,
+ * by position), so pruning decisions never depend on the order jobs finish in and a resumed run makes the same
+ * decisions. The first wave of generation 0 trains fully; it fills the rungs.
+ *
+ * - Asynchronous successive halving (ASHA, Li et al. 2020, the stopping form Ray Tune uses): rungs at epochs
+ *   r, r·η, r·η², … below the full budget; at a rung a model continues only when it is in the top 1/η of the
+ *   values recorded at that rung (its value ≥ the ⌈n/η⌉-th highest of the n recorded ones).
+ * - Median stopping (Golovin et al. 2017, Google Vizier): after `warmupEpochs`, a model stops at epoch e when its
+ *   best value so far is below the median, over earlier models, of their running mean of validation accuracy up to e.
+ */
+
+/** One finished (or pruned) model's validation accuracy after each epoch it trained (index e − 1 for epoch e). */
+export type Curve = readonly number[];
+
+export interface Pruner {
+  readonly name: PrunerKind;
+  /** Thresholds for a new model that trains up to `maxEpochs`, given the curves of earlier models. */
+  thresholds(history: readonly Curve[], maxEpochs: number): RungThreshold[];
+}
+
+export const PRUNER_KINDS = ['none', 'asha', 'median'] as const;
+export type PrunerKind = (typeof PRUNER_KINDS)[number];
+
+export interface PrunerSpec {
+  readonly kind: PrunerKind;
+  /** ASHA: reduction factor η (default 3). */
+  readonly eta?: number;
+  /** ASHA: the first rung, in epochs (default 1). */
+  readonly minEpochs?: number;
+  /** Median: no stopping up to this epoch (default 0). */
+  readonly warmupEpochs?: number;
+  /** Both: a rung (or epoch) needs values from at least this many earlier models before it prunes (default η for ASHA, 3 for median). */
+  readonly minSamples?: number;
+  /**
+   * Both: a generation trains in waves of this many models; each wave is pruned against the curves of earlier
+   * generations and earlier waves (default 4). Smaller waves prune sooner, larger ones keep more workers busy.
+   */
+  readonly wave?: number;
+}
+
+/** Epochs of ASHA's rungs below maxEpochs: r, r·η, r·η², … (the full budget itself is no rung: stopping there saves nothing). */
+export function ashaRungs(maxEpochs: number, minEpochs = 1, eta = 3): number[] {
+  if (!(Number.isInteger(minEpochs) && minEpochs >= 1)) throw configError('pruner.minEpochs', `must be an integer ≥ 1, got ${minEpochs}`);
+  if (!(Number.isFinite(eta) && eta > 1)) throw configError('pruner.eta', `must be a number > 1, got ${eta}`);
+  const rungs: number[] = [];
+  for (let r = minEpochs; r < maxEpochs; r = Math.max(r + 1, Math.round(r * eta))) rungs.push(r);
+  return rungs;
+}
+
+/** The value a model must reach at a rung to be in the top 1/η of `recorded` (the ⌈n/η⌉-th highest). */
+export function ashaCutoff(recorded: readonly number[], eta: number): number {
+  if (recorded.length === 0) return -Infinity;
+  const sorted = [...recorded].sort((a, b) => b - a);
+  return sorted[Math.max(1, Math.ceil(sorted.length / eta)) - 1] as number;
+}
+
+/** Synchronous successive halving on one rung: indices of the top ⌈n/η⌉ values (ties to the lower index). */
+export function promote(values: readonly number[], eta: number): number[] {
+  const keep = Math.max(1, Math.ceil(values.length / eta));
+  return values
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => b.v - a.v || a.i - b.i)
+    .slice(0, keep)
+    .map((x) => x.i)
+    .sort((a, b) => a - b);
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+const bestUpTo = (curve: Curve, epoch: number): number => Math.max(...curve.slice(0, epoch));
+
+export function ashaPruner(eta = 3, minEpochs = 1, minSamples = Math.ceil(eta)): Pruner {
+  ashaRungs(minEpochs + 1, minEpochs, eta); // validates eta and minEpochs now
+  return {
+    name: 'asha',
+    thresholds(history, maxEpochs) {
+      return ashaRungs(maxEpochs, minEpochs, eta).flatMap((epoch) => {
+        const recorded = history.filter((c) => c.length >= epoch).map((c) => bestUpTo(c, epoch));
+        return recorded.length >= minSamples ? [{ epoch, minValAccuracy: ashaCutoff(recorded, eta) }] : [];
+      });
+    },
+  };
+}
+
+export function medianPruner(warmupEpochs = 0, minSamples = 3): Pruner {
+  return {
+    name: 'median',
+    thresholds(history, maxEpochs) {
+      const out: RungThreshold[] = [];
+      for (let epoch = warmupEpochs + 1; epoch < maxEpochs; epoch++) {
+        const means = history.filter((c) => c.length >= epoch).map((c) => c.slice(0, epoch).reduce((a, b) => a + b, 0) / epoch);
+        if (means.length >= minSamples) out.push({ epoch, minValAccuracy: median(means) });
+      }
+      return out;
+    },
+  };
+}
+
+export const noPruner: Pruner = { name: 'none', thresholds: () => [] };
+
+export function createPruner(spec: PrunerSpec): Pruner {
+  if (spec.kind === 'none') return noPruner;
+  if (spec.kind === 'asha') {
+    const eta = spec.eta ?? 3;
+    return ashaPruner(eta, spec.minEpochs ?? 1, spec.minSamples ?? Math.ceil(eta));
+  }
+  if (spec.kind === 'median') return medianPruner(spec.warmupEpochs ?? 0, spec.minSamples ?? 3);
+  throw configError('pruner.kind', `must be one of ${PRUNER_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(spec.kind)}`);
+}
+
+/**
+ * The epoch after which a curve was pruned by these thresholds (the first epoch whose best-so-far value is below
+ * its threshold), or null. The job applies the same rule while training; the coordinator uses this to label it.
+ */
+export function prunedAt(curve: Curve, thresholds: readonly RungThreshold[]): number | null {
+  for (const t of [...thresholds].sort((a, b) => a.epoch - b.epoch)) {
+    if (curve.length < t.epoch) return null;
+    if (bestUpTo(curve, t.epoch) < t.minValAccuracy) return t.epoch;
+  }
+  return null;
+}
+
+// ---- budget ----------------------------------------------------------------------------------------------------
+
+/** What a search may spend: wall minutes, or training epochs summed over models (pruned models count what they ran). */
+export interface BudgetSpec {
+  readonly minutes?: number;
+  readonly epochs?: number;
+}
+
+/** Tracks what a search has spent against its budget (no budget: never exhausted). */
+export class Budget {
+  private epochsSpent = 0;
+
+  constructor(
+    readonly spec: BudgetSpec | undefined,
+    private readonly startedAt: number,
+    private readonly now: () => number,
+  ) {
+    if (spec?.minutes !== undefined && !(spec.minutes > 0)) throw configError('budget.minutes', `must be > 0, got ${spec.minutes}`);
+    if (spec?.epochs !== undefined && !(Number.isInteger(spec.epochs) && spec.epochs > 0)) throw configError('budget.epochs', `must be a positive integer, got ${spec.epochs}`);
+  }
+
+  /** Counts epochs trained (on resume, the epochs of the models already finished). */
+  spend(epochs: number): void {
+    this.epochsSpent += epochs;
+  }
+
+  get epochs(): number {
+    return this.epochsSpent;
+  }
+
+  /** The wall-clock time when minutes run out (Infinity when no minutes budget). */
+  get deadline(): number {
+    return this.spec?.minutes !== undefined ? this.startedAt + this.spec.minutes * 60_000 : Infinity;
+  }
+
+  exhausted(): boolean {
+    if (!this.spec) return false;
+    if (this.spec.epochs !== undefined && this.epochsSpent >= this.spec.epochs) return true;
+    return this.now() >= this.deadline;
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { cpuWasmBackend } from '../../src/engine/backend/cpu-wasm.js';
+import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
+import type { LayerSpec } from '../../src/engine/layers/types.js';
+import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
+import { Rng } from '../../src/engine/rng.js';
+
+/**
+ * Training passes `inputGrad: false` (nothing reads dL/d(input data)), and the network's first layer then skips
+ * its input-gradient product. Every parameter gradient must stay exactly what a full backward gives.
+ */
+const cases: [string, number[], LayerSpec[]][] = [
+  ['dense → dense', [7], [{ type: 'dense', units: 5, activation: 'relu' } as LayerSpec, { type: 'dense', units: 3 } as LayerSpec]],
+  ['lstm → dense', [4, 3], [{ type: 'lstm', hidden: 5 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec]],
+  [
+    'a residual back to the input',
+    [6],
+    [{ type: 'dense', units: 6, activation: 'tanh' } as LayerSpec, { type: 'dense', units: 6 } as LayerSpec, { type: 'residual', back: 2 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec],
+  ],
+];
+
+describe('skipping the input gradient of the first layer', () => {
+  for (const backend of [cpuJsBackend, cpuWasmBackend]) {
+    for (const [name, inputShape, layers] of cases) {
+      it(`leaves every parameter gradient unchanged (${name}, ${backend.name})`, () => {
+        const rng = new Rng(3);
+        const width = inputShape.reduce((a, b) => a * b, 1);
+        const x = { data: Float32Array.from({ length: 3 * width }, () => rng.uniform(-1, 1)), shape: [3, ...inputShape] };
+        const grads = (inputGrad: boolean | undefined): { params: Float32Array[]; dx: Float32Array } => {
+          const net = new Network(sequentialNetworkSpec(inputShape, layers), new Rng(9));
+          const ctx = { backend, ...(inputGrad === undefined ? {} : { inputGrad }) };
+          const y = net.forward(x, ctx);
+          const dy = { data: Float32Array.from(y.data, (_, i) => Math.sin(i + 1)), shape: y.shape };
+          const dx = net.backward(dy, ctx).data;
+          return { params: net.params().map((p) => Float32Array.from(p.grad)), dx };
+        };
+        const full = grads(undefined);
+        const skipped = grads(false);
+        expect(skipped.params).toEqual(full.params);
+        expect(grads(true).dx).toEqual(full.dx);
+        // The skipped product really is skipped: without the residual's share the input gradient is all zeros.
+        if (!name.includes('residual')) expect(skipped.dx.every((v) => v === 0)).toBe(true);
+        expect(full.dx.some((v) => v !== 0)).toBe(true);
+      });
+    }
+  }
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.js';
+import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
+import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
+import { prunedAt } from '../../src/search/pruners.js';
+import { loadJobData } from '../../src/workers/processor.js';
+import { Store } from '../../src/store/store.js';
+import type { ModelResult } from '../../src/store/types.js';
+
+/**
+ * A stand-in for training: each model has a skill drawn from its id; its validation curve rises towards it, and it
+ * honours `stopBelow` exactly as the job processor does. Fast, so the search logic is tested, not the engine.
+ */
+class CurveExecutor implements Executor {
+  readonly jobs: TrainingJob[] = [];
+  constructor(readonly concurrency = 2) {}
+  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+    this.jobs.push(job);
+    const data = loadJobData(job.data);
+    let h = 7;
+    for (const ch of job.modelId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+    const rng = new Rng(h);
+    const skill = rng.uniform(0.4, 0.95);
+    const metrics = [];
+    let best = -Infinity;
+    for (let epoch = 1; epoch <= job.training.epochs; epoch++) {
+      const valAccuracy = skill * (1 - 0.5 ** epoch);
+      metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
+      onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
+      best = Math.max(best, valAccuracy);
+      const rung = job.stopBelow?.find((t) => t.epoch === epoch);
+      if (rung && best < rung.minValAccuracy) break;
+    }
+    const c = data.numClasses;
+    const probs = (y: Int32Array): [Float32Array, Uint8Array] => {
+      const p = new Float32Array(y.length * c).fill(0.1 / c);
+      const mask = new Uint8Array(y.length);
+      y.forEach((label, r) => {
+        const right = rng.next() < skill;
+        p[r * c + (right ? label : (label + 1) % c)] += 0.9;
+        mask[r] = right ? 1 : 0;
+      });
+      return [p, mask];
+    };
+    const [valProbs, valMask] = probs(data.val.y);
+    const [testProbs, testMask] = probs(data.test.y);
+    const acc = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0) / m.length;
+    return {
+      modelId: job.modelId, metrics, valProbs, testProbs, valMask, testMask, weights: new Uint8Array(8), paramCount: 10,
+      trainMs: metrics.length, worker: 'curve', valAccuracy: acc(valMask), testAccuracy: acc(testMask), numClasses: c,
+    };
+  }
+  async close(): Promise<void> {}
+}
+
+const base = {
+  name: 'mf',
+  seed: 3,
+  data: { ref: 'synthetic:blobs' },
+  population: 6,
+  elite: 1,
+  training: { epochs: 9, batchSize: 16 },
+  generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono', '1x4 Wide'], maxBrains: 4 },
+};
+
+describe('multi-fidelity search', () => {
+  it('prunes models below an ASHA rung as "pruned" with their partial curve, and stores NES fitness with parts', async () => {
+    const config: SearchConfig = parseSearchConfig({ ...base, generations: 3, pruner: { kind: 'asha', eta: 3 } });
+    expect(config.fitness).toBe('nes');
+    const store = Store.open(':memory:');
+    const executor = new CurveExecutor();
+    const events: RunEvent[] = [];
+    const summary = await new Coordinator({ store, executor, onEvent: (e) => events.push(e) }).start(config, 'r');
+    expect(summary.status).toBe('finished');
+    const models = store.listModels('r');
+    // The first wave (4 models) of generation 0 has no earlier curves: it trains fully, without thresholds.
+    const firstWave = store.listGenerations('r')[0]!.stats!.members.slice(0, 4);
+    expect(models.filter((m) => firstWave.includes(m.modelId)).every((m) => m.status === 'done')).toBe(true);
+    expect(executor.jobs.filter((j) => firstWave.includes(j.modelId)).every((j) => j.stopBelow === undefined)).toBe(true);
+    expect(executor.jobs.filter((j) => !firstWave.includes(j.modelId)).every((j) => (j.stopBelow?.length ?? 0) > 0)).toBe(true);
+    const pruned = models.filter((m) => m.status === 'pruned');
+    expect(pruned.length).toBeGreaterThan(0);
+    for (const m of pruned) {
+      const job = executor.jobs.find((j) => j.modelId === m.modelId)!;
+      const curve = (m.metrics ?? []).map((e) => e.valAccuracy ?? NaN);
+      expect(curve.length).toBeLessThan(9);
+      expect(prunedAt(curve, job.stopBelow ?? [])).toBe(curve.length);
+      expect(events.some((e) => e.kind === 'model-pruned' && e.modelId === m.modelId)).toBe(true);
+    }
+    expect(models.some((m) => m.status === 'failed')).toBe(false);
+    // Every finished model has its fitness and its parts; NES members have positive gain.
+    const done = models.filter((m) => m.status === 'done');
+    expect(done.every((m) => m.fitness !== null && m.fitnessParts !== null && typeof m.fitnessParts.valLogLoss === 'number')).toBe(true);
+    const members = done.filter((m) => (m.fitnessParts?.picks ?? 0) > 0);
+    expect(members.length).toBeGreaterThan(0);
+    expect(members.every((m) => (m.fitness ?? 0) > 0)).toBe(true);
+    store.close();
+  });
+
+  it('makes the same pruning decisions whatever the number of workers', async () => {
+    const statuses = async (workers: number): Promise<Record<string, string>> => {
+      const store = Store.open(':memory:');
+      await new Coordinator({ store, executor: new CurveExecutor(workers) }).start(parseSearchConfig({ ...base, generations: 3, pruner: 'asha' }), 'w');
+      const out = Object.fromEntries(store.listModels('w').map((m) => [m.modelId, m.status]));
+      store.close();
+      return out;
+    };
+    const one = await statuses(1);
+    expect(Object.values(one)).toContain('pruned');
+    expect(await statuses(3)).toEqual(one);
+  });
+
+  it('spends an epoch budget instead of a fixed number of generations, trying more models when pruning', async () => {
+    const run = async (pruner: string): Promise<{ models: number; epochs: number }> => {
+      const store = Store.open(':memory:');
+      const executor = new CurveExecutor();
+      await new Coordinator({ store, executor }).start(parseSearchConfig({ ...base, budget: { epochs: 200 }, pruner }), 'b');
+      const all = store.listModels('b').filter((m) => m.status === 'done' || m.status === 'pruned');
+      const epochs = all.reduce((a, m) => a + (m.metrics?.length ?? 0), 0);
+      store.close();
+      return { models: all.length, epochs };
+    };
+    const plain = await run('none');
+    const asha = await run('asha');
+    // The budget is spent (up to the models in flight when it ran out), not more than a generation over it.
+    for (const r of [plain, asha]) {
+      expect(r.epochs).toBeGreaterThanOrEqual(200);
+      expect(r.epochs).toBeLessThan(200 + 6 * 9);
+    }
+    expect(asha.models).toBeGreaterThan(plain.models);
+  });
+});

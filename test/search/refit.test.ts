@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.js';
+import { generateConfigs } from '../../src/search/arch.js';
+import { parseSearchConfig } from '../../src/search/config.js';
+import { parseRefit, refitConfigs, refitId, type RefitCandidate } from '../../src/search/refit.js';
+
+const task = { inputShape: [8, 8], numClasses: 3 };
+const configs = generateConfigs(5, task, new Rng(1), { maxBrains: 4, dModels: [8] });
+const record = (i: number, valAccuracy: number | null, valLogLoss: number, generation = 0, status = 'done'): RefitCandidate => ({
+  modelId: configs[i]!.id,
+  arch: configs[i],
+  generation,
+  status,
+  valAccuracy,
+  fitnessParts: { valLogLoss },
+  metrics: [],
+});
+
+describe('final refit', () => {
+  it('refits the best models by the best-model rule (accuracy, then log-loss), with the refit epochs', () => {
+    const done = [record(0, 0.8, 0.5), record(1, 0.9, 0.4), record(2, 0.9, 0.3), record(3, 0.95, 0.6, 0, 'pruned'), record(4, 0.99, 0.1, 3)];
+    const out = refitConfigs(done, { models: 2, epochs: 12 }, 3);
+    // 3 (pruned) and 4 (an earlier refit generation) are not candidates; 2 beats 1 on log-loss.
+    expect(out.map((c) => c.parents)).toEqual([[configs[2]!.id], [configs[1]!.id]]);
+    expect(out.map((c) => c.id)).toEqual([refitId(configs[2]!.id), refitId(configs[1]!.id)]);
+    for (const c of out) {
+      expect(c.epochs).toBe(12);
+      expect(c.origin).toBe('refit');
+      expect(c.mutations).toEqual([]);
+    }
+    const { id: _a, name: _na, parents: _p, origin: _o, epochs: _e, mutations: _m, ...rest } = out[0]!;
+    const { id: _b, name: _nb, parents: _q, origin: _r, epochs: _f, mutations: _n, ...source } = configs[2]!;
+    expect(rest).toEqual(source);
+  });
+
+  it('is a config field {models, epochs}, checked by name', () => {
+    expect(parseRefit(undefined)).toBeUndefined();
+    expect(parseRefit({ models: 3, epochs: 10 })).toEqual({ models: 3, epochs: 10 });
+    expect(() => parseRefit({ models: 0, epochs: 10 })).toThrow(/refit.models/);
+    expect(() => parseRefit({ models: 2, epochs: 10, seed: 1 })).toThrow(/refit.seed.*unknown field/);
+    expect(parseSearchConfig({ refit: { models: 2, epochs: 9 } }).refit).toEqual({ models: 2, epochs: 9 });
+    expect(parseSearchConfig({}).refit).toBeUndefined();
+    expect(parseSearchConfig({ generator: { dropouts: [0, 0.2], space: 'image' } }).generator).toMatchObject({ dropouts: [0, 0.2], space: 'image' });
+  });
+});

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS, SCHEMA_VERSION, Store } from '../../src/store/index.js';
+import { migrate } from '../../src/store/schema.js';
+
+/** Migration 2 on a database written by the first schema: nothing lost, old JSON read under the new types. */
+const dir = mkdtempSync(join(tmpdir(), 'loom-migrate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeV1(path: string): void {
+  const db = new Database(path);
+  db.pragma('foreign_keys = ON');
+  migrate(db, () => 1, MIGRATIONS.slice(0, 1));
+  const run = db.prepare(`INSERT INTO runs (id, name, status, config, seed, data_ref, data_checksum, code_version, created_at, finished_at)
+    VALUES (?, ?, ?, ?, 1, 'iris', 'abc', '0.1.0', 10, ?)`);
+  run.run('done-run', 'a', 'finished', '{"seed":1}', 20);
+  run.run('cut-run', 'b', 'finished', '{"seed":1}', 30);
+  // The old processor's metric names.
+  const metrics = JSON.stringify([{ epoch: 1, trainLoss: 0.9, trainAccuracy: 0.5, valAccuracy: 0.6, learningRate: 0.01, ms: 5 }]);
+  db.prepare(`INSERT INTO models (run_id, model_id, generation, arch, status, created_at, updated_at, metrics, val_accuracy)
+    VALUES ('done-run', 'm1', 0, '{}', 'done', 1, 2, ?, 0.6)`).run(metrics);
+  db.prepare(`INSERT INTO predictions VALUES ('done-run', 'm1', 'val', 2, 2, ?, ?)`).run(Buffer.alloc(16), Buffer.from([1]));
+  db.prepare(`INSERT INTO weights VALUES ('done-run', 'm1', 'loom', ?)`).run(Buffer.from([1, 2, 3]));
+  db.prepare(`INSERT INTO generations VALUES ('done-run', 0, 1, 2, '{"members":["m1"],"bestValAccuracy":0.6}')`).run();
+  // Two rows for one exported path (the old graft appended); the newest must stay.
+  const exp = db.prepare(`INSERT INTO exports (run_id, path, format, created_at) VALUES ('done-run', 'runs/x.loom', 'loom', ?)`);
+  exp.run(1);
+  exp.run(2);
+  db.close();
+}
+
+describe('migration 2', () => {
+  it('keeps every model, prediction and weight, and marks exported runs finalized', () => {
+    const path = join(dir, 'v1.db');
+    writeV1(path);
+    const store = Store.open(path);
+    expect(store.schemaVersions()).toEqual([1, 2]);
+    expect(SCHEMA_VERSION).toBe(2);
+    const model = store.getModel('done-run', 'm1');
+    expect(model?.metrics).toEqual([{ epoch: 1, loss: 0.9, accuracy: 0.5, valAccuracy: 0.6, lr: 0.01, ms: 5 }]);
+    expect(model?.fitnessParts).toBeNull();
+    expect(store.getPredictions('done-run', 'val').modelIds).toEqual(['m1']); // not cascaded away by the rebuild
+    expect(store.getWeights('done-run', 'm1')?.bytes).toEqual(new Uint8Array([1, 2, 3]));
+    expect(store.listGenerations('done-run')[0]?.stats).toEqual({ members: ['m1'], bestValAccuracy: 0.6 });
+    expect(store.listExports('done-run').map((e) => e.createdAt)).toEqual([2]);
+    expect(store.getRun('done-run')?.finalizedAt).toBe(20); // it had exports
+    expect(store.getRun('cut-run')?.finalizedAt).toBeNull(); // killed before exporting: --resume finishes it
+    // The rebuilt table accepts the new status and still enforces its foreign keys.
+    expect(store.markModelPruned('done-run', 'm1', { metrics: [] })).toBe(false); // done is final
+    expect(() => store.addModels('ghost', [{ modelId: 'x', generation: 0, arch: {} }])).toThrow(/no such run/);
+    store.close();
+  });
+
+  it('records pruned models with their partial curve, as final and not failed', () => {
+    const store = Store.open(':memory:');
+    store.createRun({ id: 'r', config: {}, seed: 1, dataRef: 'iris', dataChecksum: 'c', codeVersion: 'v' });
+    store.addModels('r', [{ modelId: 'p', generation: 0, arch: {} }]);
+    store.markModelRunning('r', 'p');
+    const curve = [{ epoch: 1, loss: 1.5, accuracy: 0.3, valLoss: 1.6, valAccuracy: 0.31, lr: 0.01, ms: 4 }];
+    expect(store.markModelPruned('r', 'p', { metrics: curve, valAccuracy: 0.31, worker: 'w' })).toBe(true);
+    expect(store.getModel('r', 'p')).toMatchObject({ status: 'pruned', metrics: curve, valAccuracy: 0.31, error: null });
+    expect(store.countModels('r')).toMatchObject({ pruned: 1, failed: 0 });
+    expect(store.markModelRunning('r', 'p')).toBe(false); // final: a resume does not train it again
+    expect(store.resetRunningModels('r')).toBe(0);
+    store.close();
+  });
+
+  it('refuses non-finite fitness parts by name', () => {
+    const store = Store.open(':memory:');
+    store.createRun({ id: 'r', config: {}, seed: 1, dataRef: 'iris', dataChecksum: 'c', codeVersion: 'v' });
+    store.addModels('r', [{ modelId: 'm', generation: 0, arch: {} }]);
+    expect(() => store.setFitness('r', 'm', 0.5, { accuracy: Number.NaN })).toThrow(/fitness part "accuracy" must be a finite number/);
+    expect(() => store.setFitness('r', 'ghost', 0.5, {})).toThrow(/no model ghost/);
+    store.close();
+  });
+});
