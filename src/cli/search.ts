@@ -140,6 +140,7 @@ class SearchProgress {
   private total: number;
   private generation = 0;
   private generations: number;
+  private readonly budget: SearchConfig['budget'];
   private best = 0;
   private readonly epochs = new Map<string, string>();
 
@@ -152,6 +153,7 @@ class SearchProgress {
     this.bar = new ProgressBar(process.stderr, this.show);
     this.total = config ? totalModels(config) : 0;
     this.generations = config?.generations ?? 0;
+    this.budget = config?.budget;
   }
 
   /** Lines that matter even with --quiet or --json (why a model failed) go to stderr either way. */
@@ -163,7 +165,14 @@ class SearchProgress {
   private detail(): string {
     const best = this.done > 0 ? `${(this.best * 100).toFixed(1)}%` : '-';
     const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
-    return `gen ${this.generation + 1}/${this.generations} | best val ${best}${training}`;
+    return `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`} | best val ${best}${training}`;
+  }
+
+  /** "20 models over 3 generations", or what a budgeted search spends (its model count is not known up front). */
+  private size(models: number, generations: number): string {
+    if (!this.budget) return `${models} models over ${generations} generations`;
+    const parts = [this.budget.minutes !== undefined ? `${this.budget.minutes} minutes` : '', this.budget.epochs !== undefined ? `${this.budget.epochs} training epochs` : ''];
+    return `models until a budget of ${parts.filter(Boolean).join(' or ')} is spent (at most ${generations} generations)`;
   }
 
   readonly onEvent = (e: RunEvent): void => {
@@ -172,7 +181,7 @@ class SearchProgress {
         this.total = e.totalModels;
         this.done = e.doneModels;
         this.generations = e.generations;
-        this.bar.log(`run ${e.runId}: ${e.totalModels} models over ${e.generations} generations ${this.where}; database ${this.args.dbPath}`);
+        this.bar.log(`run ${e.runId}: ${this.size(e.totalModels, e.generations)} ${this.where}; database ${this.args.dbPath}`);
         break;
       case 'generation-start':
         this.generation = e.generation;
@@ -259,6 +268,10 @@ export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Pr
   const store = await openStore(args.dbPath, executor);
   const abort = new AbortController();
   const release = trapInterrupts(abort);
+  // Ctrl-C also stops the models training on local threads (they are pending again and retrain on --resume),
+  // rather than waiting for them: with long trainings the first interrupt must take effect now. Jobs on a Redis
+  // queue keep training on their workers and are collected on resume.
+  if (!args.redis) abort.signal.addEventListener('abort', () => void executor.close(), { once: true });
   const progress = new SearchProgress(args, args.redis ? `through the queue at ${args.redis}` : `on ${executor.concurrency} worker thread(s)`, config);
 
   const finished: { summary?: FinishSummary } = {};

@@ -65,3 +65,38 @@ it('Ctrl-C stops a search cleanly and --resume finishes it without redoing finis
   }
   after.close();
 });
+
+it('one Ctrl-C stops a model in the middle of a long training instead of waiting for it', async () => {
+  const config = join(dir, 'long.json');
+  // 10,000 epochs: minutes per model; the interrupt must not wait for it.
+  writeFileSync(config, JSON.stringify({
+    seed: 5,
+    data: { ref: 'synthetic:blobs' },
+    population: 2,
+    generations: 1,
+    elite: 1,
+    training: { epochs: 10000, batchSize: 16 },
+    generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'] },
+  }));
+  const db = join(dir, 'long.db');
+  let sentAt = 0;
+  const result = await loom(['search', config, '--db', db, '--workers', '1'], (stderr, child) => {
+    // Interrupt a few seconds after the run starts: the first model is then deep in its 10,000 epochs.
+    if (!sentAt && /models over 1 generations/.test(stderr)) {
+      sentAt = -1;
+      setTimeout(() => {
+        sentAt = Date.now();
+        child.kill('SIGINT');
+      }, 3000);
+    }
+  });
+  expect(sentAt, result.stderr).toBeGreaterThan(0);
+  expect(result.code).toBe(130);
+  expect(Date.now() - sentAt).toBeLessThan(15_000);
+  const store = Store.open(db, { readonly: true });
+  const runId = store.listRuns()[0]?.id as string;
+  expect(store.getRun(runId)?.status).toBe('interrupted');
+  expect(store.listModels(runId, { status: 'running' })).toEqual([]);
+  expect(store.listModels(runId, { status: 'pending' }).length).toBe(2);
+  store.close();
+});

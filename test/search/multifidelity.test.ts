@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { command as showCommand } from '../../src/cli/show.js';
 import { Rng } from '../../src/engine/rng.js';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
@@ -68,7 +72,9 @@ describe('multi-fidelity search', () => {
   it('prunes models below an ASHA rung as "pruned" with their partial curve, and stores NES fitness with parts', async () => {
     const config: SearchConfig = parseSearchConfig({ ...base, generations: 3, pruner: { kind: 'asha', eta: 3 } });
     expect(config.fitness).toBe('nes');
-    const store = Store.open(':memory:');
+    const dir = mkdtempSync(join(tmpdir(), 'loom-mf-'));
+    const db = join(dir, 'loom.db');
+    const store = Store.open(db);
     const executor = new CurveExecutor();
     const events: RunEvent[] = [];
     const summary = await new Coordinator({ store, executor, onEvent: (e) => events.push(e) }).start(config, 'r');
@@ -96,6 +102,22 @@ describe('multi-fidelity search', () => {
     expect(members.length).toBeGreaterThan(0);
     expect(members.every((m) => (m.fitness ?? 0) > 0)).toBe(true);
     store.close();
+    // loom show lists the pruned models with their partial curves, apart from the failures.
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    try {
+      await showCommand.run(['r', '--db', db]);
+      await showCommand.run(['r', '--db', db, '--json']);
+    } finally {
+      vi.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const text = out.slice(0, -1).join('\n');
+    expect(text).toContain(`${pruned.length} pruned`);
+    expect(text).toContain('pruned models (stopped early by the pruner');
+    expect(text).toContain(`${pruned[0]!.modelId}`);
+    const json = JSON.parse(out.at(-1)!) as { pruned: { modelId: string; status: string }[] };
+    expect(json.pruned.map((m) => m.modelId).sort()).toEqual(pruned.map((m) => m.modelId).sort());
   });
 
   it('makes the same pruning decisions whatever the number of workers', async () => {
