@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { LoomError } from '../engine/errors.js';
 import type { Store } from '../store/store.js';
 import type { LabelSource } from './labels.js';
 import { authPlugin } from './plugins/auth.js';
@@ -12,6 +11,7 @@ import pageRoutes from './routes/pages.js';
 import progressRoutes from './routes/progress.js';
 import runsRoutes from './routes/runs.js';
 import { ErrorReply } from './schemas/common.js';
+import { replyError, replyNoRoute } from '../http/replies.js';
 
 export interface DashboardOptions extends Record<string, unknown> {
   /** The run database. Opened read-only; only the graft action opens it for writing, briefly. */
@@ -40,15 +40,9 @@ export const dashboardApp: FastifyPluginAsync<DashboardOptions> = async (fastify
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof NotFound) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: error.message });
-    if (error.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
-    if (error instanceof LoomError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error(error);
-    return reply.code(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: error.message });
+    return replyError(error, request, reply);
   });
-  fastify.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  fastify.setNotFoundHandler(replyNoRoute);
 
   await fastify.register(runsRoutes);
   await fastify.register(modelRoutes, options.labels ? { labels: options.labels } : {});

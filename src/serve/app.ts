@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LoomError } from '../engine/errors.js';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { LoadedModel } from '../engine/io/model.js';
 import { requireToken } from './auth.js';
 import { demoPage } from './demo.js';
 import { describeModel, predictRows } from './predictor.js';
 import { ErrorReply, PredictReply, predictBody, type TypeBoxTypeProvider } from './schemas.js';
+import { replyError, replyNoRoute } from '../http/replies.js';
 
 export interface ServeAppOptions {
   readonly model: LoadedModel;
@@ -40,16 +40,8 @@ export async function buildServeApp(options: ServeAppOptions): Promise<FastifyIn
   });
   if (options.token) requireToken(fastify, options.token);
 
-  fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
-    if (error instanceof LoomError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: error.code, message: error.message });
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error(error);
-    return reply.code(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: error.message });
-  });
-  fastify.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  fastify.setErrorHandler(replyError);
+  fastify.setNotFoundHandler(replyNoRoute);
 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const errors = { 400: ErrorReply, 401: ErrorReply };
