@@ -57,12 +57,9 @@ function layout(start: number, lengths: number[]): { at: number[]; end: number }
   return { at, end: p };
 }
 
-function runForward(kern: Kernel | null, args: AttentionArgs): void {
-  if (kern === null) {
-    attentionJs(args);
-    return;
-  }
-  const { q, k, v, out, probs, batch, heads, kvHeads, seqQ, seqK, headDim, causal, scale } = args;
+/** Element counts of q/out, k/v and probs, with the inputs both directions read checked against them. */
+function checkedSizes(args: Omit<AttentionArgs, 'out'>): { qLen: number; kvLen: number; pLen: number } {
+  const { q, k, v, probs, batch, heads, kvHeads, seqQ, seqK, headDim } = args;
   checkGrouping(heads, kvHeads);
   const qLen = batch * seqQ * heads * headDim;
   const kvLen = batch * seqK * kvHeads * headDim;
@@ -70,8 +67,18 @@ function runForward(kern: Kernel | null, args: AttentionArgs): void {
   need('q', q, qLen);
   need('k', k, kvLen);
   need('v', v, kvLen);
-  need('out', out, qLen);
   need('probs', probs, pLen);
+  return { qLen, kvLen, pLen };
+}
+
+function runForward(kern: Kernel | null, args: AttentionArgs): void {
+  if (kern === null) {
+    attentionJs(args);
+    return;
+  }
+  const { q, k, v, out, probs, batch, heads, kvHeads, seqQ, seqK, headDim, causal, scale } = args;
+  const { qLen, kvLen, pLen } = checkedSizes(args);
+  need('out', out, qLen);
   const { at, end } = layout(kern.mod.dataStart, [qLen, kvLen, kvLen, qLen, pLen]);
   const [qP, kP, vP, oP, pP] = at as [number, number, number, number, number];
   const heap = kern.mod.heap(end);
@@ -89,14 +96,7 @@ function runBackward(kern: Kernel | null, args: AttentionBackwardArgs): void {
     return;
   }
   const { q, k, v, probs, dOut, dq, dk, dv, batch, heads, kvHeads, seqQ, seqK, headDim, scale } = args;
-  checkGrouping(heads, kvHeads);
-  const qLen = batch * seqQ * heads * headDim;
-  const kvLen = batch * seqK * kvHeads * headDim;
-  const pLen = batch * heads * seqQ * seqK;
-  need('q', q, qLen);
-  need('k', k, kvLen);
-  need('v', v, kvLen);
-  need('probs', probs, pLen);
+  const { qLen, kvLen, pLen } = checkedSizes(args);
   need('dOut', dOut, qLen);
   need('dq', dq, qLen);
   need('dk', dk, kvLen);
