@@ -1,6 +1,8 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { command as exportCommand } from '../../src/cli/export.js';
 import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { storePlugin } from '../../src/dashboard/plugins/store.js';
 import { checkExposure } from '../../src/dashboard/server.js';
@@ -226,6 +228,16 @@ describe('export', () => {
     const header = lines[0]!.split(',');
     const row = lines.find((l) => l.startsWith('m1,'))!.split(',');
     expect(Number(row[header.indexOf('fitness')])).toBeCloseTo(fitnessParts(m1).accuracy + fitnessParts(m1).size, 12);
+    // …and so are its parts, a column each right after it; the failed model has none (empty cells).
+    expect(header.slice(header.indexOf('fitness'), header.indexOf('fitness') + 3)).toEqual(['fitness', 'fitness.accuracy', 'fitness.size']);
+    for (const m of fx.finished) {
+      const cells = lines.find((l) => l.startsWith(`${m.modelId},`))!.split(',');
+      expect(Number(cells[header.indexOf('fitness.accuracy')]), m.modelId).toBeCloseTo(fitnessParts(m).accuracy, 12);
+      expect(Number(cells[header.indexOf('fitness.size')]), m.modelId).toBeCloseTo(fitnessParts(m).size, 12);
+    }
+    const failed = lines.find((l) => l.startsWith(`${fx.failedModelId},`))!.split(',');
+    expect([failed[header.indexOf('fitness.accuracy')], failed[header.indexOf('fitness.size')]]).toEqual(['', '']);
+    expect(failed).toHaveLength(header.length);
     expect((await get('/api/runs/run-nope/population.csv')).statusCode).toBe(404);
   });
 
@@ -264,6 +276,48 @@ describe('export', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/dtype/);
     expect((await app.inject({ method: 'POST', url: `/api/runs/${FINISHED}/ensembles/42/graft`, payload: {} })).statusCode).toBe(404);
+  });
+
+  it('serves the exports the CLI recorded (here by loom export), and nothing a row merely names', async () => {
+    const exportsOf = async () => (await json(`/api/runs/${LIVE}/ensembles`)).exports as { id: number; fileName: string; downloadable: boolean; notServed?: string }[];
+    // `loom export RUN:MODEL --out …` writes the file and records it in the exports table, as a user would run it.
+    const out = join(fx.dir, 'cli', 'live-0.loom');
+    mkdirSync(join(fx.dir, 'cli'));
+    expect(await exportCommand.run([`${LIVE}:live-0`, '--out', out, '--db', fx.dbPath])).toBe(0);
+    // A path recorded relative to where the CLI ran (here: the database's folder), and rows that must not be served:
+    // a file that is not a model file name, a link planted under an export's name, a file gone, another run's export.
+    writeFileSync(join(fx.dir, 'relative.loom'), readFileSync(out));
+    writeFileSync(join(fx.dir, 'secret.txt'), 'not a model');
+    symlinkSync(join(fx.dir, 'secret.txt'), join(fx.dir, 'cli', 'planted.loom'));
+    fx.writer.addExport(LIVE, { path: 'relative.loom', format: 'loom' });
+    fx.writer.addExport(LIVE, { path: `${fx.dir}/cli/../secret.txt`, format: 'loom' });
+    fx.writer.addExport(LIVE, { path: join(fx.dir, 'cli', 'planted.loom'), format: 'loom' });
+    fx.writer.addExport(LIVE, { path: join(fx.dir, 'gone.loom'), format: 'loom' });
+    fx.writer.addExport(LIVE, { path: join(fx.dir, 'relative.loom'), format: 'not-a-format' });
+    const other = fx.writer.addExport(FINISHED, { path: out, format: 'loom' });
+
+    const listed = await exportsOf();
+    expect(listed.map((x) => [x.fileName, x.downloadable])).toEqual([
+      ['live-0.loom', true], ['relative.loom', true], ['secret.txt', false], ['planted.loom', false], ['gone.loom', false], ['relative.loom', false],
+    ]);
+    expect(listed.map((x) => x.notServed ?? '')).toEqual(['', '', 'the file name does not end in .loom', expect.stringMatching(/symbolic link/), 'the file is no longer there', expect.stringMatching(/not a model format/)]);
+    const [exported, relative, secret, planted, gone] = listed as [(typeof listed)[number], (typeof listed)[number], (typeof listed)[number], (typeof listed)[number], (typeof listed)[number]];
+
+    const file = await get(`/api/runs/${LIVE}/exports/${exported.id}/file`);
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-disposition']).toBe('attachment; filename="live-0.loom"');
+    expect(Buffer.compare(file.rawPayload, readFileSync(out))).toBe(0);
+    expect(decodeLoomModel(file.rawPayload).metadata['runId']).toBe(LIVE);
+    expect((await get(`/api/runs/${LIVE}/exports/${relative.id}/file`)).rawPayload.equals(readFileSync(out))).toBe(true);
+    for (const refused of [secret, planted, gone]) {
+      const res = await get(`/api/runs/${LIVE}/exports/${refused.id}/file`);
+      expect(res.statusCode, refused.fileName).toBe(404);
+      expect(res.body).not.toContain('not a model');
+    }
+    // An export is looked up under its own run only, and the id is an integer, never a path.
+    expect((await get(`/api/runs/${LIVE}/exports/${other.id}/file`)).statusCode).toBe(404);
+    expect((await get(`/api/runs/${FINISHED}/exports/${other.id}/file`)).statusCode).toBe(200);
+    for (const bad of ['..%2F..%2Fsecret.txt', '1%2F..%2F..', '-1', '1.5']) expect((await get(`/api/runs/${LIVE}/exports/${bad}/file`)).statusCode, bad).toBe(400);
   });
 
   it('opens the database read-only (the store decorator), writing only through withWritableStore', async () => {

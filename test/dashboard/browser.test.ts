@@ -1,7 +1,10 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { command as exportCommand } from '../../src/cli/export.js';
+import { Store } from '../../src/store/store.js';
 import { buildFixture, FINISHED, fitnessParts, LIVE, pct, type Fixture } from './fixture.js';
 import { buildApp } from './helper.js';
 
@@ -59,6 +62,30 @@ async function done(page: Page, errors: string[], name: string, fullPage = false
 const best = () => [...fx.finished].sort((a, b) => b.valAccuracy - a.valAccuracy || a.modelId.localeCompare(b.modelId))[0]!;
 const gain = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} pts`;
 
+/** The labels drawn on a chart with where they sit: the centre's y (a row: x-axis ticks, a legend) and the right edge (a column: y-axis ticks). */
+async function chartLabels(page: Page, chart: string): Promise<{ text: string; cy: number; right: number }[]> {
+  return page.locator(`${chart} svg text`).evaluateAll((ts) => ts.map((t) => {
+    const r = t.getBoundingClientRect();
+    return { text: (t.textContent ?? '').trim(), cy: Math.round(r.top + r.height / 2), right: Math.round(r.right) };
+  }).filter((l) => l.text !== ''));
+}
+
+/** No label repeats on one axis or legend: the labels in each row and in each column of a chart are unique ("93%, 93%, 92%" fails). */
+async function expectUniqueTicks(page: Page, chart: string): Promise<void> {
+  const labels = await chartLabels(page, chart);
+  expect(labels.length, chart).toBeGreaterThan(4);
+  const groups = new Map<string, string[]>();
+  for (const l of labels) for (const key of [`row ${l.cy}`, `column ${l.right}`]) groups.set(key, [...(groups.get(key) ?? []), l.text]);
+  for (const [key, texts] of groups) expect(new Set(texts).size, `${chart} ${key}: ${texts.join(', ')}`).toBe(texts.length);
+}
+
+/** The x-axis tick labels: the numeric labels on the lowest row that has any. */
+async function xTicks(page: Page, chart: string): Promise<string[]> {
+  const numeric = (await chartLabels(page, chart)).filter((l) => /^-?[\d.]+$/.test(l.text));
+  const bottom = Math.max(...numeric.map((l) => l.cy));
+  return numeric.filter((l) => Math.abs(l.cy - bottom) <= 2).map((l) => l.text);
+}
+
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
   it('runs page lists both runs with their numbers and compares two', async () => {
     const { page, errors } = await open('/');
@@ -88,7 +115,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(await page.locator('#population-table tbody tr').first().getAttribute('data-id')).toBe(best().modelId);
     expect(await page.getAttribute('#chart-over-time', 'data-points')).toBe('7');
     expect(await page.getAttribute('#chart-over-time', 'data-best')).toBe(pct(best().valAccuracy));
-    expect(await page.locator('#timeline rect.span').count()).toBe(7);
+    // The worker timeline (ECharts): a bar per finished model on its worker's row, a legend naming the generations.
+    expect(await page.getAttribute('#timeline', 'data-spans')).toBe('7');
+    expect(await page.getAttribute('#timeline', 'data-workers')).toBe('w0,w1');
+    expect(await page.locator('#timeline svg text').allTextContents()).toEqual(expect.arrayContaining(['w0', 'w1', 'gen 0', 'gen 1']));
+    expect(await page.textContent('#timeline [data-busy]')).toMatch(/^w0: \d+% busy · w1: \d+% busy$/);
     // The history plot's best-so-far line; parallel coordinates, slice plots and importances drawn by ECharts.
     expect(await page.locator('#chart-over-time svg text', { hasText: 'best so far' }).count()).toBe(1);
     expect(await page.getAttribute('#parallel', 'data-models')).toBe('7');
@@ -109,25 +140,33 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(await page.locator('#population-table tbody tr').count()).toBe(withMha);
     await page.fill('input[data-filter="brains"]', '');
     await page.selectOption('#param-select', 'paramCount');
-    expect(await page.locator('#chart-param circle').count()).toBe(7);
-    // Axis labels: no repeats on any chart's y axis, integer genes get integer ticks, counts never "1e+4".
-    const axisLabels = (chart: string, anchor: string) =>
-      page.locator(`${chart} svg .axis text[text-anchor="${anchor}"]`).allTextContents();
-    const ys = await axisLabels('#chart-param', 'end');
-    expect(ys.length).toBeGreaterThan(1);
-    expect(new Set(ys).size, ys.join(', ')).toBe(ys.length);
-    // The ECharts charts: every label on them (ticks, axis names, legend) appears once.
-    for (const chart of ['#chart-over-time', '#chart-per-generation']) {
-      const texts = (await page.locator(`${chart} svg text`).allTextContents()).filter((t) => t.trim() !== '');
-      expect(texts.length, chart).toBeGreaterThan(4);
-      expect(new Set(texts).size, `${chart}: ${texts.join(', ')}`).toBe(texts.length);
-    }
-    expect(await page.locator('#chart-per-generation svg text').allTextContents()).toEqual(expect.arrayContaining(['0', '1']));
-    expect((await axisLabels('#chart-param', 'middle')).join(' ')).not.toMatch(/e\+/);
+    await page.waitForSelector('#chart-param[data-param="paramCount"]');
+    expect(await page.getAttribute('#chart-param', 'data-points')).toBe('7');
+    // The parameter chart's legend names the generations its points are coloured by.
+    expect(await page.locator('#chart-param svg text').allTextContents()).toEqual(expect.arrayContaining(['gen 0', 'gen 1']));
+    // No tick label repeats on any axis of any chart (no "93%, 93%, 92%").
+    for (const chart of ['#chart-over-time', '#chart-per-generation', '#chart-param', '#timeline']) await expectUniqueTicks(page, chart);
+    expect(await xTicks(page, '#chart-per-generation')).toEqual(['0', '1']);
+    // Parameter counts never print as "1e+4".
+    expect((await chartLabels(page, '#chart-param')).map((l) => l.text).join(' ')).not.toMatch(/e\+/);
+    // An integer gene gets integer ticks only.
     await page.selectOption('#param-select', 'dModel');
-    const dModelTicks = (await axisLabels('#chart-param', 'middle')).filter((t) => /^[\d.]+$/.test(t));
-    expect(dModelTicks.length).toBeGreaterThan(0);
-    for (const t of dModelTicks) expect(Number.isInteger(Number(t)), t).toBe(true);
+    await page.waitForSelector('#chart-param[data-param="dModel"]');
+    const dModelTicks = await xTicks(page, '#chart-param');
+    expect(dModelTicks.length).toBeGreaterThan(1);
+    for (const t of dModelTicks) expect(Number.isInteger(Number(t)), dModelTicks.join(', ')).toBe(true);
+    await expectUniqueTicks(page, '#chart-param');
+    // The charts fill their panel and follow it when it changes width.
+    const widthOf = (sel: string) => page.locator(`${sel} svg`).first().evaluate((e) => e.getBoundingClientRect().width);
+    const panelOf = (sel: string) => page.locator(sel).evaluate((e) => e.getBoundingClientRect().width);
+    for (const chart of ['#chart-param', '#timeline']) expect(Math.abs((await widthOf(chart)) - (await panelOf(chart))), chart).toBeLessThan(2);
+    await page.setViewportSize({ width: 900, height: 900 });
+    await page.waitForFunction(() => {
+      const svg = document.querySelector('#chart-param svg');
+      return svg !== null && Math.abs(svg.getBoundingClientRect().width - document.querySelector('#chart-param')!.getBoundingClientRect().width) < 2;
+    });
+    expect(await widthOf('#chart-param')).toBeLessThan(900);
+    await page.setViewportSize({ width: 1360, height: 900 });
     // Model ids sort naturally (g0-2 before g0-10), not as text.
     expect(await page.evaluate("['g0-10', 'g0-2', 'g1-1', 'g0-1'].sort(naturalCompare)")).toEqual(['g0-1', 'g0-2', 'g0-10', 'g1-1']);
     await page.click('#population-table th[data-key="modelId"]');
@@ -178,6 +217,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     const cells = await page.locator('#confusion tbody td').allTextContents();
     expect(cells.map(Number)).toEqual(expected.flat());
     expect(await page.locator('#layers tbody tr').count()).toBe(5);
+    // Learning curves (ECharts): loss and accuracy, each with a legend, epochs 1-3 as integer ticks, no label twice.
+    expect(await page.getAttribute('#curve-loss', 'data-series')).toBe('2');
+    expect(await page.getAttribute('#curve-accuracy', 'data-series')).toBe('2');
+    for (const [chart, legend] of [['#curve-loss', ['train loss', 'val loss']], ['#curve-accuracy', ['val accuracy', 'train accuracy']]] as const) {
+      expect((await chartLabels(page, chart)).map((l) => l.text)).toEqual(expect.arrayContaining([...legend, 'epoch']));
+      await expectUniqueTicks(page, chart);
+      expect(await xTicks(page, chart), chart).toEqual(['1', '2', '3']);
+    }
     await done(page, errors, 'model');
 
     // A bred model: its parents are links, its fitness and the parts it was made of are shown.
@@ -258,7 +305,12 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
 
   it('analysis page shows heatmap, clusters, pairs, ensembles with gain, and grafts one', async () => {
     const { page, errors } = await open(`/runs/${FINISHED}/analysis`);
-    expect(await page.locator('#heatmap rect').count()).toBe(49);
+    // The correlation heatmap and the clusters (ECharts): a cell per pair of the 7 models, a point per model.
+    expect(await page.getAttribute('#heatmap', 'data-cells')).toBe('49');
+    expect(await page.getAttribute('#clusters', 'data-points')).toBe('7');
+    const clusterLegend = (await page.locator('#clusters svg text').allTextContents()).filter((t) => /^cluster \d+ \(\d+\)$/.test(t));
+    expect(clusterLegend.length).toBeGreaterThan(0);
+    expect(clusterLegend.reduce((n, t) => n + Number(/\((\d+)\)/.exec(t)![1]), 0)).toBe(7);
     expect(await page.textContent('#models')).toBe('7');
     const row = page.locator(`#ensembles tr[data-id="${fx.ensembleId}"]`);
     expect(await row.locator('td.gain').textContent()).toBe(gain(fx.ensembleTest - best().testAccuracy));
@@ -268,14 +320,28 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.waitForSelector('#exports li');
     expect(await page.textContent('#graft-status')).toContain('grafted 3 models');
     expect(await page.locator('#exports li a').first().getAttribute('href')).toMatch(/\/exports\/\d+\/file$/);
-    // The legend's "0" swatch (white) is outlined, so it is visible on the white panel.
-    const zero = page.locator('.legend span', { hasText: /^0$/ }).locator('i');
-    expect(await zero.evaluate((i) => getComputedStyle(i).borderTopWidth)).not.toBe('0px');
+    // The colour scale's middle (correlation 0) is not white: a 0 cell and the scale stand out from the white panel.
+    const stops = await page.locator('#heatmap svg linearGradient stop').evaluateAll((ss) => ss.map((x) => x.getAttribute('stop-color') ?? ''));
+    expect(stops.length).toBeGreaterThan(1);
+    const rgb = (c: string) => (c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) : (c.match(/\d+/g) ?? []).slice(0, 3).map(Number));
+    for (const c of stops) expect(Math.min(...rgb(c)), `stop ${c}`).toBeLessThan(240);
     await done(page, errors, 'analysis');
+
+    // Exports the CLI wrote (`loom export`) are links too, on the analysis and the run page, and download the file.
+    const cliOut = join(fx.dir, 'cli-export', 'best.loom');
+    expect(await exportCommand.run([`${FINISHED}:${best().modelId}`, '--out', cliOut, '--db', fx.dbPath])).toBe(0);
+    const run = await open(`/runs/${FINISHED}`);
+    await run.page.waitForSelector('#run-exports li a[href*="/exports/"]');
+    const links = run.page.locator('#run-exports li a[href*="/exports/"]');
+    expect(await links.allTextContents()).toEqual([`${FINISHED}-ensemble-${fx.ensembleId}.loom`, 'best.loom']);
+    const download = await run.page.request.get(base + (await links.nth(1).getAttribute('href'))!);
+    expect(download.status()).toBe(200);
+    expect(Buffer.compare(await download.body(), readFileSync(cliOut))).toBe(0);
+    await run.page.close();
 
     // ?k= and ?top= are honoured and shown in the controls, which change them.
     const tuned = await open(`/runs/${FINISHED}/analysis?k=2&top=5`);
-    expect(await tuned.page.locator('#heatmap rect').count()).toBe(25);
+    expect(await tuned.page.getAttribute('#heatmap', 'data-cells')).toBe('25');
     expect(await tuned.page.inputValue('#k-input')).toBe('2');
     expect(await tuned.page.inputValue('#top-input')).toBe('5');
     expect(await tuned.page.textContent('main')).toContain('k = 2');
@@ -324,5 +390,30 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     fx.writer.finishRun(LIVE, {});
     await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'run finished', undefined, { timeout: 10_000 });
     await done(page, errors, 'live');
+  });
+
+  // After the live run has finished: with no run live when the page opens, the list still notices new ones.
+  it('runs list updates live: a run started and then finished while the page is open shows up without reloading', async () => {
+    const { page, errors } = await open('/');
+    const rows = await page.locator('#runs-table tbody tr').count();
+    expect(await page.locator('#runs-table .status', { hasText: /^running$/ }).count()).toBe(0);
+    await page.check(`input[data-run="${FINISHED}"]`);
+    // A new run whose coordinator holds its lease (on the real clock, as a live search does): listed as running.
+    const id = 'run-20250118090000-dddd';
+    fx.addRun(id, 'iris-late');
+    const coordinator = Store.open(fx.dbPath);
+    try {
+      coordinator.acquireRunLease(id, 'test-coordinator', 60_000);
+      await page.waitForSelector(`#runs-table tr[data-id="${id}"]`, { timeout: 15_000 });
+      expect(await page.locator(`#runs-table tr[data-id="${id}"] .status`).textContent()).toBe('running');
+      expect(await page.locator('#runs-table tbody tr').count()).toBe(rows + 1);
+      // It finishes: the row says so on the next poll; the ticked run stays ticked.
+      coordinator.finishRun(id, {});
+      await page.waitForFunction((rid) => document.querySelector(`#runs-table tr[data-id="${rid}"] .status`)?.textContent === 'finished', id, { timeout: 10_000 });
+      expect(await page.isChecked(`input[data-run="${FINISHED}"]`)).toBe(true);
+    } finally {
+      coordinator.close();
+    }
+    await done(page, errors, 'runs-live');
   });
 });

@@ -1,7 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { ensembleViews } from '../analysis-view.js';
-import { DASHBOARD_FORMAT, exportView, graftFileName, graftStoredEnsemble, populationCsv, servablePath, writeGraft } from '../export.js';
+import { DASHBOARD_FORMAT, exportView, graftFileName, graftStoredEnsemble, locateExport, populationCsv, writeGraft } from '../export.js';
 import { routePlugin } from '../plugins/shared.js';
 import { EnsembleParams, ErrorReply, ExportParams, ModelParams, RawBody, readErrors, RunParams, type TypeBoxTypeProvider } from '../schemas/common.js';
 import { EnsemblesReply, GraftBody, GraftReply } from '../schemas/exports.js';
@@ -12,7 +14,8 @@ const Download = RawBody('file download');
 const attachment = (name: string) => `attachment; filename="${name.replace(/["\\]/g, '_')}"`;
 
 /**
- * Downloads (population CSV, a model's stored file, an ensemble grafted on the fly, a recorded export) and the one
+ * Downloads (population CSV, a model's stored file, an ensemble grafted on the fly, an export recorded in the store
+ * — by the dashboard or by the CLI — looked up by id, never by a path from the request) and the one
  * write action: POST …/graft grafts an ensemble, writes the file to the exports folder and records it in the
  * database (through a short-lived writable connection; everything else reads the read-only one). A repeated POST
  * for the same ensemble replaces the file and keeps its one export row (the store records a path once per run).
@@ -78,9 +81,13 @@ const exportRoutes: FastifyPluginAsync = async (instance) => {
     requireRun(fastify.store, runId);
     const record = fastify.store.listExports(runId).find((e) => e.id === exportId);
     if (!record) throw new NotFound(`no export ${exportId} in run "${runId}"`);
-    const path = servablePath(fastify.dbPath, record);
-    if (!path) throw new NotFound(`export ${exportId} is not in the dashboard's exports folder (or was deleted)`);
-    return reply.type('application/octet-stream').header('content-disposition', attachment(exportView(fastify.dbPath, record).fileName)).send(createReadStream(path));
+    const file = locateExport(fastify.dbPath, record);
+    if (file.path === null) throw new NotFound(`export ${exportId} of run "${runId}" is not served: ${file.why}`);
+    // O_NOFOLLOW: a link swapped in between the check and the open is refused by the kernel, not followed.
+    const handle = await open(file.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch((err: Error) => {
+      throw new NotFound(`export ${exportId} of run "${runId}" could not be opened (${err.message})`);
+    });
+    return reply.type('application/octet-stream').header('content-disposition', attachment(basename(record.path))).send(handle.createReadStream());
   });
 };
 

@@ -9,8 +9,10 @@ export const ExportView = Type.Object({
   fileName: Type.String(),
   format: Type.String(),
   createdAt: Type.Number(),
-  /** Whether the dashboard can serve it (it serves only files it wrote, from its exports folder). */
+  /** Whether the dashboard can serve it: a recorded model file that is still there (see locateExport). */
   downloadable: Type.Boolean(),
+  /** Why not, when it cannot (the file is gone, a link now, or not a model file name). */
+  notServed: Type.Optional(Type.String()),
 });
 export type ExportViewType = Static<typeof ExportView>;
 

@@ -16,27 +16,51 @@
     ['Disagreement', 'share of samples exactly one of the two gets right (higher is more complementary)'],
     ['Overlap', 'share of samples both get right']];
 
-  function heatmap(h) {
+  /**
+   * The mask correlations as an ECharts heatmap: blue (−1) through a light grey (0, visible on the white panel)
+   * to red (+1). Undefined correlations (a model right or wrong on every sample) are a second, mid-grey
+   * series outside the colour scale, named in the legend.
+   */
+  function drawHeatmap(box, h) {
     const n = h.modelIds.length;
-    if (n === 0) return el('p', { class: 'muted' }, 'No validation masks yet.');
-    const cell = Math.max(8, Math.min(28, Math.floor(420 / n))), left = 60, top = 60;
-    const root = svg('svg', { id: 'heatmap', width: left + n * cell + 10, height: top + n * cell + 10, viewBox: `0 0 ${left + n * cell + 10} ${top + n * cell + 10}` });
-    h.modelIds.forEach((id, i) => {
-      if (cell >= 12 || i % 5 === 0) {
-        root.append(svg('text', { x: left - 4, y: top + i * cell + cell / 2 + 4, 'text-anchor': 'end' }, id));
-        root.append(svg('text', { x: left + i * cell + cell / 2, y: top - 4, transform: `rotate(-60 ${left + i * cell + cell / 2} ${top - 4})` }, id));
-      }
-      h.matrix[i].forEach((v, j) => root.append(svg('rect', { x: left + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1, fill: divergingColor(v) },
-        svg('title', {}, `${id} × ${h.modelIds[j]}: ${v === null ? 'undefined' : v.toFixed(3)}`))));
-    });
-    return el('div', {}, root, legend([['−1', divergingColor(-1)], ['0', divergingColor(0)], ['+1', divergingColor(1)], ['undefined', divergingColor(null)]]));
+    if (n === 0) { box.replaceChildren(el('p', { class: 'muted' }, 'No validation masks yet.')); return; }
+    const defined = [], undefinedCells = [];
+    h.matrix.forEach((row, i) => row.forEach((v, j) => (v === null ? undefinedCells : defined).push([j, i, v === null ? '-' : v])));
+    const labelEvery = n <= 24 ? 0 : Math.ceil(n / 24) - 1; // 0: every id; beyond 24 models every k-th, so labels never overlap
+    const chart = echart(box, {
+      tooltip: { trigger: 'item', formatter: (p) => `${h.modelIds[p.value[1]]} × ${h.modelIds[p.value[0]]}: ${p.seriesName === 'undefined' ? 'undefined' : p.value[2].toFixed(3)}` },
+      legend: undefinedCells.length ? { bottom: 0, data: ['undefined'] } : undefined,
+      grid: { left: 70, right: 16, top: 16, bottom: undefinedCells.length ? 130 : 104 },
+      xAxis: { type: 'category', data: h.modelIds, splitArea: { show: false }, axisLabel: { rotate: 60, interval: labelEvery, fontSize: 10 } },
+      yAxis: { type: 'category', data: h.modelIds, inverse: true, axisLabel: { interval: labelEvery, fontSize: 10 } },
+      visualMap: { type: 'continuous', seriesIndex: 0, min: -1, max: 1, calculable: false, orient: 'horizontal', left: 'center', bottom: undefinedCells.length ? 28 : 4, itemWidth: 12, itemHeight: 160,
+        text: ['+1', '−1'], inRange: { color: ['#2f6fde', '#e3e6ea', '#c4302d'] } },
+      series: [
+        { name: 'correlation', type: 'heatmap', data: defined, itemStyle: { borderColor: '#fff', borderWidth: n > 40 ? 0 : 1 } },
+        { name: 'undefined', type: 'heatmap', data: undefinedCells, itemStyle: { color: '#9aa4b0', borderColor: '#fff', borderWidth: n > 40 ? 0 : 1 } },
+      ],
+    }, n > 14 ? 'echart tall' : 'echart');
+    chart.off('click');
+    chart.on('click', (p) => { location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(h.modelIds[p.value[1]])}`); });
+    box.dataset.cells = String(defined.length + undefinedCells.length);
+    box.dataset.undefinedCells = String(undefinedCells.length);
   }
 
-  function clusterChart(c) {
-    if (c.points.length === 0) return el('p', { class: 'muted' }, 'No models to cluster yet.');
-    return el('div', {}, scatterChart(c.points.map((p) => ({ id: p.modelId, x: p.x, y: p.y, color: PALETTE[p.cluster % PALETTE.length], r: 5, title: `${p.modelId} · cluster ${p.cluster} · ${fmt.pct(p.valAccuracy)}`, href: `/runs/${enc}/models/${encodeURIComponent(p.modelId)}` })),
-      { xLabel: 'principal component 1', yLabel: 'component 2', xFormat: (v) => v.toFixed(1), yFormat: (v) => v.toFixed(1) }),
-    legend(c.sizes.map((s, i) => [`cluster ${i} (${s})`, PALETTE[i % PALETTE.length]])));
+  /** The k-means clusters in the 2-D projection: one scatter series per cluster, named with its size in the legend. */
+  function drawClusters(box, c) {
+    if (c.points.length === 0) { box.replaceChildren(el('p', { class: 'muted' }, 'No models to cluster yet.')); return; }
+    const chart = echart(box, {
+      legend: { bottom: 0, type: 'scroll' },
+      tooltip: { trigger: 'item', formatter: (p) => `${p.value[2]} · cluster ${p.value[3]} · ${fmt.pct(p.value[4])}` },
+      grid: { left: 52, right: 16, top: 16, bottom: 64 },
+      xAxis: { type: 'value', scale: true, axisLine: { onZero: false }, name: 'principal component 1', nameLocation: 'middle', nameGap: 24, axisLabel: { formatter: numLabel } },
+      yAxis: { type: 'value', scale: true, axisLine: { onZero: false }, name: 'component 2', axisLabel: { formatter: numLabel } },
+      series: c.sizes.map((size, i) => ({ name: `cluster ${i} (${size})`, type: 'scatter', symbolSize: 10, itemStyle: { color: PALETTE[i % PALETTE.length], opacity: 0.85 },
+        data: c.points.filter((p) => p.cluster === i).map((p) => [p.x, p.y, p.modelId, p.cluster, p.valAccuracy]) })),
+    });
+    chart.off('click');
+    chart.on('click', (p) => { location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(p.value[2])}`); });
+    box.dataset.points = String(c.points.length);
   }
 
   function weightsCell(e) {
@@ -44,16 +68,6 @@
     // Long member lists fold after the first five (largest weights first in the stored order).
     if (rows.length <= 6) return el('div', {}, rows);
     return el('div', {}, rows.slice(0, 5), el('details', {}, el('summary', {}, `${rows.length - 5} more members`), rows.slice(5)));
-  }
-
-  async function drawExports(box) {
-    const { exports } = await api(`/api/runs/${enc}/ensembles`);
-    box.replaceChildren(exports.length === 0 ? el('p', { class: 'muted' }, 'No exports recorded yet.') :
-      el('ul', { id: 'exports' }, exports.map((x) => el('li', {}, x.downloadable ? el('a', { href: withToken(`/api/runs/${enc}/exports/${x.id}/file`), download: '' }, x.fileName) : x.fileName,
-        ` · ensemble ${x.ensembleId ?? '–'} · ${fmt.date(x.createdAt)}`,
-        // Files the CLI wrote elsewhere are listed but not served: the dashboard serves only its own exports folder.
-        x.downloadable ? null : el('span', { class: 'muted' }, ' · written outside the dashboard’s exports folder (not served',
-          x.ensembleId === null ? null : ['; ', el('a', { class: 'regraft', href: withToken(`/api/runs/${enc}/ensembles/${x.ensembleId}/model`), download: '' }, 'download the same graft')], ')')))));
   }
 
   // ?k= (k-means clusters) and ?top= (how many of the best models the heatmap and pairs look at) come from the
@@ -79,7 +93,7 @@
 
   try {
     const a = await api(`/api/runs/${enc}/analysis` + (apiQuery.size ? '?' + apiQuery.toString() : ''));
-    const exportsBox = el('div');
+    const exportsBox = el('div', { id: 'exports' });
     const status = el('span', { id: 'graft-status', class: 'muted' });
     const graft = async (id, button) => {
       button.disabled = true;
@@ -87,7 +101,7 @@
       try {
         const r = await api(`/api/runs/${enc}/ensembles/${id}/graft`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         status.textContent = `grafted ${r.members.length} models into ${r.export.fileName} (${fmt.int(r.bytes)} bytes)`;
-        await drawExports(exportsBox);
+        await drawExports(exportsBox, runId);
       } catch (err) {
         status.textContent = '';
         status.append(el('span', { class: 'error' }, String(err.message || err)));
@@ -107,6 +121,7 @@
         el('tbody', {}, a.pairs.map((p) => el('tr', {}, el('td', {}, modelLink(p.modelA)), el('td', {}, modelLink(p.modelB)), el('td', { class: 'num' }, fmt.pct(p.accuracyA)), el('td', { class: 'num' }, fmt.pct(p.accuracyB)),
           el('td', { class: 'num' }, fmt.pct(p.coverage)), el('td', { class: 'num' }, fmt.pct(p.doubleFault)), el('td', { class: 'num' }, fmt.pct(p.disagreement)), el('td', { class: 'num' }, fmt.pct(p.overlap))))));
     const best = a.bestSingle;
+    const heatmapBox = el('div', { id: 'heatmap' }), clustersBox = el('div', { id: 'clusters' });
     main.replaceChildren(
       el('h1', {}, 'Analysis & ensembles'),
       controls(a),
@@ -116,13 +131,15 @@
       el('p', { class: 'muted', id: 'notes' }, a.notes.join(' · ')),
       el('section', { class: 'panel' }, el('h2', {}, 'Ensembles'), ensembles, el('p', {}, status)),
       el('div', { class: 'grid2' },
-        el('section', { class: 'panel' }, el('h2', {}, 'Correlation of validation masks'), heatmap(a.heatmap)),
-        el('section', { class: 'panel' }, el('h2', {}, `K-means clusters (k = ${a.clusters.k}), 2-D projection`), clusterChart(a.clusters))),
+        el('section', { class: 'panel' }, el('h2', {}, 'Correlation of validation masks'), heatmapBox),
+        el('section', { class: 'panel' }, el('h2', {}, `K-means clusters (k = ${a.clusters.k}), 2-D projection`), clustersBox)),
       el('section', { class: 'panel' }, el('h2', {}, 'Complementary pairs (validation)'), pairs),
       el('section', { class: 'panel' }, el('h2', {}, 'Export'),
         el('p', {}, el('a', { href: withToken(`/api/runs/${enc}/population.csv`), download: '' }, 'Population as CSV')), exportsBox,
         a.stored.length ? el('p', { class: 'muted' }, 'Stored analyses: ' + a.stored.map((s) => `${s.kind} (${fmt.date(s.createdAt)})`).join(', ')) : null));
-    await drawExports(exportsBox);
+    drawHeatmap(heatmapBox, a.heatmap);
+    drawClusters(clustersBox, a.clusters);
+    await drawExports(exportsBox, runId);
     document.body.dataset.ready = 'true';
   } catch (err) {
     showError('main', err);

@@ -1,5 +1,5 @@
 // Shared helpers for the dashboard pages: API calls (carrying the token when the page has one), formatting,
-// DOM building, a sortable/filterable table and a few inline SVG charts. No framework, no build step.
+// DOM building, a sortable/filterable table and the ECharts helpers every chart goes through. No framework, no build step.
 'use strict';
 
 const TOKEN = new URLSearchParams(location.search).get('token');
@@ -37,12 +37,6 @@ const fmt = {
   compact: (x) => (x === null || x === undefined ? '–' : new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 }).format(x)),
 };
 
-/** Percent axis labels with as many decimals as the tick step needs, so neighbouring labels never repeat. */
-function pctAxis(v, step) {
-  const decimals = step > 0 ? Math.max(0, Math.ceil(-Math.log10(step * 100) - 1e-9)) : 0;
-  return (v * 100).toFixed(Math.min(decimals, 4)) + '%';
-}
-
 /** Strings with numbers compare by value: g0-2 before g0-10. */
 const naturalCompare = new Intl.Collator('en', { numeric: true }).compare;
 
@@ -76,6 +70,22 @@ function pageHeader(crumbs) {
 
 function card(label, value, id) {
   return el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', id }, value));
+}
+
+/**
+ * The run's exports (what the dashboard's graft, `loom search`, `loom export` and `loom graft` wrote), each a
+ * download link when the server can serve it, otherwise with the server's reason — and, for a grafted ensemble,
+ * a link that grafts the same ensemble again.
+ */
+async function drawExports(box, runId) {
+  const enc = encodeURIComponent(runId);
+  const { exports } = await api(`/api/runs/${enc}/ensembles`);
+  box.replaceChildren(exports.length === 0 ? el('p', { class: 'muted' }, 'No exports recorded yet.') :
+    el('ul', { class: 'exports', 'data-exports': exports.length }, exports.map((x) => el('li', { 'data-export': x.id },
+      x.downloadable ? el('a', { href: withToken(`/api/runs/${enc}/exports/${x.id}/file`), download: '' }, x.fileName) : x.fileName,
+      ` · ${x.format}`, x.ensembleId === null ? '' : ` · ensemble ${x.ensembleId}`, ` · ${fmt.date(x.createdAt)}`,
+      x.downloadable ? null : el('span', { class: 'muted' }, ` · not served: ${x.notServed}`,
+        x.ensembleId === null ? null : ['; ', el('a', { class: 'regraft', href: withToken(`/api/runs/${enc}/ensembles/${x.ensembleId}/model`), download: '' }, 'download the same graft')])))));
 }
 
 // ── table ───────────────────────────────────────────────────────────────────────────────────────────────────
@@ -152,132 +162,7 @@ function dataTable(container, columns, options = {}) {
   };
 }
 
-// ── SVG charts ──────────────────────────────────────────────────────────────────────────────────────────────
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-function svg(tag, attrs, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
-
 const PALETTE = ['#2f6fde', '#e0802b', '#1f8a4c', '#c2412d', '#7b4fc9', '#178a93', '#b5578b', '#6b7a2a', '#8c6239', '#4a5568'];
-
-function niceTicks(lo, hi, count = 5) {
-  if (!(hi > lo)) return [lo];
-  const step = Math.pow(10, Math.floor(Math.log10((hi - lo) / count)));
-  const err = (count * step) / (hi - lo);
-  const s = step * (err <= 0.15 ? 10 : err <= 0.35 ? 5 : err <= 0.75 ? 2 : 1);
-  const ticks = [];
-  for (let t = Math.ceil(lo / s) * s; t <= hi + s * 1e-9; t += s) ticks.push(+t.toPrecision(12));
-  return ticks;
-}
-
-/**
- * A chart frame: scales, axes, grid. opts: {width, height, x: [lo, hi], y: [lo, hi], xLog, xLabel, yLabel, xFormat, yFormat}.
- * Returns {root, sx, sy} with scales mapping data → pixels.
- */
-function chartFrame(opts) {
-  const W = opts.width || 560, H = opts.height || 260, m = { l: 52, r: 12, t: 10, b: 36 };
-  const [x0, x1] = opts.x, [y0, y1] = opts.y;
-  const tx = opts.xLog ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
-  const a = tx(x0), b = tx(x1) === a ? a + 1 : tx(x1);
-  const sx = (v) => m.l + ((tx(v) - a) / (b - a)) * (W - m.l - m.r);
-  const sy = (v) => H - m.b - ((v - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
-  const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img' });
-  const axis = svg('g', { class: 'axis' });
-  const yt = niceTicks(y0, y1);
-  const yStep = yt.length > 1 ? yt[1] - yt[0] : Math.abs(y1 - y0) || 1;
-  for (const t of yt) {
-    axis.append(svg('line', { class: 'gridline', x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t) }));
-    axis.append(svg('text', { x: m.l - 6, y: sy(t) + 4, 'text-anchor': 'end' }, (opts.yFormat || String)(t, yStep)));
-  }
-  let xt = opts.xLog ? niceTicks(a, b).map((e) => Math.pow(10, e)) : niceTicks(x0, x1);
-  if (opts.xInteger) {
-    // Integer quantities (generations, dModel, heads) get integer ticks only, at least a step of 1.
-    xt = xt.filter((t) => Number.isInteger(t));
-    if (xt.length === 0) xt = [...new Set([Math.ceil(x0), Math.floor(x1)])].filter((t) => t >= x0 && t <= x1);
-  }
-  const xStep = xt.length > 1 ? xt[1] - xt[0] : 1;
-  for (const t of xt) axis.append(svg('text', { x: sx(t), y: H - m.b + 14, 'text-anchor': 'middle' }, (opts.xFormat || String)(t, xStep)));
-  axis.append(svg('line', { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }), svg('line', { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }));
-  if (opts.xLabel) axis.append(svg('text', { x: (m.l + W - m.r) / 2, y: H - 4, 'text-anchor': 'middle' }, opts.xLabel));
-  if (opts.yLabel) axis.append(svg('text', { x: 12, y: (m.t + H - m.b) / 2, transform: `rotate(-90 12 ${(m.t + H - m.b) / 2})`, 'text-anchor': 'middle' }, opts.yLabel));
-  root.append(axis);
-  return { root, sx, sy, W, H, m };
-}
-
-function extent(values, pad = 0) {
-  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
-  if (v.length === 0) return [0, 1];
-  let lo = Math.min(...v), hi = Math.max(...v);
-  if (lo === hi) { lo -= 0.5 || 1; hi += 0.5; }
-  const p = (hi - lo) * pad;
-  return [lo - p, hi + p];
-}
-
-/** Above this many points a chart draws one path per colour instead of one element per point (2,000 models stay fast). */
-const MANY_POINTS = 400;
-
-/** points: [{x, y, color, title, href}] */
-function scatterChart(points, opts) {
-  const f = chartFrame({ ...opts, x: opts.x || extent(points.map((p) => p.x), 0.03), y: opts.y || extent(points.map((p) => p.y), 0.05) });
-  const g = svg('g', { class: 'points' });
-  const shown = points.filter((p) => p.x !== null && p.y !== null && Number.isFinite(p.x) && Number.isFinite(p.y));
-  const r = opts.r || 3.5;
-  if (shown.length > MANY_POINTS) {
-    // Dots as zero-length round-capped segments: one path per colour.
-    const byColor = new Map();
-    for (const p of shown) {
-      const c = p.color || PALETTE[0];
-      byColor.set(c, (byColor.get(c) || '') + `M${f.sx(p.x).toFixed(1)} ${f.sy(p.y).toFixed(1)}h0`);
-    }
-    for (const [color, d] of byColor) g.append(svg('path', { class: 'dots', d, stroke: color, 'stroke-opacity': 0.7, 'stroke-width': r * 2, 'stroke-linecap': 'round' }));
-  } else {
-    for (const p of shown) {
-      const dot = svg('circle', { cx: f.sx(p.x).toFixed(1), cy: f.sy(p.y).toFixed(1), r, fill: p.color || PALETTE[0], 'fill-opacity': 0.75, 'data-id': p.id }, p.title ? svg('title', {}, p.title) : null);
-      g.append(p.href ? svg('a', { href: withToken(p.href) }, dot) : dot);
-    }
-  }
-  f.root.append(g);
-  if (opts.bestSoFar && shown.length > 0) {
-    // The best validation accuracy reached so far, as a step line over x (time).
-    const sorted = [...shown].sort((p, q) => p.x - q.x);
-    let best = -Infinity, d = '';
-    for (const p of sorted) {
-      if (p.y > best) { d += d ? `H${f.sx(p.x).toFixed(1)}V${f.sy(p.y).toFixed(1)}` : `M${f.sx(p.x).toFixed(1)} ${f.sy(p.y).toFixed(1)}`; best = p.y; }
-    }
-    d += `H${f.sx(sorted[sorted.length - 1].x).toFixed(1)}`;
-    f.root.append(svg('path', { class: 'best-so-far', d, fill: 'none', stroke: '#18202b', 'stroke-width': 1.5 }));
-  }
-  return f.root;
-}
-
-/** series: [{name, color, points: [{x, y}]}] */
-function lineChart(series, opts) {
-  const all = series.flatMap((s) => s.points);
-  const f = chartFrame({ ...opts, x: opts.x || extent(all.map((p) => p.x)), y: opts.y || extent(all.map((p) => p.y), 0.05) });
-  series.forEach((s, i) => {
-    const pts = s.points.filter((p) => p.y !== null && Number.isFinite(p.y));
-    const color = s.color || PALETTE[i % PALETTE.length];
-    if (pts.length > 1) f.root.append(svg('polyline', { fill: 'none', stroke: color, 'stroke-width': 2, points: pts.map((p) => `${f.sx(p.x).toFixed(1)},${f.sy(p.y).toFixed(1)}`).join(' ') }));
-    for (const p of pts) f.root.append(svg('circle', { cx: f.sx(p.x), cy: f.sy(p.y), r: 2.5, fill: color }, svg('title', {}, `${s.name}: ${p.label || p.y}`)));
-  });
-  return f.root;
-}
-
-function legend(items) {
-  return el('div', { class: 'legend' }, items.map(([name, color]) => el('span', {}, el('i', { style: `background:${color}` }), name)));
-}
-
-/** A blue (−1) – white (0) – red (+1) scale for correlations. */
-function divergingColor(v) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '#d9dde3';
-  const t = Math.max(-1, Math.min(1, v));
-  const mix = (a, b, w) => Math.round(a + (b - a) * w);
-  return t >= 0 ? `rgb(${mix(255, 196, t)},${mix(255, 60, t)},${mix(255, 45, t)})` : `rgb(${mix(255, 47, -t)},${mix(255, 111, -t)},${mix(255, 222, -t)})`;
-}
 
 // ── ECharts (served from the package's own files, /vendor/echarts.min.js) ──────────────────────────────────────
 
@@ -300,8 +185,28 @@ function echart(container, option, className = 'echart') {
   return chart;
 }
 
-/** A percent axis formatter for ECharts (value in [0, 1]). */
-const pctLabel = (v) => (v * 100).toFixed(Math.abs(v * 100 - Math.round(v * 100)) < 1e-9 ? 0 : 1) + '%';
+/**
+ * A percent axis formatter for ECharts (value in [0, 1]): as many decimals as the value has (up to 4), so two
+ * different ticks never print the same label ("92.5%", "93%", never "93%, 93%").
+ */
+const pctLabel = (v) => String(+(v * 100).toFixed(4)) + '%';
+
+/** Axis labels for plain numbers: 12,345 → "12.3k", 0.001 → "1e-3", 0.25 → "0.25" (never "1e+4"). */
+const numLabel = (v) => (Math.abs(v) >= 1000 ? fmt.compact(v) : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0) : String(+v.toPrecision(3)));
+
+/**
+ * Above this many points a scatter chart draws each series as one path (ECharts' large mode) instead of one element
+ * per point: 2,000 models stay quick to draw, at the cost of per-point hover.
+ */
+const MANY_POINTS = 400;
+const scatterSize = (points) => (points > MANY_POINTS ? { large: true, largeThreshold: 1 } : { large: false });
+
+/** A unit for a span of time on an axis: seconds, minutes or hours, whichever keeps the numbers readable. */
+function timeUnit(spanMs) {
+  if (spanMs < 120_000) return { ms: 1000, name: 's' };
+  if (spanMs < 7_200_000) return { ms: 60_000, name: 'min' };
+  return { ms: 3_600_000, name: 'h' };
+}
 
 /**
  * Overlaid learning curves with a metric picker, smoothing (exponential moving average) and a log-scale toggle.

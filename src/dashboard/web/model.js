@@ -10,6 +10,16 @@
   pageHeader([['Runs', '/'], [runId, `/runs/${enc}`], [modelId, null]]);
   const BRAIN_COLORS = { MHA: '#2f6fde', LSTM: '#e0802b', RNN: '#b5578b', Dense: '#1f8a4c', SwiGLU: '#7b4fc9', NormDense: '#178a93', Conv1D: '#8c6239' };
 
+  // The hive is a diagram (which brain sits in which cell of the grid), not a chart of numbers, so it stays a small
+  // hand-drawn SVG; its viewBox lets it scale down to the panel.
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+    for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
   function hivePicture(h) {
     const cell = 92, gap = 10, pad = 24;
     const gridW = h.cols * cell + (h.cols - 1) * gap, W = Math.max(pad * 2 + gridW, 380), H = pad * 2 + h.rows * (cell * 0.62) + (h.rows - 1) * gap + 30;
@@ -38,6 +48,27 @@
       el('p', { class: 'muted' }, `${c.samples} test samples; ${c.note}.`));
   }
 
+  /** Loss and accuracy per epoch, each chart with its legend; epochs are integers, so are the ticks. */
+  function drawCurves(metrics) {
+    const line = (name, color, key) => ({ name, type: 'line', symbolSize: 5, connectNulls: true, itemStyle: { color }, data: metrics.map((e) => [e.epoch, e[key] ?? null]) });
+    const base = (yName, formatter) => ({
+      legend: { bottom: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '–' : formatter(v)) },
+      grid: { left: 56, right: 16, top: 24, bottom: 60 },
+      xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1, min: 'dataMin', max: 'dataMax' },
+      yAxis: { type: 'value', scale: true, name: yName, axisLabel: { formatter } },
+    });
+    const has = (key) => metrics.some((e) => e[key] !== null && e[key] !== undefined);
+    const loss = [line('train loss', PALETTE[3], 'trainLoss'), has('valLoss') ? line('val loss', PALETTE[1], 'valLoss') : null].filter(Boolean);
+    const accuracy = [has('valAccuracy') ? line('val accuracy', PALETTE[0], 'valAccuracy') : null, has('trainAccuracy') ? line('train accuracy', PALETTE[2], 'trainAccuracy') : null].filter(Boolean);
+    const lossBox = document.getElementById('curve-loss'), accBox = document.getElementById('curve-accuracy');
+    echart(lossBox, { ...base('loss', numLabel), series: loss }, 'echart short');
+    lossBox.dataset.series = String(loss.length);
+    if (accuracy.length === 0) { accBox.replaceChildren(el('p', { class: 'muted' }, 'No accuracy recorded per epoch.')); return; }
+    echart(accBox, { ...base('accuracy', pctLabel), series: accuracy }, 'echart short');
+    accBox.dataset.series = String(accuracy.length);
+  }
+
   try {
     const d = await api(`/api/runs/${enc}/models/${encodeURIComponent(modelId)}`);
     const m = d.model;
@@ -51,16 +82,8 @@
       ['Training time', fmt.ms(m.trainMs)], ['Worker', m.worker], ['Attempts', m.attempts], ['Seed', d.seed],
     ];
     if (d.error) configRows.push(['Error', el('span', { class: 'error' }, d.error)]);
-    const curves = d.metrics.length === 0 ? el('p', { class: 'muted' }, 'No per-epoch metrics stored.') : el('div', {},
-      lineChart([
-        { name: 'train loss', color: PALETTE[3], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainLoss, label: fmt.num(e.trainLoss) })) },
-        { name: 'val loss', color: PALETTE[1], points: d.metrics.map((e) => ({ x: e.epoch, y: e.valLoss ?? null, label: fmt.num(e.valLoss) })) },
-      ], { xInteger: true, xLabel: 'epoch', yLabel: 'loss', height: 200, yFormat: (v) => String(+v.toPrecision(3)) }),
-      lineChart([
-        { name: 'val accuracy', color: PALETTE[0], points: d.metrics.map((e) => ({ x: e.epoch, y: e.valAccuracy ?? null, label: fmt.pct(e.valAccuracy) })) },
-        { name: 'train accuracy', color: PALETTE[2], points: d.metrics.map((e) => ({ x: e.epoch, y: e.trainAccuracy ?? null, label: fmt.pct(e.trainAccuracy) })) },
-      ], { xInteger: true, xLabel: 'epoch', yLabel: 'accuracy', height: 200, yFormat: pctAxis }),
-      legend([['train loss', PALETTE[3]], ['val loss', PALETTE[1]], ['val accuracy', PALETTE[0]], ['train accuracy', PALETTE[2]]]));
+    const curves = d.metrics.length === 0 ? el('p', { class: 'muted' }, 'No per-epoch metrics stored.') :
+      el('div', {}, el('div', { id: 'curve-loss' }), el('div', { id: 'curve-accuracy' }));
     main.replaceChildren(
       el('h1', {}, `Model ${m.modelId} `, statusBadge(m.status)),
       el('div', { class: 'cards' }, card('Validation accuracy', fmt.pct(m.valAccuracy), 'val-acc'), card('Test accuracy', fmt.pct(m.testAccuracy), 'test-acc'),
@@ -75,6 +98,7 @@
         el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves, m.status === 'pruned' ? el('p', { class: 'muted', id: 'pruned-note' }, 'Pruned: the search stopped this model early; the curves end where it stopped.') : null),
         el('section', { class: 'panel' }, el('h2', {}, 'Confusion matrix (test)'), confusionTable(d.confusion))),
       el('section', { class: 'panel' }, el('h2', {}, 'Raw arch'), el('pre', {}, JSON.stringify(d.arch, null, 2))));
+    if (d.metrics.length) drawCurves(d.metrics);
     document.body.dataset.ready = 'true';
   } catch (err) {
     showError('main', err);

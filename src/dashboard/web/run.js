@@ -53,6 +53,7 @@
     timeline: el('div', { id: 'timeline' }),
     parallel: el('div', { id: 'parallel' }),
     meta: el('div', { id: 'run-meta' }),
+    exports: el('div', { id: 'run-exports' }),
     curveControls: el('div', { class: 'controls' }),
     curves: el('div', { id: 'curves' }),
     slices: el('div', { id: 'slices', class: 'slices' }),
@@ -80,7 +81,7 @@
       el('section', { class: 'panel' }, el('h2', {}, 'Gene importances'), ui.importance, ui.importanceNote)),
     el('div', { class: 'grid2' },
       el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), ui.curveControls, ui.curves),
-      el('section', { class: 'panel' }, el('h2', {}, 'Run metadata'), ui.meta)),
+      el('section', { class: 'panel' }, el('h2', {}, 'Run metadata'), ui.meta, el('h2', { class: 'sub' }, 'Exports'), ui.exports)),
     el('section', { class: 'panel' }, el('h2', {}, 'Latest events'), ui.events));
 
   // Models whose curves are overlaid: picked in the table (default: the three best by validation accuracy).
@@ -217,13 +218,13 @@
       xAxis: { type: 'value', name: 'minutes since start', nameLocation: 'middle', nameGap: 24, scale: true },
       yAxis: { type: 'value', scale: true, name: 'val accuracy', axisLabel: { formatter: pctLabel } },
       series: [
-        ...gensDone.map((g) => ({ name: `gen ${g}`, type: 'scatter', symbolSize: 7, large: done.length > 2000, itemStyle: { color: genColor(g), opacity: 0.8 },
+        ...gensDone.map((g) => ({ name: `gen ${g}`, type: 'scatter', symbolSize: 7, ...scatterSize(done.length), itemStyle: { color: genColor(g), opacity: 0.8 },
           data: done.filter((m) => m.generation === g).map((m) => [(m.updatedAt - t0) / 60000, m.valAccuracy, m.modelId]) })),
         { name: 'best so far', type: 'line', step: 'end', showSymbol: false, lineStyle: { color: '#18202b', width: 1.5 }, itemStyle: { color: '#18202b' }, data: bestLine },
       ],
     });
     history.off('click');
-    history.on('click', (p) => { if (p.seriesType === 'scatter') location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(p.value[2])}`); });
+    history.on('click', (p) => { if (p.seriesType === 'scatter' && Array.isArray(p.value)) location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(p.value[2])}`); });
     ui.overTime.dataset.points = String(done.length);
     ui.overTime.dataset.best = bestLine.length ? fmt.pct(bestLine[bestLine.length - 1][1]) : '';
     const gens = detail.generations;
@@ -287,7 +288,7 @@
         xAxis: cat ? { type: 'category', data: [...new Set(pts.map((p) => p.value[0]))].sort(naturalCompare), axisLabel: { fontSize: 10, interval: 0, rotate: 20 } }
           : { type: g.log ? 'log' : 'value', scale: true, minInterval: g.int ? 1 : undefined, axisLabel: { fontSize: 10 } },
         yAxis: { type: 'value', scale: true, axisLabel: { formatter: pctLabel, fontSize: 10 } },
-        series: [{ type: 'scatter', symbolSize: 7, itemStyle: { color: PALETTE[0], opacity: 0.7 }, data: pts }],
+        series: [{ type: 'scatter', symbolSize: 7, ...scatterSize(pts.length), itemStyle: { color: PALETTE[0], opacity: 0.7 }, data: pts }],
       });
       box.dataset.points = String(pts.length);
     });
@@ -309,44 +310,78 @@
     }).catch((err) => showError('importance', err));
   }
 
+  /** One scatter series per generation (the legend names them): a config parameter against validation accuracy. */
   function drawParam() {
     const p = PARAMS[ui.paramSelect.value];
-    const pts = [...models.values()].filter((m) => m.valAccuracy !== null && p.get(m) !== null && (!p.log || p.get(m) > 0))
-      .map((m) => ({ id: m.modelId, x: p.get(m), y: m.valAccuracy, color: genColor(m.generation), title: `${m.modelId}: ${p.label} ${p.get(m)} · ${fmt.pct(m.valAccuracy)}` }));
-    const xs = pts.map((q) => q.x);
-    const x = pts.length ? (p.log ? [Math.min(...xs) / 1.2, Math.max(...xs) * 1.2] : undefined) : [0, 1];
-    const xFormat = (v) => (Math.abs(v) >= 1000 ? fmt.compact(v) : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0) : String(+v.toPrecision(3)));
-    ui.paramChart.replaceChildren(scatterChart(pts, { x, xLog: p.log, xInteger: p.int, xLabel: p.label, yLabel: 'val accuracy', yFormat: pctAxis, xFormat }),
-      legend([...new Set(pts.map((q) => models.get(q.id).generation))].sort((a, b) => a - b).map((g) => [`gen ${g}`, genColor(g)])));
+    const rows = [...models.values()].filter((m) => m.valAccuracy !== null && p.get(m) !== null && (!p.log || p.get(m) > 0));
+    const gens = [...new Set(rows.map((m) => m.generation))].sort((a, b) => a - b);
+    const chart = echart(ui.paramChart, {
+      legend: { bottom: 0, type: 'scroll' },
+      tooltip: { trigger: 'item', formatter: (q) => `${q.value[2]}: ${p.label} ${numLabel(q.value[0])} · ${fmt.pct(q.value[1])}` },
+      grid: { left: 52, right: 20, top: 16, bottom: 64 },
+      // Integer parameters (dModel, heads, brains, generation) get integer ticks only; counts never print "1e+4".
+      xAxis: { type: p.log ? 'log' : 'value', scale: true, boundaryGap: p.log ? undefined : ['4%', '4%'], axisLine: { onZero: false }, name: p.label, nameLocation: 'middle', nameGap: 26, minInterval: p.int ? 1 : undefined, axisLabel: { formatter: numLabel, hideOverlap: true } },
+      yAxis: { type: 'value', scale: true, name: 'val accuracy', axisLabel: { formatter: pctLabel } },
+      series: gens.map((g) => ({ name: `gen ${g}`, type: 'scatter', symbolSize: 7, ...scatterSize(rows.length), itemStyle: { color: genColor(g), opacity: 0.8 },
+        data: rows.filter((m) => m.generation === g).map((m) => [p.get(m), m.valAccuracy, m.modelId]) })),
+    });
+    chart.off('click');
+    chart.on('click', (q) => { if (Array.isArray(q.value)) location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(q.value[2])}`); });
+    ui.paramChart.dataset.points = String(rows.length);
+    ui.paramChart.dataset.param = ui.paramSelect.value;
   }
 
+  /**
+   * Which worker trained which model when: one bar per model on its worker's row, coloured by generation (one
+   * custom series per generation, so the legend names them), with each worker's busy share underneath.
+   */
   function drawTimeline(done) {
     const spans = done.filter((m) => m.worker && m.trainMs !== null).map((m) => ({ m, start: m.updatedAt - m.trainMs, end: m.updatedAt }));
     if (spans.length === 0) { ui.timeline.replaceChildren(el('p', { class: 'muted' }, 'No finished model yet.')); return; }
-    const workers = [...new Set(spans.map((s) => s.m.worker))].sort();
+    const workers = [...new Set(spans.map((s) => s.m.worker))].sort(naturalCompare);
     const t0 = Math.min(...spans.map((s) => s.start)), t1 = Math.max(...spans.map((s) => s.end));
-    const W = 560, rowH = 22, left = 70, H = workers.length * rowH + 34;
-    const sx = (t) => left + ((t - t0) / (t1 - t0 || 1)) * (W - left - 12);
-    const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'scale' });
-    workers.forEach((w, i) => root.append(svg('text', { x: 4, y: 16 + i * rowH }, w)));
-    if (spans.length > MANY_POINTS) {
-      // One path per generation colour: thousands of bars stay one element each colour.
-      const byColor = new Map();
-      for (const s of spans) {
-        const i = workers.indexOf(s.m.worker), c = genColor(s.m.generation);
-        byColor.set(c, (byColor.get(c) || '') + `M${sx(s.start).toFixed(1)} ${4 + i * rowH}h${Math.max(1, sx(s.end) - sx(s.start)).toFixed(1)}v${rowH - 6}H${sx(s.start).toFixed(1)}z`);
-      }
-      for (const [fill, d] of byColor) root.append(svg('path', { d, fill, 'fill-opacity': 0.8 }));
-    } else {
-      for (const s of spans) {
-        const i = workers.indexOf(s.m.worker);
-        root.append(svg('rect', { class: 'span', x: sx(s.start).toFixed(1), y: 4 + i * rowH, width: Math.max(1, sx(s.end) - sx(s.start)).toFixed(1), height: rowH - 6, fill: genColor(s.m.generation), 'fill-opacity': 0.8, 'data-id': s.m.modelId },
-          svg('title', {}, `${s.m.modelId} on ${s.m.worker}: ${fmt.ms(s.m.trainMs)}`)));
-      }
-    }
-    root.append(svg('text', { x: left, y: H - 6 }, fmt.date(t0)), svg('text', { x: W - 12, y: H - 6, 'text-anchor': 'end' }, `+${fmt.ms(t1 - t0)}`));
+    const unit = timeUnit(t1 - t0);
+    const at = (t) => (t - t0) / unit.ms;
+    const gens = [...new Set(spans.map((s) => s.m.generation))].sort((a, b) => a - b);
+    const bar = (params, api) => {
+      const [x0, y] = api.coord([api.value(0), api.value(2)]);
+      const [x1] = api.coord([api.value(1), api.value(2)]);
+      const h = api.size([0, 1])[1] * 0.7;
+      return { type: 'rect', shape: { x: x0, y: y - h / 2, width: Math.max(1, x1 - x0), height: h }, style: api.style() };
+    };
+    // Many models: one item per generation and worker, drawn as a single path of all its bars (no per-bar hover),
+    // so 2,000 models are a few dozen elements rather than 2,000.
+    const many = spans.length > MANY_POINTS;
+    const grouped = many ? gens.map((g) => workers.map((w, i) => ({ worker: i, spans: spans.filter((s) => s.m.generation === g && s.m.worker === w) })).filter((r) => r.spans.length > 0)) : [];
+    const bars = (params, api) => {
+      const h = api.size([0, 1])[1] * 0.7;
+      const y = api.coord([0, api.value(2)])[1] - h / 2;
+      const d = grouped[params.seriesIndex][params.dataIndex].spans.map((s) => {
+        const x0 = api.coord([at(s.start), 0])[0], x1 = api.coord([at(s.end), 0])[0];
+        return `M${x0.toFixed(1)} ${y.toFixed(1)}h${Math.max(1, x1 - x0).toFixed(1)}v${h.toFixed(1)}H${x0.toFixed(1)}z`;
+      }).join('');
+      return { type: 'path', shape: { pathData: d }, style: api.style() };
+    };
+    if (!ui.timeline.querySelector(':scope > .chart')) ui.timeline.replaceChildren(el('div', { class: 'chart' }), el('div', { class: 'muted', 'data-busy': '' }));
+    const box = ui.timeline.querySelector(':scope > .chart');
+    const chart = echart(box, {
+      legend: { bottom: 0, type: 'scroll' },
+      tooltip: { trigger: 'item', formatter: (q) => (many ? `${q.seriesName} on ${workers[q.value[2]]}` : `${q.value[3]} on ${workers[q.value[2]]}: ${fmt.ms(q.value[4])}`) },
+      grid: { left: 70, right: 20, top: 10, bottom: 64 },
+      xAxis: { type: 'value', min: 0, name: `${unit.name} since ${fmt.date(t0)}`, nameLocation: 'middle', nameGap: 26, axisLabel: { formatter: numLabel, hideOverlap: true } },
+      yAxis: { type: 'category', data: workers, inverse: true, axisTick: { show: false } },
+      series: gens.map((g, k) => ({ name: `gen ${g}`, type: 'custom', renderItem: many ? bars : bar, itemStyle: { color: genColor(g), opacity: 0.85 }, encode: { x: [0, 1], y: 2 },
+        data: many ? grouped[k].map((r) => [0, at(t1), r.worker]) : spans.filter((s) => s.m.generation === g).map((s) => [at(s.start), at(s.end), workers.indexOf(s.m.worker), s.m.modelId, s.m.trainMs]) })),
+    });
+    // A row per worker: the chart grows with the pool instead of squeezing the rows.
+    const height = `${Math.max(160, workers.length * 28 + 90)}px`;
+    if (chart.getDom().style.height !== height) { chart.getDom().style.height = height; chart.resize(); }
+    chart.off('click');
+    if (!many) chart.on('click', (q) => { location.href = withToken(`/runs/${enc}/models/${encodeURIComponent(q.value[3])}`); });
+    ui.timeline.dataset.spans = String(spans.length);
+    ui.timeline.dataset.workers = workers.join(',');
     const busy = workers.map((w) => [w, spans.filter((s) => s.m.worker === w).reduce((a, s) => a + s.end - s.start, 0)]);
-    ui.timeline.replaceChildren(root, legend([...new Set(spans.map((s) => s.m.generation))].sort((a, b) => a - b).map((g) => [`gen ${g}`, genColor(g)])), el('div', { class: 'muted' }, busy.map(([w, ms]) => `${w}: ${Math.round((100 * ms) / (t1 - t0 || 1))}% busy`).join(' · ')));
+    ui.timeline.querySelector('[data-busy]').textContent = busy.map(([w, ms]) => `${w}: ${Math.round((100 * ms) / (t1 - t0 || 1))}% busy`).join(' · ');
   }
 
   function logEvent(e) {
@@ -379,6 +414,8 @@
 
   try {
     await refresh(true);
+    const listExports = () => drawExports(ui.exports, runId).catch((err) => showError('run-exports', err));
+    listExports();
     if (detail.run.status === 'running') {
       ui.live.className = 'live';
       ui.live.textContent = '● live';
@@ -390,6 +427,7 @@
         ui.live.className = 'muted';
         ui.live.textContent = `run ${JSON.parse(msg.data).status}`;
         scheduleRefresh();
+        listExports(); // the end of a search writes the ensemble files
       });
     }
     document.body.dataset.readyMs = String(Math.round(performance.now())); // navigation start → drawn (the benchmark reads it)

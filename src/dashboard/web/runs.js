@@ -13,7 +13,7 @@
     } }, 'Compare runs');
     const tableBox = el('div');
     main.replaceChildren(el('h1', {}, 'Runs'), el('div', { class: 'filters' }, compareButton, el('span', { class: 'muted' }, 'tick two or more runs to compare them')), el('section', { class: 'panel' }, tableBox));
-    if (runs.length === 0) { tableBox.replaceChildren(el('p', { class: 'muted' }, 'No runs in this database yet: start one with loom search.')); return; }
+    const empty = el('p', { class: 'muted', id: 'no-runs' }, 'No runs in this database yet: start one with loom search.');
     const table = dataTable(tableBox, [
       { key: 'pick', label: 'Compare', nosort: true, render: (r) => el('input', { type: 'checkbox', 'data-run': r.id, checked: picked.has(r.id), 'aria-label': `compare ${r.name} (${r.id})`, onchange: (e) => {
         if (e.target.checked) picked.add(r.id); else picked.delete(r.id);
@@ -30,15 +30,32 @@
       { key: 'createdAt', label: 'Started', render: (r) => fmt.date(r.createdAt) },
       { key: 'durationMs', label: 'Duration', num: true, render: (r) => fmt.ms(r.durationMs) },
     ], { id: 'runs-table', rowId: (r) => r.id, sortKey: 'createdAt', sortDir: -1 });
-    table.setRows(runs);
-    document.body.dataset.ready = 'true';
-    // While a run is live the list refreshes itself (counts, best accuracies, status), keeping the ticked runs.
-    const poll = async () => {
-      const next = (await api('/api/runs')).runs;
-      table.setRows(next);
-      if (next.some((r) => r.status === 'running')) setTimeout(() => poll().catch(() => {}), 3000);
+    const show = (list) => {
+      table.setRows(list);
+      tableBox.hidden = list.length === 0;
+      if (list.length === 0) tableBox.before(empty); else empty.remove();
+      // A ticked run that left the database no longer counts towards the compare button.
+      for (const id of picked) if (!list.some((r) => r.id === id)) picked.delete(id);
+      compareButton.disabled = picked.size < 2;
     };
-    if (runs.some((r) => r.status === 'running')) setTimeout(() => poll().catch(() => {}), 3000);
+    show(runs);
+    document.body.dataset.ready = 'true';
+    // The list keeps itself current without a reload: runs started, finished or stalled since the page opened show
+    // up on the next poll (every 3 s while a run is live, every 10 s otherwise; none while the tab is hidden).
+    // The ticked runs and the sort order stay as they were.
+    const poll = async () => {
+      let live = true;
+      try {
+        if (!document.hidden) {
+          const next = (await api('/api/runs')).runs;
+          show(next);
+          live = next.some((r) => r.status === 'running');
+        }
+      } finally {
+        setTimeout(() => poll().catch(() => {}), live ? 3000 : 10_000);
+      }
+    };
+    setTimeout(() => poll().catch(() => {}), runs.some((r) => r.status === 'running') ? 3000 : 10_000);
   } catch (err) {
     showError('main', err);
   }
