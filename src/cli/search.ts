@@ -165,7 +165,9 @@ class SearchProgress {
   private detail(): string {
     const best = this.done > 0 ? `${(this.best * 100).toFixed(1)}%` : '-';
     const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
-    return `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`} | best val ${best}${training}`;
+    // The refit is one extra generation after the search's last (search/refit.ts): named as such, not "gen 5/4".
+    const phase = this.generation >= this.generations && this.generations > 0 ? 'refit' : `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`}`;
+    return `${phase} | best val ${best}${training}`;
   }
 
   /** "20 models over 3 generations", or what a budgeted search spends (its model count is not known up front). */
@@ -185,6 +187,8 @@ class SearchProgress {
         break;
       case 'generation-start':
         this.generation = e.generation;
+        // The refit's models are the last ones: the total is now known (a budget may have cut the search short).
+        if (e.generation >= this.generations && this.generations > 0) this.total = this.done + e.models;
         break;
       case 'model-progress':
         this.epochs.set(e.progress.modelId, `${e.progress.modelId}:${e.progress.epoch}/${e.progress.epochs}`);
@@ -204,7 +208,7 @@ class SearchProgress {
         this.epochs.delete(e.modelId);
         break;
       case 'generation-done':
-        this.bar.log(`generation ${e.generation + 1}: best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}`);
+        this.bar.log(`${e.generation >= this.generations && this.generations > 0 ? 'refit' : `generation ${e.generation + 1}`}: best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}`);
         break;
       case 'budget-exhausted':
         this.bar.log(`time budget reached before generation ${e.generation + 1}; finishing`);

@@ -1,8 +1,10 @@
 import { dataError } from '../engine/errors.js';
+import { deriveSeed } from '../engine/rng.js';
 import { checksumRaw } from './checksum.js';
 import { CSV_DELIMITERS, readCsv, type CsvDelimiter } from './csv.js';
 import { readFashionMnist, readIdx } from './idx.js';
 import { readIris } from './iris.js';
+import { checkKFold, KFOLD_MAX_ROWS, kFoldSplits } from './kfold.js';
 import { readMnist } from './mnist.js';
 import { applyNormalization, DEFAULT_FRACTIONS, fitZScore, gather, stratifiedSplit } from './split.js';
 import { readSynthetic, SYNTHETIC_TASKS } from './synthetic.js';
@@ -10,9 +12,10 @@ import type { LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec }
 
 export type { DataColumns, DataSplit, LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 export { checksumRaw } from './checksum.js';
-export { checkFractions, DEFAULT_FRACTIONS, MIN_PER_CLASS, stratifiedSplit } from './split.js';
+export { checkFractions, DEFAULT_FRACTIONS, gather, MIN_PER_CLASS, stratifiedSplit } from './split.js';
 export { splitTensors } from './tensors.js';
 export { SYNTHETIC_TASKS } from './synthetic.js';
+export { checkKFold, KFOLD_MAX_ROWS, KFOLD_RANGE, kFoldSplits, outOfFold, stratifiedFolds, type FoldIndices } from './kfold.js';
 
 export const DEFAULT_DATA_REF = 'mnist';
 
@@ -32,6 +35,7 @@ export function dataOptions(data: SplitSpec): SplitSpec {
     splitSeed: data.splitSeed,
     ...(data.fractions === undefined ? {} : { fractions: data.fractions }),
     ...(data.limit === undefined ? {} : { limit: data.limit }),
+    ...(data.kfold === undefined ? {} : { kfold: data.kfold }),
   };
 }
 
@@ -87,6 +91,10 @@ export function readRaw(ref: string, options: Pick<LoadDatasetOptions, 'labelCol
  * Loads a data set, checksums it, splits it (seeded, stratified) and normalizes it with statistics fitted on
  * the train split only. Every error (missing file, bad value, class too small to split, checksum mismatch)
  * is a LOOM_ERR_DATA raised here, before any training starts.
+ *
+ * With `kfold`, the test split is exactly the one without it; the other rows (train ∪ val, in the raw data's
+ * order) are both `train` and `val`, cut into stratified `folds` seeded from the split seed, and normalization is
+ * fitted on all of them (the fold models of one job share one input transform, so their graft has one too).
  */
 export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDatasetOptions = {}): LoadedDataset {
   const raw = readRaw(ref, options);
@@ -99,16 +107,27 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
   }
   const splitSeed = options.splitSeed ?? 0;
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
+  const kfold = options.kfold === undefined ? undefined : checkKFold(options.kfold);
   const indices = stratifiedSplit(raw, { splitSeed, fractions, ...(options.limit === undefined ? {} : { limit: options.limit }) });
-  const train = gather(raw, indices.train);
-  const val = gather(raw, indices.val);
+  // k-fold: every non-test row, in the raw data's order, is both train and val (one array).
+  const rest = kfold === undefined ? null : [...indices.train, ...indices.val].sort((a, b) => a - b);
+  if (rest && rest.length > KFOLD_MAX_ROWS) {
+    throw dataError(
+      `${ref}: data.kfold is for small data (at most ${KFOLD_MAX_ROWS} non-test rows), this split has ${rest.length}; ` +
+        'a validation split that large is enough: drop data.kfold, or set data.limit',
+    );
+  }
+  const train = gather(raw, rest ?? indices.train);
+  const val = rest ? train : gather(raw, indices.val);
   const test = gather(raw, indices.test);
+  const folds = kfold === undefined ? undefined : kFoldSplits(train.y, kfold, deriveSeed(splitSeed, 'kfold'));
   const featureSize = raw.inputShape.reduce((a, b) => a * b, 1);
 
   let normalization: Normalization = { kind: 'none' };
   if (raw.normalize === 'zscore') {
     normalization = fitZScore(train, featureSize);
-    for (const split of [train, val, test]) applyNormalization(split, normalization, featureSize);
+    // With k-fold, val is train (one array): normalize it once.
+    for (const split of new Set([train, val, test])) applyNormalization(split, normalization, featureSize);
   }
   return {
     ref,
@@ -125,6 +144,7 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
     splitSeed,
     fractions,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(kfold !== undefined && folds ? { kfold, folds } : {}),
     ...(raw.columns ? { columns: raw.columns } : {}),
   };
 }

@@ -14,6 +14,18 @@ import { Rng } from '../engine/rng.js';
 /** Above this many rows a single validation split is large enough; k-fold is offered below it. */
 export const KFOLD_MAX_ROWS = 2000;
 
+/** The fold counts `data.kfold` may ask for: each fold costs one more trained network per model. */
+export const KFOLD_RANGE = [2, 10] as const;
+
+/** Checks a `data.kfold` value (a config's or a job's): an integer in KFOLD_RANGE. */
+export function checkKFold(value: unknown): number {
+  const [min, max] = KFOLD_RANGE;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw configError('data.kfold', `must be an integer in [${min}, ${max}] (the number of folds), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** The fold (0..k−1) of every sample. */
 export function stratifiedFolds(labels: ArrayLike<number>, k: number, seed: number): Int32Array {
   if (!Number.isInteger(k) || k < 2) throw configError('kfold', `must be an integer ≥ 2, got ${k}`);

@@ -109,15 +109,16 @@ export function stratifiedSplit(raw: RawData, options: SplitSpec): SplitIndices 
   return { train: rng.shuffle(train), val: rng.shuffle(val), test: rng.shuffle(test) };
 }
 
-/** Copies the given samples (rows) out of the raw data. */
-export function gather(raw: RawData, indices: readonly number[]): DataSplit {
-  const size = raw.x.length / Math.max(1, raw.count);
+/** Copies the given samples (rows) out of the raw data or a split (a k-fold job's fold). */
+export function gather(source: DataSplit, indices: ArrayLike<number>): DataSplit {
+  const size = source.x.length / Math.max(1, source.count);
   const x = new Float32Array(indices.length * size);
   const y = new Int32Array(indices.length);
-  indices.forEach((src, dst) => {
-    x.set(raw.x.subarray(src * size, (src + 1) * size), dst * size);
-    y[dst] = raw.y[src] as number;
-  });
+  for (let dst = 0; dst < indices.length; dst++) {
+    const src = indices[dst] as number;
+    x.set(source.x.subarray(src * size, (src + 1) * size), dst * size);
+    y[dst] = source.y[src] as number;
+  }
   return { x, y, count: indices.length };
 }
 

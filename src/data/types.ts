@@ -1,3 +1,5 @@
+import type { FoldIndices } from './kfold.js';
+
 /**
  * The shapes shared by the data loaders: what a loader reads (RawData, before any split) and what
  * `loadDataset` hands to training (LoadedDataset, split and normalized). The engine's own `Dataset` is just
@@ -38,7 +40,8 @@ export interface DataSplit {
 /**
  * How raw features were turned into model inputs, so an exported model can apply the same transform:
  * - none: x' = x (mnist: the package already stores pixel/255, so values are in [0, 1]);
- * - zscore: x'[f] = (x[f] - mean[f]) / std[f], mean and std fitted on the train split only
+ * - zscore: x'[f] = (x[f] - mean[f]) / std[f], mean and std fitted on the train split only (with k-fold: on
+ *   every non-test row, the rows the fold models share)
  *   (a constant feature gets std 1).
  */
 export type Normalization =
@@ -59,6 +62,11 @@ export interface SplitSpec {
   readonly fractions?: SplitFractions;
   /** At most this many samples, drawn per class in proportion (for quick runs). */
   readonly limit?: number;
+  /**
+   * k-fold cross-validation (small data, see kfold.ts): the non-test rows are both train and val, cut into
+   * `kfold` stratified folds; a job trains one network per fold and is scored on its out-of-fold predictions.
+   */
+  readonly kfold?: number;
 }
 
 export interface LoadedDataset {
@@ -80,6 +88,13 @@ export interface LoadedDataset {
   readonly splitSeed: number;
   readonly fractions: SplitFractions;
   readonly limit?: number;
+  /**
+   * With k-fold (SplitSpec.kfold): `train` and `val` are the same rows (every non-test row, in the raw data's
+   * order) and `folds` index into them; each sample's validation prediction is made by the fold model that did
+   * not train on it. Absent: an ordinary train/val/test split.
+   */
+  readonly kfold?: number;
+  readonly folds?: readonly FoldIndices[];
   /** Tables: the raw column names (see RawData.columns). */
   readonly columns?: DataColumns;
 }

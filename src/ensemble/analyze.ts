@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import type { ModelRecord, RunRecord, SplitPredictions } from '../store/types.js';
 import { parameterCorrelations, strongCorrelations, type CorrelationMatrix, type FeaturePair, type ParameterCorrelation } from './correlation.js';
 import { chooseK } from './kmeans.js';
-import { analysisError, argmaxRow, checkMasks, maskAccuracy } from './masks.js';
+import { analysisError, argmaxRow, checkMasks, correctnessMask, maskAccuracy } from './masks.js';
 import { diversitySummary, findComplementaryMatches, maskCorrelationMatrix, type ComplementaryMatch, type DiversitySummary } from './pairs.js';
 import {
   better,
@@ -186,7 +186,7 @@ function preferred(a: EnsembleReport, b: EnsembleReport, metric: SelectionMetric
 }
 
 function recomputeMasks(split: SplitData): Uint8Array[] {
-  return split.probs.map((p) => Uint8Array.from(split.labels, (label, r) => Number(argmaxRow(p, r, split.numClasses) === label)));
+  return split.probs.map((p) => correctnessMask(p, split.labels, split.numClasses));
 }
 
 /** The numeric parameters of a stored architecture (ArchConfig): numeric fields, brain counts, combine mode. */

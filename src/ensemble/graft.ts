@@ -66,16 +66,69 @@ function checkCompatible(nets: readonly Network[], ids: readonly (string | undef
   });
 }
 
-/** Copies a member's layer params into branch `branch` (a sequential of those layers) of the graft's layer 0. */
-function copyIntoBranch(graft: Network, branch: number, member: Network, source: readonly number[]): void {
+/** One branch of an ensemble graft: layer specs, and each parameter's name under the branch with its values. */
+interface Branch {
+  readonly specs: LayerSpec[];
+  readonly params: NamedValues;
+  /** Weight within its member (1 for a plain network). */
+  readonly weight: number;
+}
+
+type NamedValues = readonly { readonly name: string; readonly value: Float32Array }[];
+
+/** The params of a network's `source` layers, each named for the step of a branch (a sequential) it becomes. */
+function stepParams(net: Network, source: readonly number[]): NamedValues {
+  return source.flatMap((layerIndex, step) =>
+    (net.layers[layerIndex] as Network['layers'][number]).params().map((p) => ({ name: `step.${step}.${p.name}`, value: p.value })),
+  );
+}
+
+/** Copies params (named under a branch) into branch `index` of the graft's layer 0. */
+function copyIntoBranch(graft: Network, index: number, params: NamedValues, memberName: string): void {
   const target = new Map(graft.params().map((p) => [p.name, p]));
-  source.forEach((layerIndex, step) => {
-    for (const p of (member.layers[layerIndex] as Network['layers'][number]).params()) {
-      const name = `L0.branch.${branch}.step.${step}.${p.name}`;
-      const t = target.get(name);
-      if (!t || t.value.length !== p.value.length) throw refuse(`internal: no matching param ${name} for ${member.modelId} L${layerIndex}.${p.name}`);
-      t.value.set(p.value);
-    }
+  for (const p of params) {
+    const name = `L0.branch.${index}.${p.name}`;
+    const t = target.get(name);
+    if (!t || t.value.length !== p.value.length) throw refuse(`internal: no matching param ${name} for ${memberName}'s ${p.name}`);
+    t.value.set(p.value);
+  }
+}
+
+/** A plain member's branch: its logit layers. */
+function plainBranch(net: Network, name: string): Branch {
+  const { specs, source } = logitLayers(net, name);
+  return { specs, params: stepParams(net, source), weight: 1 };
+}
+
+/**
+ * A network that is itself an ensemble graft (a grafted ensemble, or a k-fold bag): its branches with their
+ * mixture weights, or null when it is not one. Recognized by the exact shape graftEnsemble builds, including a
+ * zero prior kernel (the weights are the same for every input).
+ */
+function ensembleBranches(net: Network): Branch[] | null {
+  if (net.layers.length !== 2 || net.isDisabled(0) || net.isDisabled(1)) return null;
+  const [combiner, mixture] = net.layers.map((l) => l.spec) as [LayerSpec, LayerSpec];
+  if (combiner.type !== 'parallel' || mixture.type !== 'softmax') return null;
+  const { branches, combine } = combiner as ParallelSpec;
+  const { variant, components } = mixture as SoftmaxSpec;
+  const K = branches.length - 1;
+  const prior = branches[0] as LayerSpec;
+  if (combine !== 'concat' || variant !== 'mixture' || components !== K || K < 1 || prior.type !== 'dense' || (prior as DenseSpec).units !== K) return null;
+  if (!branches.slice(1).every((b) => b.type === 'sequential')) return null;
+  const params = net.params();
+  const kernel = params.find((p) => p.name === 'L0.branch.0.kernel');
+  const bias = params.find((p) => p.name === 'L0.branch.0.bias');
+  if (!kernel || !bias || bias.value.length !== K || kernel.value.some((v) => v !== 0)) return null;
+  const max = Math.max(...bias.value);
+  const exp = Array.from(bias.value, (b) => Math.exp(b - max));
+  const total = exp.reduce((a, b) => a + b, 0);
+  return Array.from({ length: K }, (_, j) => {
+    const prefix = `L0.branch.${j + 1}.`;
+    return {
+      specs: [...(branches[j + 1] as SequentialSpec).layers],
+      params: params.filter((p) => p.name.startsWith(prefix)).map((p) => ({ name: p.name.slice(prefix.length), value: p.value })),
+      weight: (exp[j] as number) / total,
+    };
   });
 }
 
@@ -100,7 +153,11 @@ function logitLayers(net: Network, name: string): { specs: LayerSpec[]; source: 
   return { specs, source };
 }
 
-/** The ensemble graft (see the module comment). Its predictions equal Σ_k w_k·softmax(member_k(x)). */
+/**
+ * The ensemble graft (see the module comment). Its predictions equal Σ_k w_k·softmax(member_k(x)). A member that is
+ * itself an ensemble graft (a k-fold bag, or an earlier graft) is flattened: each of its branches joins the outer
+ * mixture with its weight multiplied by the member's, so the output is still Σ w·p of the members' outputs.
+ */
 export function graftEnsemble(members: readonly GraftMember[]): Network {
   const nets = members.map((m) => m.network);
   const ids = members.map((m) => m.modelId);
@@ -109,10 +166,14 @@ export function graftEnsemble(members: readonly GraftMember[]): Network {
     if (!(m.weight > 0) || !Number.isFinite(m.weight)) throw refuse(`${nameOf(m.network, i, m.modelId)} has weight ${m.weight}; weights must be positive`);
   });
   const total = members.reduce((a, m) => a + m.weight, 0);
-  const K = members.length;
-  const paths = members.map((m, i) => logitLayers(m.network, nameOf(m.network, i, m.modelId)));
+  const parts = members.flatMap((m, i) => {
+    const name = nameOf(m.network, i, m.modelId);
+    const branches = ensembleBranches(m.network) ?? [plainBranch(m.network, name)];
+    return branches.map((branch) => ({ branch, name, weight: (m.weight / total) * branch.weight }));
+  });
+  const K = parts.length;
   const prior: DenseSpec = { type: 'dense', units: K, activation: 'linear', perPosition: false, initScale: 1 };
-  const branches: LayerSpec[] = [prior, ...paths.map((p): SequentialSpec => ({ type: 'sequential', layers: p.specs }))];
+  const branches: LayerSpec[] = [prior, ...parts.map((p): SequentialSpec => ({ type: 'sequential', layers: p.branch.specs }))];
   const combiner: ParallelSpec = { type: 'parallel', branches, combine: 'concat' };
   const mixture: SoftmaxSpec = { type: 'softmax', variant: 'mixture', components: K };
   const spec = { ...sequentialNetworkSpec(nets[0]?.inputShape ?? [], [combiner, mixture]), frozen: [0, 1] };
@@ -120,8 +181,8 @@ export function graftEnsemble(members: readonly GraftMember[]): Network {
   const params = new Map(graft.params().map((p) => [p.name, p]));
   (params.get('L0.branch.0.kernel') as { value: Float32Array }).value.fill(0);
   const bias = (params.get('L0.branch.0.bias') as { value: Float32Array }).value;
-  members.forEach((m, k) => (bias[k] = Math.log(m.weight / total)));
-  members.forEach((m, k) => copyIntoBranch(graft, k + 1, m.network, (paths[k] as { source: number[] }).source));
+  parts.forEach((p, k) => (bias[k] = Math.log(p.weight)));
+  parts.forEach((p, k) => copyIntoBranch(graft, k + 1, p.branch.params, p.name));
   graft.modelId = `ensemble(${members.map((m, i) => nameOf(m.network, i, m.modelId)).join('+')})`;
   return graft;
 }
@@ -146,6 +207,7 @@ export function graftHives(networks: readonly Network[], options: HiveGraftOptio
   checkCompatible(networks, ids);
   const paths = networks.map((net, i) => {
     const name = nameOf(net, i, ids[i]);
+    if (ensembleBranches(net)) throw refuse(`${name} is an ensemble (a graft or a k-fold bag); a hive graft takes single networks`);
     const { specs, source } = enabledLayers(net, name);
     const h = hiveIndex(specs, name);
     return { specs: specs.slice(0, h + 1), source: source.slice(0, h + 1) };
@@ -159,7 +221,7 @@ export function graftHives(networks: readonly Network[], options: HiveGraftOptio
   const head: DenseSpec = { type: 'dense', units: (networks[0] as Network).outputShape[0] as number, activation: 'linear', perPosition: false, initScale: 1 };
   const spec = { ...sequentialNetworkSpec((networks[0] as Network).inputShape, [superHive, merger, { type: 'flatten' }, head]), frozen: [0] };
   const graft = new Network(spec, new Rng(options.seed ?? 0));
-  networks.forEach((net, k) => copyIntoBranch(graft, k, net, (paths[k] as { source: number[] }).source));
+  networks.forEach((net, k) => copyIntoBranch(graft, k, stepParams(net, (paths[k] as { source: number[] }).source), nameOf(net, k, ids[k])));
   graft.modelId = `hive-graft(${networks.map((n, i) => nameOf(n, i, ids[i])).join('+')})`;
   return graft;
 }

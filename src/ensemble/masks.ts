@@ -66,6 +66,10 @@ export function countBoth(a: Int32Array, b: Int32Array): number {
 /** Index of the largest value of row r: the engine's argmax (first on ties, NaN never wins, all-NaN gives -1). */
 export const argmaxRow = (values: ArrayLike<number>, r: number, width: number): number => argmax(values, r * width, width);
 
+/** The correctness mask of probability rows [labels.length, width]: 1 where a row's argmax is its label. */
+export const correctnessMask = (probs: ArrayLike<number>, labels: Int32Array, width: number): Uint8Array =>
+  Uint8Array.from(labels, (label, r) => Number(argmaxRow(probs, r, width) === label));
+
 /** Fraction of samples set in a mask. */
 export function maskAccuracy(mask: ArrayLike<number>): number {
   let n = 0;

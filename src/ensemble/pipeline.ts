@@ -13,7 +13,7 @@ import type { RunRecord } from '../store/types.js';
 import { analyzeRun, finishedModels, loadRunDataset, type AnalyzeRunOptions, type RunAnalysis } from './analyze.js';
 import { graftEnsemble, graftHives, trainHiveGraft, type HiveGraftOptions, type HiveTrainOptions } from './graft.js';
 import { analysisError } from './masks.js';
-import { DEFAULT_SELECTION_METRIC, type BestSingle, type EnsembleReport, type SelectionMetric } from './select.js';
+import { combineProbabilities, DEFAULT_SELECTION_METRIC, scoreRows, type BestSingle, type EnsembleReport, type SelectionMetric } from './select.js';
 
 /**
  * Store-facing steps after analysis: load members' networks, graft an ensemble (from a saved ensemble, a member
@@ -130,12 +130,12 @@ export function graftRun(store: Store, runId: string, request: GraftRequest = {}
     const trained = trainHiveGraft(network, dataset, request.hive ?? {});
     return { ...base, network: trained.network, valAccuracy: trained.valAccuracy, testAccuracy: trained.testAccuracy };
   }
-  return {
-    ...base,
-    network,
-    valAccuracy: evaluate(network, splitTensors(dataset, dataset.val)).accuracy,
-    testAccuracy: evaluate(network, splitTensors(dataset, dataset.test)).accuracy,
-  };
+  // A k-fold run's models (bags) trained on every validation row outside their fold: scoring the graft on
+  // dataset.val would be in-sample, so its validation figure combines the members' stored out-of-fold predictions.
+  const valAccuracy = dataset.folds
+    ? scoreRows(combineProbabilities(store.getPredictions(runId, 'val', members).probs, members.map((_, i) => i), weights), dataset.val.y, dataset.numClasses).accuracy
+    : evaluate(network, splitTensors(dataset, dataset.val)).accuracy;
+  return { ...base, network, valAccuracy, testAccuracy: evaluate(network, splitTensors(dataset, dataset.test)).accuracy };
 }
 
 export interface FinishOptions extends Pick<AnalyzeRunOptions, 'selection' | 'seed'> {

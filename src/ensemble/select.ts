@@ -1,5 +1,5 @@
 import { pickBest } from '../search/best.js';
-import { analysisError, argmaxRow, checkMasks, oracleAccuracy } from './masks.js';
+import { analysisError, argmaxRow, checkMasks, correctnessMask, oracleAccuracy } from './masks.js';
 
 /**
  * Ensemble selection from a population's stored class probabilities: Caruana et al.'s greedy forward selection
@@ -297,7 +297,7 @@ export interface BestSingle {
 
 const masksOf = (split: SplitData): readonly Uint8Array[] =>
   split.masks ??
-  split.probs.map((p) => Uint8Array.from(split.labels, (label, r) => Number(argmaxRow(p, r, split.numClasses) === label)));
+  split.probs.map((p) => correctnessMask(p, split.labels, split.numClasses));
 
 /**
  * The best single model chosen on validation by the one rule (search/best.ts: accuracy, then log-loss, then model

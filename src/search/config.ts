@@ -1,6 +1,7 @@
 import { configError, LoomError } from '../engine/errors.js';
 import { TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
+import { checkKFold } from '../data/kfold.js';
 import { checkFractions } from '../data/split.js';
 import type { SplitSpec } from '../data/types.js';
 import type { TrainingSettings } from './jobs.js';
@@ -56,6 +57,7 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   patience: 0,
   scheduler: 'cosine',
   mode: 'normal',
+  calibration: 'temperature',
 };
 
 /**
@@ -123,7 +125,7 @@ function rejectUnknown(where: string, obj: Json, known: readonly string[]): void
 export function parseTraining(v: unknown): TrainingSettings {
   if (v === undefined) return DEFAULT_TRAINING;
   if (!isObject(v)) throw configError('training', 'must be an object');
-  rejectUnknown('training', v, ['epochs', 'batchSize', 'optimizer', 'weightDecay', 'clipNorm', 'patience', 'scheduler', 'mode']);
+  rejectUnknown('training', v, ['epochs', 'batchSize', 'optimizer', 'weightDecay', 'clipNorm', 'patience', 'scheduler', 'mode', 'calibration']);
   const d = DEFAULT_TRAINING;
   return {
     epochs: int('training.epochs', v.epochs, 1, LIMITS.epochs, d.epochs),
@@ -134,6 +136,7 @@ export function parseTraining(v: unknown): TrainingSettings {
     patience: int('training.patience', v.patience, 0, LIMITS.epochs, d.patience),
     scheduler: oneOf('training.scheduler', v.scheduler, ['constant', 'cosine', 'linear'] as const, d.scheduler),
     mode: oneOf('training.mode', v.mode, TRAINING_MODES, d.mode),
+    calibration: oneOf('training.calibration', v.calibration, ['temperature', 'none'] as const, 'temperature'),
   };
 }
 
@@ -216,7 +219,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   ]);
   const dataIn = value.data === undefined ? {} : value.data;
   if (!isObject(dataIn)) throw configError('data', 'must be an object like {"ref": "mnist"}');
-  rejectUnknown('data', dataIn, ['ref', 'limit', 'fractions', 'splitSeed']);
+  rejectUnknown('data', dataIn, ['ref', 'limit', 'fractions', 'splitSeed', 'kfold']);
   const ref = dataIn.ref ?? 'mnist';
   if (typeof ref !== 'string' || ref === '') throw configError('data.ref', 'must be "mnist", "iris", "csv:PATH" or "synthetic:NAME"');
   const fractions = dataIn.fractions === undefined ? undefined : checkFractions(dataIn.fractions);
@@ -246,6 +249,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
       ref,
       ...(dataIn.limit === undefined ? {} : { limit: int('data.limit', dataIn.limit, 10, LIMITS.samples, 0) }),
       ...(fractions ? { fractions } : {}),
+      ...(dataIn.kfold === undefined ? {} : { kfold: checkKFold(dataIn.kfold) }),
       // An explicit split seed stays: --seed changes the search, not which samples are held out.
       splitSeed: parseSeed('data.splitSeed', dataIn.splitSeed, seed),
     },

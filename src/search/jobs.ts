@@ -4,7 +4,7 @@ import type { ModelResult } from '../store/types.js';
 
 /**
  * Where a job's data comes from: enough for any worker, local or remote, to rebuild the identical split
- * (the split seed, fractions and limit of SplitSpec, under the same names as in a config's `data`).
+ * (the split seed, fractions, limit and k-fold count of SplitSpec, under the same names as in a config's `data`).
  */
 export interface DataRef extends SplitSpec {
   /** 'mnist' | 'iris' | 'csv:PATH' | 'synthetic:NAME' */
@@ -26,6 +26,12 @@ export interface TrainingSettings {
   readonly patience: number;
   readonly scheduler: 'constant' | 'cosine' | 'linear';
   readonly mode: TrainingMode;
+  /**
+   * After training, fit a temperature on the validation split and fold it into the output layer
+   * (engine/calibration.ts), so validation log-loss compares what models know rather than how confident they are.
+   * Absent: 'temperature'.
+   */
+  readonly calibration?: 'temperature' | 'none';
 }
 
 /** A training job: plain JSON, the same for worker threads and for Redis. */

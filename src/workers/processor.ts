@@ -1,15 +1,16 @@
-import { dataError, LoomError } from '../engine/errors.js';
+import { dataError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
 import { deriveSeed } from '../engine/rng.js';
-import { trainWithMode } from '../engine/train/modes.js';
 import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
-import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
 import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
-import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { ModelResult } from '../store/types.js';
-import type { DataRef, JobProgress, TrainingJob } from '../search/jobs.js';
+import type { DataRef, TrainingJob } from '../search/jobs.js';
+import { processBaggedJob } from './bagging.js';
+import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
+
+export type { ProcessOptions } from './fit.js';
 
 /**
  * The job function: (config, data, training settings, seed) → result. The same code runs in a local worker
@@ -34,66 +35,36 @@ export function loadJobData(ref: DataRef): LoadedDataset {
   return dataset;
 }
 
-export interface ProcessOptions {
-  readonly worker: string;
-  readonly onProgress?: (p: JobProgress) => void;
-  readonly signal?: AbortSignal;
-}
-
 /**
  * Trains and evaluates one job. Weight init and training noise (shuffling, dropout) draw from separate streams
  * derived from the job's seed, so a change in how training consumes randomness never changes the initial weights.
+ * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts).
  */
 export async function processJob(job: TrainingJob, dataset: LoadedDataset, options: ProcessOptions): Promise<ModelResult> {
+  if (dataset.folds) return processBaggedJob(job, dataset, dataset.folds, options);
   const started = Date.now();
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const network: Network = buildNetwork(job.arch, task, deriveSeed(job.seed, 'init'));
   // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
   const settings = withTrainingGenes(job.training, job.arch);
   const validation = splitTensors(dataset, dataset.val);
-  // Pruning (search/pruners.ts): stop after an epoch whose best validation accuracy so far is below its threshold.
-  const pruning = job.stopBelow && job.stopBelow.length > 0 ? new AbortController() : null;
-  let bestVal = -Infinity;
-  const signal = pruning ? (options.signal ? AbortSignal.any([options.signal, pruning.signal]) : pruning.signal) : options.signal;
-  const history = trainWithMode(network, splitTensors(dataset, dataset.train), {
-    mode: settings.mode,
-    epochs: settings.epochs,
-    batchSize: settings.batchSize,
-    learningRate: job.arch.learningRate,
-    optimizer: { name: settings.optimizer, weightDecay: settings.weightDecay },
-    schedule: settings.scheduler,
-    ...(job.arch.labelSmoothing ? { loss: labelSmoothingCrossEntropy(job.arch.labelSmoothing) } : {}),
-    ...(settings.clipNorm ? { clipNorm: settings.clipNorm } : {}),
+  const { history, calibration } = fitJobNetwork(job, settings, network, splitTensors(dataset, dataset.train), validation, {
     seed: deriveSeed(job.seed, 'train'),
-    validation,
-    ...(settings.patience > 0 ? { earlyStopping: { monitor: 'valAccuracy' as const, patience: settings.patience } } : {}),
-    ...(signal ? { signal } : {}),
-    onEpoch: (m) => {
+    prune: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onEpoch: (m) =>
       options.onProgress?.({
         modelId: job.modelId,
         epoch: m.epoch,
         epochs: settings.epochs,
         loss: m.loss,
         ...(m.valAccuracy === undefined ? {} : { valAccuracy: m.valAccuracy }),
-      });
-      if (pruning && m.valAccuracy !== undefined) {
-        bestVal = Math.max(bestVal, m.valAccuracy);
-        const rung = job.stopBelow?.find((t) => t.epoch === m.epoch);
-        if (rung && bestVal < rung.minValAccuracy) pruning.abort();
-      }
-    },
-  }).history;
+      }),
+  });
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
-  // A diverged network can end an epoch with a finite loss yet output NaN: that model failed, it is no result.
-  if (!valEval.probabilities.every(Number.isFinite) || !testEval.probabilities.every(Number.isFinite)) {
-    throw new LoomError('LOOM_ERR_NAN_LOSS', `model ${job.modelId} outputs non-finite probabilities after training (it diverged): lower the learning rate or set clipNorm`);
-  }
-  const weights = encodeLoomModel(network, {
-    dtype: 'float32',
-    modelId: job.modelId,
-    metadata: { runId: job.runId, generation: String(job.generation), dataChecksum: dataset.checksum },
-  });
+  assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);
+  const weights = encodeJobModel(network, job, dataset, calibration?.applied ? { temperature: String(calibration.temperature) } : {});
   return {
     modelId: job.modelId,
     metrics: history,

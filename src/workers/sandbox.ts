@@ -5,7 +5,7 @@ import { validateConfig } from '../search/arch.js';
 import { loadJobData, processJob } from './processor.js';
 import type { DataRef, TrainingJob } from '../search/jobs.js';
 import { parseTraining } from '../search/config.js';
-import { checkFractions } from '../data/index.js';
+import { checkFractions, checkKFold } from '../data/index.js';
 import { encodeResult, type WireResult } from './wire.js';
 
 /**
@@ -37,6 +37,7 @@ function checkDataRef(v: unknown): DataRef {
     splitSeed: v.splitSeed,
     ...(v.limit === undefined ? {} : { limit: v.limit }),
     ...(v.fractions === undefined ? {} : { fractions: checkFractions(v.fractions) }),
+    ...(v.kfold === undefined ? {} : { kfold: checkKFold(v.kfold) }),
   };
 }
 

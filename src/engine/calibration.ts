@@ -1,0 +1,115 @@
+import { dataError } from './errors.js';
+import { predict } from './eval.js';
+import type { DenseSpec } from './layers/dense.js';
+import type { Network } from './network.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Temperature scaling (Guo et al., "On Calibration of Modern Neural Networks", 2017): one scalar T per model,
+ * fitted on held-out data by minimizing the log-loss of softmax(logits / T). It never changes a prediction (the
+ * argmax is the same for every T > 0), only how confident the probabilities are.
+ *
+ * Why the search needs it: ensemble selection and the ensemble-aware fitness compare models by validation
+ * log-loss. Without calibration that comparison mostly measures confidence: a model trained with label smoothing
+ * is more accurate yet under-confident, so its log-loss looks worse than a less accurate, sharper model's, and the
+ * ensemble is built from the worse models. Calibrated, log-loss ranks what a model knows.
+ *
+ * The fitted T is folded into the model's output layer (a linear Dense that emits logits: kernel and bias divided
+ * by T), so the saved model, its stored predictions, grafts, `loom predict` and every export agree without a new
+ * layer or field.
+ */
+
+/** T is searched in [1/MAX_INVERSE, 1/MIN_INVERSE]: from 50× sharper to 50× softer. */
+const MIN_INVERSE = 0.02;
+const MAX_INVERSE = 50;
+
+/** Mean log-loss of softmax(β·logits) and its derivative in β (the log-loss is convex in β). */
+function lossAndSlope(logits: Float32Array, labels: Int32Array, c: number, beta: number): { loss: number; slope: number } {
+  const n = labels.length;
+  let loss = 0;
+  let slope = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * c;
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) max = Math.max(max, logits[o + j] as number);
+    let total = 0;
+    let weighted = 0;
+    for (let j = 0; j < c; j++) {
+      const z = (logits[o + j] as number) - max;
+      const e = Math.exp(beta * z);
+      total += e;
+      weighted += e * z;
+    }
+    const zy = (logits[o + (labels[r] as number)] as number) - max;
+    loss += Math.log(total) - beta * zy;
+    // d/dβ [log Σ exp(βz) − β z_y] = E_softmax(βz)[z] − z_y
+    slope += weighted / total - zy;
+  }
+  return { loss: loss / n, slope: slope / n };
+}
+
+/**
+ * The temperature T minimizing the mean log-loss of softmax(logits / T) over rows of `c` logits: bisection on the
+ * sign of the (monotone) derivative in β = 1/T. Returns 1 when there are no rows.
+ */
+export function fitTemperature(logits: Float32Array, labels: Int32Array, c: number): number {
+  const n = labels.length;
+  if (logits.length !== n * c) throw dataError(`fitTemperature: ${logits.length} logits for ${n} rows × ${c} classes`);
+  labels.forEach((y, r) => {
+    if (!(y >= 0 && y < c)) throw dataError(`fitTemperature: label ${y} of row ${r} is not a class in [0, ${c})`);
+  });
+  if (n === 0) return 1;
+  let lo = Math.log(MIN_INVERSE);
+  let hi = Math.log(MAX_INVERSE);
+  // Bisection in log β: the derivative's sign does not change along the way (convexity), and 60 halvings of a
+  // range of about 8 are far below float32 precision.
+  if (lossAndSlope(logits, labels, c, Math.exp(lo)).slope >= 0) return 1 / Math.exp(lo);
+  if (lossAndSlope(logits, labels, c, Math.exp(hi)).slope <= 0) return 1 / Math.exp(hi);
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (lossAndSlope(logits, labels, c, Math.exp(mid)).slope < 0) lo = mid;
+    else hi = mid;
+  }
+  return 1 / Math.exp((lo + hi) / 2);
+}
+
+/** The mean log-loss of softmax(logits / T): what `fitTemperature` minimizes (for reports and tests). */
+export function temperatureLogLoss(logits: Float32Array, labels: Int32Array, c: number, temperature: number): number {
+  return lossAndSlope(logits, labels, c, 1 / temperature).loss;
+}
+
+/** The network's logit layer: its last enabled layer when that is a linear Dense (what the search builds), else null. */
+function logitLayerIndex(network: Network): number | null {
+  for (let i = network.layers.length - 1; i >= 0; i--) {
+    if (network.isDisabled(i)) continue;
+    const spec = (network.layers[i] as Network['layers'][number]).spec;
+    if (spec.type !== 'dense') return null;
+    return ((spec as DenseSpec).activation ?? 'linear') === 'linear' ? i : null;
+  }
+  return null;
+}
+
+export interface Calibration {
+  /** The fitted temperature (1 when the network cannot be calibrated). */
+  readonly temperature: number;
+  /** False when the network does not end in a linear Dense emitting logits, and was left as it was. */
+  readonly applied: boolean;
+}
+
+/**
+ * Fits the network's temperature on (x, labels) — held-out data, never the training split — and folds it into the
+ * output layer. A network that does not end in a linear Dense (for example one ending in a softmax layer) is left
+ * unchanged.
+ */
+export function calibrateTemperature(network: Network, x: Tensor, labels: Int32Array): Calibration {
+  const index = logitLayerIndex(network);
+  const c = network.outputShape.reduce((a, b) => a * b, 1);
+  if (index === null || network.outputShape.length !== 1 || labels.length !== x.shape[0]) return { temperature: 1, applied: false };
+  const logits = predict(network, x).data;
+  const temperature = fitTemperature(logits, labels, c);
+  const inverse = 1 / temperature;
+  for (const p of (network.layers[index] as Network['layers'][number]).params()) {
+    for (let i = 0; i < p.value.length; i++) p.value[i] = (p.value[i] as number) * inverse;
+  }
+  return { temperature, applied: true };
+}

@@ -1,0 +1,91 @@
+import { calibrateTemperature, type Calibration } from '../engine/calibration.js';
+import { LoomError } from '../engine/errors.js';
+import type { Dataset } from '../engine/eval.js';
+import { encodeLoomModel } from '../engine/io/loom-format.js';
+import type { Network } from '../engine/network.js';
+import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
+import { trainWithMode } from '../engine/train/modes.js';
+import type { EpochMetrics } from '../engine/train/index.js';
+import type { LoadedDataset } from '../data/index.js';
+import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
+
+/**
+ * Training one network of a job on one train/validation pair, then calibrating it on that validation data:
+ * what the single-split path (processor.ts) does once and the k-fold path (bagging.ts) once per fold.
+ */
+
+/** How a job is run: who runs it, where its progress goes, what stops it. */
+export interface ProcessOptions {
+  readonly worker: string;
+  readonly onProgress?: (p: JobProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface FitOptions {
+  /** Seed of the training noise (shuffling, dropout). */
+  readonly seed: number;
+  /** Apply the job's pruning thresholds (job.stopBelow) to this network's curve. */
+  readonly prune: boolean;
+  readonly signal?: AbortSignal;
+  readonly onEpoch?: (m: EpochMetrics) => void;
+}
+
+export interface Fit {
+  readonly history: EpochMetrics[];
+  /** Stopped by the job's pruning thresholds (its curve fell below a rung). */
+  readonly pruned: boolean;
+  /** The fitted temperature, or null when `settings.calibration` is 'none'. */
+  readonly calibration: Calibration | null;
+}
+
+/**
+ * Trains `network` on `train`, validating on `validation` every epoch; with `prune`, stops after an epoch whose
+ * best validation accuracy so far is below the job's threshold for it (search/pruners.ts). Then, unless the
+ * settings say 'none', fits a temperature on `validation` (engine/calibration.ts): predictions unchanged,
+ * probabilities honest.
+ */
+export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, network: Network, train: Dataset, validation: Dataset & { y: Int32Array }, options: FitOptions): Fit {
+  const pruning = options.prune && job.stopBelow && job.stopBelow.length > 0 ? new AbortController() : null;
+  let bestVal = -Infinity;
+  const signal = pruning ? (options.signal ? AbortSignal.any([options.signal, pruning.signal]) : pruning.signal) : options.signal;
+  const history = trainWithMode(network, train, {
+    mode: settings.mode,
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    learningRate: job.arch.learningRate,
+    optimizer: { name: settings.optimizer, weightDecay: settings.weightDecay },
+    schedule: settings.scheduler,
+    ...(job.arch.labelSmoothing ? { loss: labelSmoothingCrossEntropy(job.arch.labelSmoothing) } : {}),
+    ...(settings.clipNorm ? { clipNorm: settings.clipNorm } : {}),
+    seed: options.seed,
+    validation,
+    ...(settings.patience > 0 ? { earlyStopping: { monitor: 'valAccuracy' as const, patience: settings.patience } } : {}),
+    ...(signal ? { signal } : {}),
+    onEpoch: (m) => {
+      options.onEpoch?.(m);
+      if (pruning && m.valAccuracy !== undefined) {
+        bestVal = Math.max(bestVal, m.valAccuracy);
+        const rung = job.stopBelow?.find((t) => t.epoch === m.epoch);
+        if (rung && bestVal < rung.minValAccuracy) pruning.abort();
+      }
+    },
+  }).history;
+  const calibration = (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;
+  return { history, pruned: pruning?.signal.aborted ?? false, calibration };
+}
+
+/** A diverged network can end an epoch with a finite loss yet output NaN: that model failed, it is no result. */
+export function assertFiniteProbabilities(job: TrainingJob, ...probabilities: readonly Float32Array[]): void {
+  if (!probabilities.every((p) => p.every(Number.isFinite))) {
+    throw new LoomError('LOOM_ERR_NAN_LOSS', `model ${job.modelId} outputs non-finite probabilities after training (it diverged): lower the learning rate or set clipNorm`);
+  }
+}
+
+/** The job's model file: the network with the run, generation and data checksum (plus `metadata`) recorded. */
+export function encodeJobModel(network: Network, job: TrainingJob, dataset: LoadedDataset, metadata: Record<string, string>): Uint8Array {
+  return encodeLoomModel(network, {
+    dtype: 'float32',
+    modelId: job.modelId,
+    metadata: { runId: job.runId, generation: String(job.generation), dataChecksum: dataset.checksum, ...metadata },
+  });
+}

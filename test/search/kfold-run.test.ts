@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dataOptions, loadDataset, splitTensors } from '../../src/data/index.js';
+import { evaluate } from '../../src/engine/eval.js';
+import { readModelFile } from '../../src/engine/io/files.js';
+import { pickModel } from '../../src/engine/io/model.js';
+import type { ParallelSpec } from '../../src/engine/layers/parallel.js';
+import { finishRun, graftRun } from '../../src/ensemble/pipeline.js';
+import { parseSearchConfig } from '../../src/search/config.js';
+import { Coordinator } from '../../src/search/coordinator.js';
+import { Store } from '../../src/store/store.js';
+import { InProcessExecutor } from '../store/helpers/reliability.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'loom-kfold-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a search with data.kfold on iris', () => {
+  it('evolves and ensembles bagged models on out-of-fold predictions, and exports a graft that scores as analysed', async () => {
+    const config = parseSearchConfig({
+      name: 'iris-kfold-test',
+      seed: 4,
+      data: { ref: 'iris', kfold: 3 },
+      population: 4,
+      generations: 2,
+      elite: 1,
+      training: { epochs: 4, batchSize: 16 },
+      generator: { dModels: [8], gridShapes: ['1x1 Mono'], maxBrains: 2, lrMin: 0.005, lrMax: 0.02 },
+    });
+    const store = Store.open(join(dir, 'runs.db'));
+    const executor = new InProcessExecutor();
+    try {
+      const summary = await new Coordinator({ store, executor }).start(config, 'run-kfold');
+      expect(summary.status).toBe('finished');
+      expect(executor.started.length).toBeGreaterThanOrEqual(4);
+
+      const dataset = loadDataset('iris', dataOptions(config.data));
+      const plain = loadDataset('iris', { splitSeed: config.data.splitSeed });
+      const done = store.listModels('run-kfold').filter((m) => m.status === 'done');
+      expect(done.length).toBeGreaterThanOrEqual(4);
+      // Every job carried the fold count: validation predictions cover every non-test row (out of fold); the test
+      // split is the usual one.
+      const val = store.getPredictions('run-kfold', 'val');
+      expect(val.numSamples).toBe(plain.train.count + plain.val.count);
+      expect(store.getPredictions('run-kfold', 'test').numSamples).toBe(plain.test.count);
+
+      const finished = finishRun(store, 'run-kfold', { outDir: join(dir, 'out') });
+      const chosen = finished.analysis.chosen;
+      expect(finished.graftTestAccuracy).toBeCloseTo(chosen.testAccuracy, 12);
+      const exported = pickModel(readModelFile(join(dir, 'out', 'ensemble.loom'))).network;
+      // Each chosen member is a bag of 3 fold networks, flattened into one mixture.
+      expect((exported.layers[0]?.spec as ParallelSpec).branches.length - 1).toBe(3 * finished.ensemble.members.length);
+      expect(evaluate(exported, splitTensors(dataset, dataset.test)).accuracy).toBeCloseTo(chosen.testAccuracy, 12);
+      // A graft's validation figure is out-of-fold too (scoring it on the rows its bags trained on would be in-sample).
+      const graft = graftRun(store, 'run-kfold', { members: chosen.members, weights: chosen.weights, dataset });
+      expect(graft.valAccuracy).toBeCloseTo(chosen.valAccuracy, 12);
+      expect(graft.testAccuracy).toBeCloseTo(chosen.testAccuracy, 12);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
