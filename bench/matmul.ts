@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { matmulJs } from '../src/engine/backend/cpu-matmul.js';
+import { matmulNative, nativeAvailable, nativeLoadError } from '../src/engine/backend/cpu-native.js';
 import { matmulWasmVariant, wasmVariantsAvailable } from '../src/engine/backend/cpu-wasm.js';
 import type { Backend } from '../src/engine/backend/types.js';
 import { createWebGpuBackend } from '../src/engine/backend/webgpu/index.js';
@@ -14,6 +15,8 @@ export interface MatmulRow {
   loomWasm: number | null;
   /** Relaxed-SIMD (fused multiply-add) kernel; null where the runtime lacks relaxed SIMD (Node < 22). */
   loomWasmRelaxed: number | null;
+  /** The native addon's AVX2 + FMA kernel; null where it is not built or the CPU lacks AVX2/FMA. */
+  loomNative: number | null;
   /** null when no WebGPU adapter exists. */
   loomWebgpu: number | null;
   tfjsWasm: number;
@@ -66,7 +69,8 @@ export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows
       const matmul = matmulWasmVariant(v);
       return () => matmul({ a, b, c, m: n, n, k: n });
     });
-    const times = await timeInterleaved([...kernels, wasmAnchor.run], 7, 600);
+    const native = nativeAvailable() ? [() => matmulNative({ a, b, c, m: n, n, k: n })] : [];
+    const times = await timeInterleaved([...kernels, ...native, wasmAnchor.run], 7, 600);
     wasmAnchor.dispose();
     const rate = (v: string): number | null => {
       const i = variants.indexOf(v as (typeof variants)[number]);
@@ -75,12 +79,13 @@ export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows
     const loomWasm = rate('simd');
     const loomWasmRelaxed = rate('relaxed-simd');
     const tfjsWasm = gflops(n, times[times.length - 1] as number);
+    const loomNative = native.length > 0 ? gflops(n, times[kernels.length] as number) : null;
     const bestWasm = loomWasmRelaxed ?? loomWasm;
     const loomWebgpu = gpu ? await gpuRate(gpu, n, a, b, c) : null;
     const cpuAnchor = await tfjsMatmul('cpu', n, a, b);
     const tfjsCpu = gflops(n, await timeMedian(cpuAnchor.run, slow ? 1 : 3, slow ? 0 : 300));
     cpuAnchor.dispose();
-    rows.push({ n, loomJs, loomWasm, loomWasmRelaxed, loomWebgpu, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: bestWasm === null ? null : bestWasm / tfjsWasm });
+    rows.push({ n, loomJs, loomWasm, loomWasmRelaxed, loomNative, loomWebgpu, tfjsWasm, tfjsCpu, ratioWasmVsTfjsWasm: bestWasm === null ? null : bestWasm / tfjsWasm });
   }
   await gpu?.close();
   return { rows, webgpu };
@@ -89,12 +94,13 @@ export async function benchMatmul(sizes = [128, 256, 512, 1024]): Promise<{ rows
 export function matmulTable(rows: MatmulRow[], webgpu: WebGpuInfo): string {
   const gpuHeader = webgpu.software ? 'Loom webgpu (software*)' : 'Loom webgpu';
   const body = table(
-    ['n', 'Loom cpu-js', 'Loom wasm SIMD', 'Loom wasm relaxed SIMD (FMA)', gpuHeader, 'tfjs-wasm', 'tfjs-cpu', 'Loom best wasm / tfjs-wasm'],
+    ['n', 'Loom cpu-js', 'Loom wasm SIMD', 'Loom wasm relaxed SIMD (FMA)', 'Loom cpu-native (AVX2 FMA)', gpuHeader, 'tfjs-wasm', 'tfjs-cpu', 'Loom best wasm / tfjs-wasm'],
     rows.map((r) => [
       String(r.n),
       r.loomJs,
       r.loomWasm ?? 'n/a',
       r.loomWasmRelaxed ?? 'n/a',
+      r.loomNative ?? 'n/a',
       r.loomWebgpu ?? 'n/a',
       r.tfjsWasm,
       r.tfjsCpu,
@@ -105,5 +111,6 @@ export function matmulTable(rows: MatmulRow[], webgpu: WebGpuInfo): string {
     ? 'webgpu: no adapter (n/a)'
     : `webgpu adapter: ${webgpu.adapter}${webgpu.software ? '\n* a software rasterizer on the CPU (lavapipe): checks correctness, says nothing about GPU speed' : ''}`;
   const relaxed = rows.some((r) => r.loomWasmRelaxed !== null) ? '' : `\nrelaxed SIMD: n/a on Node ${process.version} (needs Node >= 22)`;
-  return `${body}\n${note}${relaxed}`;
+  const native = rows.some((r) => r.loomNative !== null) ? '' : `\ncpu-native: n/a (${nativeLoadError()})`;
+  return `${body}\n${note}${relaxed}${native}`;
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { cpuWasmBackend } from '../src/engine/backend/cpu-wasm.js';
 import { defaultBackend } from '../src/engine/backend/index.js';
+import type { Backend } from '../src/engine/backend/types.js';
 import type { LayerSpec } from '../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../src/engine/network.js';
 import { Rng } from '../src/engine/rng.js';
@@ -33,6 +35,8 @@ export interface TrainingRow {
   torch: number | null;
   ratioTorch: number | null;
   loomBackend: string;
+  /** Loom on cpu-wasm, samples/s, when the default backend is another (cpu-native); null otherwise. */
+  loomWasm: number | null;
 }
 
 const dense = (units: number, activation: string | undefined = undefined, perPosition = false): LayerSpec =>
@@ -157,12 +161,12 @@ export function randomData(c: Pick<TrainingCase, 'inputShape' | 'classes'>, samp
 }
 
 /** Loom: one epoch of `steps` batches through the real train() loop, as a function to time. */
-function loomEpoch(c: TrainingCase, steps: number): () => void {
+function loomEpoch(c: TrainingCase, steps: number, backend?: Backend): () => void {
   const samples = c.batch * steps;
   const { x, y } = randomData(c, samples);
   const net = new Network(sequentialNetworkSpec(c.inputShape, c.loom), new Rng(2));
   const data = { x: { data: x, shape: [samples, ...c.inputShape] }, y };
-  const options = { epochs: 1, batchSize: c.batch, learningRate: 1e-3, optimizer: { name: 'adamw' as const, weightDecay: 0 }, shuffle: false };
+  const options = { epochs: 1, batchSize: c.batch, learningRate: 1e-3, optimizer: { name: 'adamw' as const, weightDecay: 0 }, shuffle: false, ...(backend ? { backend } : {}) };
   return () => void train(net, data, options);
 }
 
@@ -197,6 +201,8 @@ const STEPS: Record<string, [loom: number, tfjs: number]> = {
 export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
   const rows: TrainingRow[] = [];
   const torch = await startTorch();
+  // With the native addon as the default, cpu-wasm runs too, interleaved, so the two compare within one run.
+  const wasmToo = defaultBackend().name !== cpuWasmBackend.name;
   try {
     for (const c of TRAINING_CASES) {
       const [loomSteps, tfjsStepCount] = STEPS[c.name] ?? [20, 10];
@@ -207,7 +213,8 @@ export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
         if (torch) torchMs.push(await torch.epoch(c.name, loomSteps));
       };
       // Alternating runs, so load from neighbours on a shared machine hits every engine alike.
-      const [loomMs, tfjsMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run, torchRun], runs, 0);
+      const wasmRun = wasmToo ? [loomEpoch(c, loomSteps, cpuWasmBackend)] : [];
+      const [loomMs, tfjsMs, , wasmMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run, torchRun, ...wasmRun], runs, 0);
       anchor.dispose();
       const loom = (loomSteps * c.batch) / ((loomMs as number) / 1000);
       const tfjsWasm = (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
@@ -221,6 +228,7 @@ export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
         torch: torchRate,
         ratioTorch: torchRate === null ? null : loom / torchRate,
         loomBackend: defaultBackend().name,
+        loomWasm: wasmMs === undefined ? null : (loomSteps * c.batch) / (wasmMs / 1000),
       });
     }
   } finally {
@@ -241,24 +249,40 @@ export function mlpTrainingFlops(name: string): number | null {
 
 export function trainingTable(rows: TrainingRow[]): string {
   const noTorch = rows.some((r) => r.torch === null) ? `\nPyTorch: torch not available (${torchUnavailable() || 'see scripts/install-torch.sh'})` : '';
+  const wasm = rows.some((r) => r.loomWasm !== null);
+  const vsTorch = (loom: number | null, torch: number | null): string => (loom === null ? '' : torch === null ? 'torch not available' : `${(loom / torch).toFixed(2)}×`);
   return (
     table(
-      ['Network (Adam)', 'batch', `Loom (${rows[0]?.loomBackend ?? ''})`, 'tfjs-wasm', 'PyTorch 1 thread', 'Loom / tfjs-wasm', 'Loom / PyTorch'],
+      [
+        'Network (Adam)',
+        'batch',
+        `Loom (${rows[0]?.loomBackend ?? ''})`,
+        ...(wasm ? ['Loom (cpu-wasm)'] : []),
+        'tfjs-wasm',
+        'PyTorch 1 thread',
+        'Loom / tfjs-wasm',
+        'Loom / PyTorch',
+        ...(wasm ? ['cpu-wasm / PyTorch'] : []),
+      ],
       rows.map((r) => [
         r.name,
         String(r.batch),
         Math.round(r.loom),
+        ...(wasm ? [r.loomWasm === null ? 'n/a' : Math.round(r.loomWasm)] : []),
         Math.round(r.tfjsWasm),
         r.torch === null ? 'n/a' : Math.round(r.torch),
         `${r.ratio.toFixed(2)}×`,
-        r.ratioTorch === null ? 'torch not available' : `${r.ratioTorch.toFixed(2)}×`,
+        vsTorch(r.loom, r.torch),
+        ...(wasm ? [vsTorch(r.loomWasm, r.torch)] : []),
       ]),
     ) +
     noTorch +
     rows
       .map((r) => {
         const flops = mlpTrainingFlops(r.name);
-        return flops === null ? '' : `\n${r.name}: ${((r.loom * flops) / 1e9).toFixed(1)} GFLOP/s of useful work (3 × forward)`;
+        if (flops === null) return '';
+        const onWasm = r.loomWasm === null ? '' : `; cpu-wasm ${((r.loomWasm * flops) / 1e9).toFixed(1)}`;
+        return `\n${r.name}: ${((r.loom * flops) / 1e9).toFixed(1)} GFLOP/s of useful work (3 × forward) on ${r.loomBackend}${onWasm}`;
       })
       .join('')
   );

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the engine for browsers (src/browser.ts → dist/browser/loom.js, one ES module) with esbuild.
 // The WebAssembly kernels (build/wasm/*.wasm, from build-wasm.mjs) are embedded: the engine loads them with
-// node:fs, so in the bundle node:fs, node:url and node:worker_threads are small shims (the WebGPU backend, which
-// needs worker threads, is Node-only and never selected in a browser).
+// node:fs, so in the bundle node:fs, node:url, node:module and node:worker_threads are small shims (the WebGPU
+// backend, which needs worker threads, and the native addon are Node-only and never selected in a browser).
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,8 @@ const shims = {
       return bytes;
     }`,
   'node:url': `export const fileURLToPath = (u) => String(u);`,
+  // The native addon (cpu-native.ts) is Node-only and never loaded in a page; this only satisfies the import.
+  'node:module': `export const createRequire = () => () => { throw new Error('no native addons in the browser'); };`,
   'node:worker_threads': `export class Worker { constructor() { throw new Error('worker threads are Node-only'); } }
     export const parentPort = null; export const workerData = null;`,
 };
@@ -43,7 +45,7 @@ const shims = {
 const shimPlugin = {
   name: 'loom-browser-shims',
   setup(build) {
-    build.onResolve({ filter: /^node:(fs|url|worker_threads)$/ }, (args) => ({ path: args.path, namespace: 'loom-shim' }));
+    build.onResolve({ filter: /^node:(fs|url|module|worker_threads)$/ }, (args) => ({ path: args.path, namespace: 'loom-shim' }));
     build.onResolve({ filter: /^webgpu$/ }, () => ({ path: 'webgpu', namespace: 'loom-shim' }));
     build.onLoad({ filter: /.*/, namespace: 'loom-shim' }, (args) => ({ contents: shims[args.path] ?? 'export {};', loader: 'js' }));
   },

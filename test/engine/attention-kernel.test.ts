@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBackwardJs, attentionJs } from '../../src/engine/backend/cpu-attention.js';
+import { attentionBackwardNative, attentionNative, nativeAvailable } from '../../src/engine/backend/cpu-native.js';
 import { attentionVariantsAvailable, attentionWasmVariant } from '../../src/engine/backend/cpu-wasm-attention.js';
 import type { AttentionArgs, AttentionBackwardArgs } from '../../src/engine/backend/types.js';
 import { makeParam, type Param } from '../../src/engine/layers/types.js';
@@ -55,10 +56,11 @@ interface Impl {
   forward: (args: AttentionArgs) => void;
   backward: (args: AttentionBackwardArgs) => void;
 }
-/** The JS reference and every WebAssembly variant this runtime loads (relaxed SIMD on Node >= 22). */
+/** The JS reference, every WebAssembly variant this runtime loads (relaxed SIMD on Node >= 22), and the native addon where built. */
 const impls: [string, Impl][] = [
   ['cpu-js', { forward: attentionJs, backward: attentionBackwardJs }],
   ...attentionVariantsAvailable().map((v) => [`wasm ${v}`, attentionWasmVariant(v)] as [string, Impl]),
+  ...(nativeAvailable() ? [['cpu-native', { forward: attentionNative, backward: attentionBackwardNative }] as [string, Impl]] : []),
 ];
 
 function run(s: Sizes, seed: number, impl: Impl): { args: AttentionArgs; ref: { out: number[]; probs: number[] } } {
@@ -84,6 +86,8 @@ const cases: Sizes[] = [
   { batch: 3, heads: 3, kvHeads: 3, seqQ: 6, seqK: 6, headDim: 5, causal: true },
   { batch: 2, heads: 2, kvHeads: 1, seqQ: 7, seqK: 7, headDim: 8, causal: false }, // whole SIMD vectors
   { batch: 1, heads: 2, kvHeads: 2, seqQ: 5, seqK: 3, headDim: 11, causal: true }, // vectors and a ragged tail
+  { batch: 2, heads: 4, kvHeads: 2, seqQ: 17, seqK: 17, headDim: 16, causal: true }, // rows past one 8-wide vector of keys
+  { batch: 1, heads: 2, kvHeads: 1, seqQ: 9, seqK: 19, headDim: 20, causal: false },
 ];
 
 /** The kernel as a Differentiable: q, k, v are its params, so the gradient checker probes dq, dk and dv. */

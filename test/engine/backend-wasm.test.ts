@@ -15,6 +15,7 @@ import {
   WASM_PATHS,
 } from '../../src/engine/backend/cpu-wasm.js';
 import { defaultBackend, getBackend, selectBackend } from '../../src/engine/backend/index.js';
+import { nativeAvailable } from '../../src/engine/backend/cpu-native.js';
 import type { Conv2dArgs, MatmulArgs } from '../../src/engine/backend/types.js';
 import { Rng } from '../../src/engine/rng.js';
 
@@ -168,11 +169,13 @@ describe('cpu-wasm backend', () => {
     });
   }
 
-  it('is the default backend when the kernel loads', async () => {
-    expect(defaultBackend().name).toBe('cpu-wasm');
+  it('is the default backend when the kernel loads and the native addon does not', async () => {
+    // With the native addon (backend-native.test.ts) that one is the default; cpu-wasm is then chosen by name.
+    expect(defaultBackend().name).toBe(nativeAvailable() ? 'cpu-native' : 'cpu-wasm');
     expect(getBackend('cpu-wasm')).toBe(cpuWasmBackend);
     expect(await selectBackend('cpu-js')).toBe(cpuJsBackend);
     expect(defaultBackend()).toBe(cpuJsBackend);
-    expect((await selectBackend('auto')).name).toBe('cpu-wasm');
+    expect(await selectBackend('cpu-wasm')).toBe(cpuWasmBackend);
+    expect((await selectBackend('auto')).name).toBe(nativeAvailable() ? 'cpu-native' : 'cpu-wasm');
   });
 });

@@ -36,7 +36,8 @@ const preferred = (): Kernel | null => {
 /** The attention variants that load in this runtime, preferred first. */
 export const attentionVariantsAvailable = (): WasmVariant[] => WASM_VARIANTS.filter((v) => loadVariant(v) !== null);
 
-function need(name: string, buf: Float32Array, len: number): void {
+/** Throws when `buf` holds fewer than `len` values (shared with cpu-native.ts). */
+export function needAttention(name: string, buf: Float32Array, len: number): void {
   if (buf.length < len) throw new LoomError('LOOM_ERR_BACKEND', `attention: ${name} holds ${buf.length} values, needs ${len}`);
 }
 
@@ -57,17 +58,17 @@ function layout(start: number, lengths: number[]): { at: number[]; end: number }
   return { at, end: p };
 }
 
-/** Element counts of q/out, k/v and probs, with the inputs both directions read checked against them. */
-function checkedSizes(args: Omit<AttentionArgs, 'out'>): { qLen: number; kvLen: number; pLen: number } {
+/** Element counts of q/out, k/v and probs, with the inputs both directions read checked against them (shared with cpu-native.ts). */
+export function checkedAttentionSizes(args: Omit<AttentionArgs, 'out'>): { qLen: number; kvLen: number; pLen: number } {
   const { q, k, v, probs, batch, heads, kvHeads, seqQ, seqK, headDim } = args;
   checkGrouping(heads, kvHeads);
   const qLen = batch * seqQ * heads * headDim;
   const kvLen = batch * seqK * kvHeads * headDim;
   const pLen = batch * heads * seqQ * seqK;
-  need('q', q, qLen);
-  need('k', k, kvLen);
-  need('v', v, kvLen);
-  need('probs', probs, pLen);
+  needAttention('q', q, qLen);
+  needAttention('k', k, kvLen);
+  needAttention('v', v, kvLen);
+  needAttention('probs', probs, pLen);
   return { qLen, kvLen, pLen };
 }
 
@@ -77,8 +78,8 @@ function runForward(kern: Kernel | null, args: AttentionArgs): void {
     return;
   }
   const { q, k, v, out, probs, batch, heads, kvHeads, seqQ, seqK, headDim, causal, scale } = args;
-  const { qLen, kvLen, pLen } = checkedSizes(args);
-  need('out', out, qLen);
+  const { qLen, kvLen, pLen } = checkedAttentionSizes(args);
+  needAttention('out', out, qLen);
   const { at, end } = layout(kern.mod.dataStart, [qLen, kvLen, kvLen, qLen, pLen]);
   const [qP, kP, vP, oP, pP] = at as [number, number, number, number, number];
   const heap = kern.mod.heap(end);
@@ -96,11 +97,11 @@ function runBackward(kern: Kernel | null, args: AttentionBackwardArgs): void {
     return;
   }
   const { q, k, v, probs, dOut, dq, dk, dv, batch, heads, kvHeads, seqQ, seqK, headDim, scale } = args;
-  const { qLen, kvLen, pLen } = checkedSizes(args);
-  need('dOut', dOut, qLen);
-  need('dq', dq, qLen);
-  need('dk', dk, kvLen);
-  need('dv', dv, kvLen);
+  const { qLen, kvLen, pLen } = checkedAttentionSizes(args);
+  needAttention('dOut', dOut, qLen);
+  needAttention('dq', dq, qLen);
+  needAttention('dk', dk, kvLen);
+  needAttention('dv', dv, kvLen);
   const { at, end } = layout(kern.mod.dataStart, [qLen, kvLen, kvLen, pLen, qLen, qLen, kvLen, kvLen, seqK]);
   const [qP, kP, vP, pP, gP, dqP, dkP, dvP, wP] = at as [number, number, number, number, number, number, number, number, number];
   const heap = kern.mod.heap(end);

@@ -34,7 +34,8 @@ function loadVariant(variant: WasmVariant): Kernel | null {
 /** The LSTM variants that load in this runtime, preferred first. */
 export const lstmVariantsAvailable = (): WasmVariant[] => WASM_VARIANTS.filter((v) => loadVariant(v) !== null);
 
-function check(args: LstmForwardArgs): void {
+/** Throws when an array is shorter than the sizes need (shared with cpu-native.ts). */
+export function checkLstmArgs(args: LstmForwardArgs): void {
   const { batch, seq, inSize, hidden } = args;
   const g4 = 4 * hidden;
   const step = batch * hidden;
@@ -55,7 +56,7 @@ function check(args: LstmForwardArgs): void {
 
 /** The reference: layers/lstm.ts's loop, products through `matmul`. */
 export function lstmForwardJs(args: LstmForwardArgs, matmul: (a: MatmulArgs) => void = matmulJs): void {
-  check(args);
+  checkLstmArgs(args);
   const { x, kernel, recurrent, bias, hs, cs, gates, cellTanh, batch, seq, inSize, hidden: h } = args;
   const g4 = 4 * h;
   const step = batch * h;
@@ -98,7 +99,7 @@ function run(kern: Kernel | null, args: LstmForwardArgs, fallback: (a: MatmulArg
     lstmForwardJs(args, fallback);
     return;
   }
-  check(args);
+  checkLstmArgs(args);
   const { batch, seq, inSize, hidden } = args;
   const g4 = 4 * hidden;
   const step = batch * hidden;

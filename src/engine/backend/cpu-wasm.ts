@@ -66,7 +66,8 @@ export const wasmAvailable = (): boolean => wasmVariant() !== null;
 /** Why the kernel did not load ('' when it did). */
 export const wasmLoadError = (): string => (wasmAvailable() ? '' : WASM_VARIANTS.map((v) => `${v}: ${loadError('matmul', v)}`).join('; '));
 
-function checkLength(name: string, buf: Float32Array, offset: number, need: number): void {
+/** Throws when `buf` has fewer than `need` values from `offset` (shared with cpu-native.ts). */
+export function checkLength(name: string, buf: Float32Array, offset: number, need: number): void {
   if (offset < 0 || offset + need > buf.length) {
     throw new LoomError('LOOM_ERR_BACKEND', `matmul: ${name} holds ${buf.length} values, needs ${need} from offset ${offset}`);
   }

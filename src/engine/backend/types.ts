@@ -98,6 +98,24 @@ export interface LstmForwardArgs {
   hidden: number;
 }
 
+/**
+ * One AdamW step over one parameter, in place (train/optimizers.ts): m = β1m + (1−β1)g, v = β2v + (1−β2)g²,
+ * w = w − stepSize·m/(√v·invSqrtC2 + eps) − decay·w, computed in float64 in that order, so every implementation
+ * writes exactly the bits the JavaScript loop writes. w, g, m, v have one length; g is only read.
+ */
+export interface AdamwArgs {
+  w: Float32Array;
+  g: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  stepSize: number;
+  invSqrtC2: number;
+  decay: number;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(args: MatmulArgs): void;
@@ -107,4 +125,6 @@ export interface Backend {
   attentionBackward(args: AttentionBackwardArgs): void;
   /** A fused LSTM forward; absent: the layer runs its own JS loop (the reference). */
   readonly lstmForward?: (args: LstmForwardArgs) => void;
+  /** A fused AdamW step; absent: the optimizer's own JS loop (the reference), which gives the same bits. */
+  readonly adamw?: (args: AdamwArgs) => void;
 }

@@ -1,3 +1,4 @@
+import { defaultBackend } from '../backend/index.js';
 import type { Dataset } from '../eval.js';
 import type { RunContext } from '../layers/types.js';
 import type { Network } from '../network.js';
@@ -67,7 +68,7 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
       }
       if (options.clipNorm) clipGradNorm(run.params, options.clipNorm);
       totals.lr = schedule(step);
-      optimizer.step(run.params, totals.lr);
+      optimizer.step(run.params, totals.lr, options.backend ?? defaultBackend());
       step++;
       totals.steps++;
     }

@@ -1,3 +1,5 @@
+import { adamwJs } from '../backend/cpu-adamw.js';
+import type { Backend } from '../backend/types.js';
 import { configError } from '../errors.js';
 import type { Param } from '../layers/types.js';
 
@@ -12,8 +14,11 @@ import type { Param } from '../layers/types.js';
  */
 export interface Optimizer {
   readonly name: string;
-  /** Updates each param from its gradient with learning rate `lr`, then zeroes the gradient (the Param contract). */
-  step(params: readonly Param[], lr: number): void;
+  /**
+   * Updates each param from its gradient with learning rate `lr`, then zeroes the gradient (the Param contract).
+   * `backend`: where a fused update runs when it has one (AdamW on cpu-native); the result is the same either way.
+   */
+  step(params: readonly Param[], lr: number, backend?: Backend): void;
   /** Forgets every moment buffer and step count. */
   reset(): void;
 }
@@ -40,7 +45,7 @@ export interface OptimizerSpec {
   readonly decayVectors?: boolean;
 }
 
-type Update = (w: Float32Array, g: Float32Array, lr: number, state: (slot: string) => Float32Array, decay: number) => void;
+type Update = (w: Float32Array, g: Float32Array, lr: number, state: (slot: string) => Float32Array, decay: number, backend?: Backend) => void;
 
 /** Shared bookkeeping: per-param state slots, the decay mask, zeroing the gradient after the update. */
 class BufferedOptimizer implements Optimizer {
@@ -53,7 +58,7 @@ class BufferedOptimizer implements Optimizer {
     private readonly update: Update,
   ) {}
 
-  step(params: readonly Param[], lr: number): void {
+  step(params: readonly Param[], lr: number, backend?: Backend): void {
     for (const p of params) {
       let slots = this.states.get(p.value);
       if (!slots) {
@@ -70,7 +75,7 @@ class BufferedOptimizer implements Optimizer {
         return buf;
       };
       const decay = p.shape.length >= 2 || this.decayVectors ? this.weightDecay : 0;
-      this.update(p.value, p.grad, lr, state, decay);
+      this.update(p.value, p.grad, lr, state, decay, backend);
       p.grad.fill(0);
     }
   }
@@ -115,25 +120,15 @@ export function adamw(opts: { beta1?: number; beta2?: number; eps?: number; weig
   const b1 = opts.beta1 ?? 0.9;
   const b2 = opts.beta2 ?? 0.999;
   const eps = opts.eps ?? 1e-8;
-  return new BufferedOptimizer('adamw', opts.weightDecay ?? 0.01, opts.decayVectors ?? false, (w, g, lr, state, wd) => {
-    const m = state('m');
-    const v = state('v');
+  return new BufferedOptimizer('adamw', opts.weightDecay ?? 0.01, opts.decayVectors ?? false, (w, g, lr, state, wd, backend) => {
     const stepBuf = state('step');
     const t = (stepBuf[0] as number) + 1;
     stepBuf[0] = t;
     // m̂/(√v̂ + ε) = (m/c1)/(√v/√c2 + ε): constants hoisted so each element costs one division and one sqrt.
     const stepSize = lr / (1 - b1 ** t);
     const invSqrtC2 = 1 / Math.sqrt(1 - b2 ** t);
-    const decay = lr * wd;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i] as number;
-      const mi = b1 * (m[i] as number) + (1 - b1) * gi;
-      const vi = b2 * (v[i] as number) + (1 - b2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      const wi = w[i] as number;
-      w[i] = wi - (stepSize * mi) / (Math.sqrt(vi) * invSqrtC2 + eps) - decay * wi;
-    }
+    // The element loop is backend/cpu-adamw.ts, or the backend's fused copy of it (same bits).
+    (backend?.adamw ?? adamwJs)({ w, g, m: state('m'), v: state('v'), beta1: b1, beta2: b2, eps, stepSize, invSqrtC2, decay: lr * wd });
   });
 }
 

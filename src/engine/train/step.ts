@@ -223,7 +223,7 @@ export function trainStepping(network: Network, data: Dataset, options: TrainOpt
       if (meta.last) {
         if (options.clipNorm) clipGradNorm(run.params, options.clipNorm);
         totals.lr = schedule(step);
-        optimizer.step(run.params, totals.lr);
+        optimizer.step(run.params, totals.lr, ctx.backend);
         step++;
         totals.steps++;
         network.zeroGrad(); // frozen layers' gradients are never applied: keep them from growing

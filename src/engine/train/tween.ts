@@ -222,7 +222,7 @@ export class TweenState {
 
   private update(rate: number): void {
     if (this.config.clipNorm > 0) clipGradNorm(this.network.trainableParams(), this.config.clipNorm);
-    for (const g of this.rateGroups()) this.optimizer.step(g.params, rate * g.rate);
+    for (const g of this.rateGroups()) this.optimizer.step(g.params, rate * g.rate, this.ctx.backend);
     this.network.zeroGrad(); // frozen layers pass gradients through but never apply them
     this.batchRows = 0;
     this.batchLoss = 0;

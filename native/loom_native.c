@@ -1,0 +1,679 @@
+/*
+ * Loom's optional native kernels (src/engine/backend/cpu-native.ts loads them, scripts/build-native.mjs builds them
+ * at install): a packed, blocked single-precision matrix multiply with an AVX2 + FMA micro-kernel, the fused LSTM
+ * forward of a whole sequence, the attention core (forward and backward), and a fused AdamW step.
+ *
+ * C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, exactly MatmulArgs (src/engine/backend/types.ts): op(A) is
+ * A (m×k) or, transposed, A stored k×m; op(B) is B (k×n) or B stored n×k. The AVX2 code is compiled with per-function
+ * target attributes, so the addon loads on any x86-64 CPU; `supported()` says whether this CPU (and OS) runs it, and
+ * the loader refuses the addon, falling back to WebAssembly, when it does not. Other architectures get a stub whose
+ * `supported()` is false.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define LOOM_X86 1
+#include <immintrin.h>
+#endif
+
+/* Register tile 6×16 (12 ymm accumulators); depth blocks of 256, 96-row A blocks (in L2), 1024-column B blocks. */
+enum { MR = 6, NR = 16, KC = 256, MC = 96, NC = 1024 };
+
+/* Packing scratch, one per Node environment (main thread and each worker thread), so threads never share it. */
+typedef struct {
+  float *a; /* MC·KC */
+  float *b; /* KC·NC */
+} Scratch;
+
+#ifdef LOOM_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* Packs op(A)[i0 .. i0+mc)[p0 .. p0+kc) into MR-row panels, each p-major (MR values per p), zero-padded rows. */
+AVX2 static void packA(float *dst, const float *a, int transA, int m, int k, int i0, int mc, int p0, int kc) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    const int rows = mc - ir < MR ? mc - ir : MR;
+    float *panel = dst + (size_t)ir * kc;
+    if (transA) {
+      /* A is k×m: each p holds op(A)'s column, contiguous over i. */
+      for (int p = 0; p < kc; p++) {
+        const float *src = a + (size_t)(p0 + p) * m + i0 + ir;
+        float *out = panel + p * MR;
+        int r = 0;
+        for (; r < rows; r++) out[r] = src[r];
+        for (; r < MR; r++) out[r] = 0.0f;
+      }
+    } else {
+      for (int r = 0; r < MR; r++) {
+        if (r < rows) {
+          const float *src = a + (size_t)(i0 + ir + r) * k + p0;
+          for (int p = 0; p < kc; p++) panel[p * MR + r] = src[p];
+        } else {
+          for (int p = 0; p < kc; p++) panel[p * MR + r] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/* Transposes 8 rows of 8 floats in registers. */
+AVX2 static inline void transpose8(__m256 r[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+  }
+}
+
+/* One full NR-column panel of a transposed B (n×k): 8×8 blocks transposed in registers, the depth tail by scalars. */
+AVX2 static void packBPanelTrans(float *panel, const float *b, int k, int j, int p0, int kc) {
+  int p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int half = 0; half < NR; half += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(b + (size_t)(j + half + i) * k + p0 + p);
+      transpose8(r);
+      for (int q = 0; q < 8; q++) _mm256_store_ps(panel + (p + q) * NR + half, r[q]);
+    }
+  }
+  for (; p < kc; p++)
+    for (int c = 0; c < NR; c++) panel[p * NR + c] = b[(size_t)(j + c) * k + p0 + p];
+}
+
+/* Packs op(B)[p0 .. p0+kc)[j0 .. j0+nc) into NR-column panels, each p-major (NR values per p), zero-padded columns. */
+AVX2 static void packB(float *dst, const float *b, int transB, int n, int k, int j0, int nc, int p0, int kc) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    const int cols = nc - jr < NR ? nc - jr : NR;
+    float *panel = dst + (size_t)jr * kc;
+    if (!transB) {
+      for (int p = 0; p < kc; p++) {
+        const float *src = b + (size_t)(p0 + p) * n + j0 + jr;
+        float *out = panel + p * NR;
+        int c = 0;
+        for (; c < cols; c++) out[c] = src[c];
+        for (; c < NR; c++) out[c] = 0.0f;
+      }
+    } else if (cols == NR) {
+      packBPanelTrans(panel, b, k, j0 + jr, p0, kc);
+    } else {
+      /* B is n×k: op(B)'s column j is B's row j, contiguous over p. */
+      for (int c = 0; c < NR; c++) {
+        if (c < cols) {
+          const float *src = b + (size_t)(j0 + jr + c) * k + p0;
+          for (int p = 0; p < kc; p++) panel[p * NR + c] = src[p];
+        } else {
+          for (int p = 0; p < kc; p++) panel[p * NR + c] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * One MR×NR tile over kc: C(tile) = A·B (+ C(tile) when load). Full tiles update C in place; edge tiles go through
+ * a small buffer so nothing outside the rows × cols window is read or written.
+ */
+AVX2 static void kernel6x16(int kc, const float *pa, const float *pb, float *c, int ldc, int rows, int cols, int load) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_load_ps(pb);
+    const __m256 b1 = _mm256_load_ps(pb + 8);
+    __m256 a = _mm256_broadcast_ss(pa);
+    c00 = _mm256_fmadd_ps(a, b0, c00);
+    c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(pa + 1);
+    c10 = _mm256_fmadd_ps(a, b0, c10);
+    c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(pa + 2);
+    c20 = _mm256_fmadd_ps(a, b0, c20);
+    c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(pa + 3);
+    c30 = _mm256_fmadd_ps(a, b0, c30);
+    c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(pa + 4);
+    c40 = _mm256_fmadd_ps(a, b0, c40);
+    c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(pa + 5);
+    c50 = _mm256_fmadd_ps(a, b0, c50);
+    c51 = _mm256_fmadd_ps(a, b1, c51);
+    pa += MR;
+    pb += NR;
+  }
+  const __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (rows == MR && cols == NR) {
+    for (int r = 0; r < MR; r++) {
+      float *row = c + (size_t)r * ldc;
+      __m256 lo = acc[r][0], hi = acc[r][1];
+      if (load) {
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
+      }
+      _mm256_storeu_ps(row, lo);
+      _mm256_storeu_ps(row + 8, hi);
+    }
+    return;
+  }
+  float tile[MR * NR] __attribute__((aligned(32)));
+  for (int r = 0; r < MR; r++) {
+    _mm256_store_ps(tile + r * NR, acc[r][0]);
+    _mm256_store_ps(tile + r * NR + 8, acc[r][1]);
+  }
+  for (int r = 0; r < rows; r++) {
+    float *row = c + (size_t)r * ldc;
+    const float *t = tile + r * NR;
+    if (load)
+      for (int j = 0; j < cols; j++) row[j] += t[j];
+    else
+      for (int j = 0; j < cols; j++) row[j] = t[j];
+  }
+}
+
+AVX2 static void sgemmAvx2(Scratch *s, const float *a, const float *b, float *c, int m, int n, int k, int transA, int transB, int accumulate) {
+  if (k == 0) {
+    if (!accumulate) memset(c, 0, sizeof(float) * (size_t)m * n);
+    return;
+  }
+  for (int jc = 0; jc < n; jc += NC) {
+    const int nc = n - jc < NC ? n - jc : NC;
+    for (int pc = 0; pc < k; pc += KC) {
+      const int kc = k - pc < KC ? k - pc : KC;
+      /* The first depth block writes C (or adds to it when accumulating); later ones always add. */
+      const int load = accumulate || pc > 0;
+      packB(s->b, b, transB, n, k, jc, nc, pc, kc);
+      for (int ic = 0; ic < m; ic += MC) {
+        const int mc = m - ic < MC ? m - ic : MC;
+        packA(s->a, a, transA, m, k, ic, mc, pc, kc);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int cols = nc - jr < NR ? nc - jr : NR;
+          const float *pb = s->b + (size_t)jr * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int rows = mc - ir < MR ? mc - ir : MR;
+            kernel6x16(kc, s->a + (size_t)ir * kc, pb, c + (size_t)(ic + ir) * n + jc + jr, n, rows, cols, load);
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * One AdamW step in place (train/optimizers.ts's loop, the reference): in float64 with the reference's operation
+ * order and no fused multiply-adds (-ffp-contract=off), so w, m and v come out bit for bit what the JavaScript
+ * loop writes. Float32 in and out, rounded to nearest like a Float32Array store.
+ */
+AVX2 static void adamwAvx2(float *w, const float *g, float *m, float *v, size_t n, const double *h) {
+  const double b1 = h[0], b2 = h[1], eps = h[2], stepSize = h[3], invSqrtC2 = h[4], decay = h[5];
+  const __m256d B1 = _mm256_set1_pd(b1), C1 = _mm256_set1_pd(1 - b1), B2 = _mm256_set1_pd(b2), C2 = _mm256_set1_pd(1 - b2);
+  const __m256d EPS = _mm256_set1_pd(eps), STEP = _mm256_set1_pd(stepSize), INV = _mm256_set1_pd(invSqrtC2), DECAY = _mm256_set1_pd(decay);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d gi = _mm256_cvtps_pd(_mm_loadu_ps(g + i));
+    const __m256d mi = _mm256_add_pd(_mm256_mul_pd(B1, _mm256_cvtps_pd(_mm_loadu_ps(m + i))), _mm256_mul_pd(C1, gi));
+    const __m256d vi = _mm256_add_pd(_mm256_mul_pd(B2, _mm256_cvtps_pd(_mm_loadu_ps(v + i))), _mm256_mul_pd(_mm256_mul_pd(C2, gi), gi));
+    _mm_storeu_ps(m + i, _mm256_cvtpd_ps(mi));
+    _mm_storeu_ps(v + i, _mm256_cvtpd_ps(vi));
+    const __m256d wi = _mm256_cvtps_pd(_mm_loadu_ps(w + i));
+    const __m256d den = _mm256_add_pd(_mm256_mul_pd(_mm256_sqrt_pd(vi), INV), EPS);
+    const __m256d next = _mm256_sub_pd(_mm256_sub_pd(wi, _mm256_div_pd(_mm256_mul_pd(STEP, mi), den)), _mm256_mul_pd(DECAY, wi));
+    _mm_storeu_ps(w + i, _mm256_cvtpd_ps(next));
+  }
+  for (; i < n; i++) {
+    const double gi = g[i];
+    const double mi = b1 * m[i] + (1 - b1) * gi;
+    const double vi = b2 * v[i] + (1 - b2) * gi * gi;
+    m[i] = (float)mi;
+    v[i] = (float)vi;
+    const double wi = w[i];
+    w[i] = (float)(wi - (stepSize * mi) / (__builtin_sqrt(vi) * invSqrtC2 + eps) - decay * wi);
+  }
+}
+
+/* e^x per lane (Cephes expf, as assembly/lstm.ts): range reduction by ln 2, degree-5 polynomial, 2^n from the bits. */
+AVX2 static inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  x = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
+  x = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+}
+
+AVX2 static inline __m256 sigmoid8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+/* tanh x = 1 − 2/(1 + e^{2x}): saturates cleanly at ±1, absolute error at float32 rounding near 0. */
+AVX2 static inline __m256 tanh8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, exp8(_mm256_add_ps(x, x)))));
+}
+
+/*
+ * The LSTM forward of a whole sequence (LstmForwardArgs in src/engine/backend/types.ts; assembly/lstm.ts is the
+ * WebAssembly twin): gates i, f, g, o fused in [4h] rows, time-major outputs, hidden a multiple of 8. xw is scratch
+ * [batch·seq][4h].
+ */
+AVX2 static void lstmAvx2(Scratch *sc, const float *x, const float *kernel, const float *recurrent, const float *bias, float *xw, float *hs, float *cs,
+                          float *gates, float *cellTanh, int batch, int seq, int inSize, int h) {
+  const int g4 = 4 * h;
+  const size_t step = (size_t)batch * h;
+  sgemmAvx2(sc, x, kernel, xw, batch * seq, g4, inSize, 0, 0, 0);
+  memset(hs, 0, sizeof(float) * step);
+  memset(cs, 0, sizeof(float) * step);
+  for (int t = 0; t < seq; t++) {
+    float *gt = gates + (size_t)t * batch * g4;
+    for (int s = 0; s < batch; s++) {
+      float *row = gt + (size_t)s * g4;
+      const float *from = xw + ((size_t)s * seq + t) * g4;
+      for (int j = 0; j < g4; j += 8) _mm256_storeu_ps(row + j, _mm256_add_ps(_mm256_loadu_ps(from + j), _mm256_loadu_ps(bias + j)));
+    }
+    if (t > 0) sgemmAvx2(sc, hs + (size_t)t * step, recurrent, gt, batch, g4, h, 0, 0, 1);
+    for (int s = 0; s < batch; s++) {
+      float *row = gt + (size_t)s * g4;
+      const size_t prev = (size_t)t * step + (size_t)s * h;
+      const size_t next = prev + step;
+      float *tcAt = cellTanh + (size_t)t * step + (size_t)s * h;
+      for (int j = 0; j < h; j += 8) {
+        const __m256 i8 = sigmoid8(_mm256_loadu_ps(row + j));
+        const __m256 f8 = sigmoid8(_mm256_loadu_ps(row + h + j));
+        const __m256 g8 = tanh8(_mm256_loadu_ps(row + 2 * h + j));
+        const __m256 o8 = sigmoid8(_mm256_loadu_ps(row + 3 * h + j));
+        _mm256_storeu_ps(row + j, i8);
+        _mm256_storeu_ps(row + h + j, f8);
+        _mm256_storeu_ps(row + 2 * h + j, g8);
+        _mm256_storeu_ps(row + 3 * h + j, o8);
+        const __m256 c = _mm256_fmadd_ps(f8, _mm256_loadu_ps(cs + prev + j), _mm256_mul_ps(i8, g8));
+        const __m256 tc = tanh8(c);
+        _mm256_storeu_ps(cs + next + j, c);
+        _mm256_storeu_ps(tcAt + j, tc);
+        _mm256_storeu_ps(hs + next + j, _mm256_mul_ps(o8, tc));
+      }
+    }
+  }
+}
+
+/* Σ a[d]·b[d] over n floats. */
+AVX2 static inline float dotf(const float *a, const float *b, int n) {
+  __m256 acc = _mm256_setzero_ps();
+  int d = 0;
+  for (; d + 8 <= n; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), acc);
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+  float sum = _mm_cvtss_f32(s4);
+  for (; d < n; d++) sum += a[d] * b[d];
+  return sum;
+}
+
+/* y[d] += alpha·x[d] over n floats. */
+AVX2 static inline void axpyf(float *y, float alpha, const float *x, int n) {
+  const __m256 a = _mm256_set1_ps(alpha);
+  int d = 0;
+  for (; d + 8 <= n; d += 8) _mm256_storeu_ps(y + d, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + d), _mm256_loadu_ps(y + d)));
+  for (; d < n; d++) y[d] += alpha * x[d];
+}
+
+/* scores[j] = e^(scores[j] − max) for j < n, returning their sum; lanes past n are neither written nor summed. */
+AVX2 static float expShifted(float *scores, int n, float max) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
+    _mm256_storeu_ps(scores + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float lanes[8] __attribute__((aligned(32)));
+  _mm256_store_ps(lanes, acc);
+  float sum = 0;
+  for (int l = 0; l < 8; l++) sum += lanes[l];
+  if (j < n) {
+    float tail[8] __attribute__((aligned(32))) = {0};
+    for (int t = 0; t < n - j; t++) tail[t] = scores[j + t] - max;
+    _mm256_store_ps(tail, exp8(_mm256_load_ps(tail)));
+    for (int t = 0; t < n - j; t++) {
+      scores[j + t] = tail[t];
+      sum += tail[t];
+    }
+  }
+  return sum;
+}
+
+/*
+ * Scaled dot-product attention (AttentionArgs in src/engine/backend/types.ts; cpu-attention.ts is the reference):
+ * q, out [batch][seqQ][heads·headDim], k, v [batch][seqK][kvHeads·headDim], probs [batch][heads][seqQ][seqK], masked
+ * probabilities exact zeros. scores is scratch of seqK floats.
+ */
+AVX2 static void attentionAvx2(const float *q, const float *k, const float *v, float *out, float *probs, int batch, int heads, int kvHeads, int seqQ,
+                               int seqK, int headDim, int causal, float scale, float *scores) {
+  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim;
+  memset(out, 0, sizeof(float) * (size_t)batch * seqQ * qRow);
+  for (int b = 0; b < batch; b++) {
+    for (int h = 0; h < heads; h++) {
+      const size_t kvBase = (size_t)b * seqK * kvRow + (size_t)(h / group) * headDim;
+      for (int i = 0; i < seqQ; i++) {
+        const size_t qOff = ((size_t)b * seqQ + i) * qRow + (size_t)h * headDim;
+        const size_t pOff = (((size_t)b * heads + h) * seqQ + i) * seqK;
+        const int visible = causal ? (i + 1 < seqK ? i + 1 : seqK) : seqK;
+        float max = -__builtin_inff();
+        for (int j = 0; j < visible; j++) {
+          const float s = dotf(q + qOff, k + kvBase + (size_t)j * kvRow, headDim) * scale;
+          scores[j] = s;
+          if (s > max) max = s;
+        }
+        const float sum = expShifted(scores, visible, max);
+        for (int j = 0; j < seqK; j++) {
+          const float p = j < visible ? scores[j] / sum : 0.0f;
+          probs[pOff + j] = p;
+          if (p != 0.0f) axpyf(out + qOff, p, v + kvBase + (size_t)j * kvRow, headDim);
+        }
+      }
+    }
+  }
+}
+
+/* Gradients from the saved probs (cpu-attention.ts's attentionBackwardJs); dq, dk, dv overwritten. dS: seqK floats. */
+AVX2 static void attentionBackwardAvx2(const float *q, const float *k, const float *v, const float *probs, const float *dOut, float *dq, float *dk, float *dv,
+                                       int batch, int heads, int kvHeads, int seqQ, int seqK, int headDim, float scale, float *dS) {
+  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim;
+  memset(dq, 0, sizeof(float) * (size_t)batch * seqQ * qRow);
+  memset(dk, 0, sizeof(float) * (size_t)batch * seqK * kvRow);
+  memset(dv, 0, sizeof(float) * (size_t)batch * seqK * kvRow);
+  for (int b = 0; b < batch; b++) {
+    for (int h = 0; h < heads; h++) {
+      const size_t kvBase = (size_t)b * seqK * kvRow + (size_t)(h / group) * headDim;
+      for (int i = 0; i < seqQ; i++) {
+        const size_t qOff = ((size_t)b * seqQ + i) * qRow + (size_t)h * headDim;
+        const size_t pOff = (((size_t)b * heads + h) * seqQ + i) * seqK;
+        float dot = 0; /* Σ_j P_ij·dP_ij */
+        for (int j = 0; j < seqK; j++) {
+          const float p = probs[pOff + j];
+          if (p == 0.0f) {
+            dS[j] = 0;
+            continue;
+          }
+          const size_t vOff = kvBase + (size_t)j * kvRow;
+          const float dp = dotf(dOut + qOff, v + vOff, headDim);
+          axpyf(dv + vOff, p, dOut + qOff, headDim);
+          dS[j] = dp;
+          dot += p * dp;
+        }
+        for (int j = 0; j < seqK; j++) {
+          const float p = probs[pOff + j];
+          if (p == 0.0f) continue;
+          const float ds = p * (dS[j] - dot) * scale;
+          const size_t kOff = kvBase + (size_t)j * kvRow;
+          axpyf(dq + qOff, ds, k + kOff, headDim);
+          axpyf(dk + kOff, ds, q + qOff, headDim);
+        }
+      }
+    }
+  }
+}
+
+/* Asked once per process; every thread that races here writes the same answer. */
+static int cpuSupported(void) {
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return known;
+}
+#else
+static int cpuSupported(void) { return 0; }
+#endif
+
+/* ---- Node-API glue ---- */
+
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, "LOOM_ERR_BACKEND", message);
+  return NULL;
+}
+
+/* A Float32Array argument: its data (already at its byteOffset) and length in floats; 0 when it is not one. */
+static int floatArray(napi_env env, napi_value v, float **data, size_t *length) {
+  napi_typedarray_type type;
+  void *raw;
+  if (napi_get_typedarray_info(env, v, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) return 0;
+  *data = (float *)raw;
+  return 1;
+}
+
+static void freeScratch(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Scratch *s = (Scratch *)data;
+  free(s->a);
+  free(s->b);
+  free(s);
+}
+
+/* sgemm(a, aOffset, b, bOffset, c, cOffset, m, n, k, flags): flags bit 0 transA, bit 1 transB, bit 2 accumulate. */
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10) return fail(env, "sgemm: needs 10 arguments");
+  float *a, *b, *c;
+  size_t aLen, bLen, cLen;
+  if (!floatArray(env, argv[0], &a, &aLen) || !floatArray(env, argv[2], &b, &bLen) || !floatArray(env, argv[4], &c, &cLen)) {
+    return fail(env, "sgemm: a, b and c must be Float32Arrays");
+  }
+  int32_t ints[7];
+  const int at[7] = {1, 3, 5, 6, 7, 8, 9};
+  for (int i = 0; i < 7; i++) {
+    if (napi_get_value_int32(env, argv[at[i]], &ints[i]) != napi_ok || ints[i] < 0) return fail(env, "sgemm: offsets, sizes and flags must be non-negative integers");
+  }
+  const int64_t aOff = ints[0], bOff = ints[1], cOff = ints[2], m = ints[3], n = ints[4], k = ints[5];
+  const int flags = ints[6];
+  /* The TypeScript side checks too; this check is what keeps a bad call from touching memory it does not own. */
+  if (aOff + m * k > (int64_t)aLen || bOff + k * n > (int64_t)bLen || cOff + m * n > (int64_t)cLen) return fail(env, "sgemm: an operand is shorter than the product needs");
+  if (m == 0 || n == 0) return NULL;
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "sgemm: this CPU lacks AVX2/FMA");
+  Scratch *s;
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return fail(env, "sgemm: no scratch memory");
+  sgemmAvx2(s, a + aOff, b + bOff, c + cOff, (int)m, (int)n, (int)k, flags & 1, (flags >> 1) & 1, (flags >> 2) & 1);
+  return NULL;
+#else
+  (void)flags;
+  return fail(env, "sgemm: built without the x86 AVX2 kernel");
+#endif
+}
+
+/* adamw(w, g, m, v, b1, b2, eps, stepSize, invSqrtC2, decay): w, m and v updated in place, all of one length. */
+static napi_value Adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10) return fail(env, "adamw: needs 10 arguments");
+  float *arr[4];
+  size_t len[4];
+  for (int i = 0; i < 4; i++) {
+    if (!floatArray(env, argv[i], &arr[i], &len[i])) return fail(env, "adamw: w, g, m and v must be Float32Arrays");
+    if (len[i] != len[0]) return fail(env, "adamw: w, g, m and v must have one length");
+  }
+  double h[6];
+  for (int i = 0; i < 6; i++) {
+    if (napi_get_value_double(env, argv[4 + i], &h[i]) != napi_ok) return fail(env, "adamw: hyperparameters must be numbers");
+  }
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "adamw: this CPU lacks AVX2/FMA");
+  adamwAvx2(arr[0], arr[1], arr[2], arr[3], len[0], h);
+  return NULL;
+#else
+  return fail(env, "adamw: built without the x86 AVX2 kernel");
+#endif
+}
+
+/* lstmForward(x, kernel, recurrent, bias, hs, cs, gates, cellTanh, batch, seq, inSize, hidden); hidden % 8 == 0. */
+static napi_value LstmForward(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 12) return fail(env, "lstmForward: needs 12 arguments");
+  float *arr[8];
+  size_t len[8];
+  for (int i = 0; i < 8; i++) {
+    if (!floatArray(env, argv[i], &arr[i], &len[i])) return fail(env, "lstmForward: x, kernel, recurrent, bias, hs, cs, gates and cellTanh must be Float32Arrays");
+  }
+  int32_t dims[4];
+  for (int i = 0; i < 4; i++) {
+    if (napi_get_value_int32(env, argv[8 + i], &dims[i]) != napi_ok || dims[i] <= 0) return fail(env, "lstmForward: sizes must be positive integers");
+  }
+  const int64_t batch = dims[0], seq = dims[1], inSize = dims[2], h = dims[3], g4 = 4 * h, step = batch * h;
+  if (h % 8 != 0) return fail(env, "lstmForward: hidden must be a multiple of 8");
+  const int64_t need[8] = {batch * seq * inSize, inSize * g4, h * g4, g4, (seq + 1) * step, (seq + 1) * step, seq * batch * g4, seq * step};
+  for (int i = 0; i < 8; i++) {
+    if ((int64_t)len[i] < need[i]) return fail(env, "lstmForward: an array is shorter than the sizes need");
+  }
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "lstmForward: this CPU lacks AVX2/FMA");
+  Scratch *s;
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return fail(env, "lstmForward: no scratch memory");
+  float *xw = (float *)malloc(sizeof(float) * (size_t)(batch * seq * g4));
+  if (xw == NULL) return fail(env, "lstmForward: out of memory");
+  lstmAvx2(s, arr[0], arr[1], arr[2], arr[3], xw, arr[4], arr[5], arr[6], arr[7], (int)batch, (int)seq, (int)inSize, (int)h);
+  free(xw);
+  return NULL;
+#else
+  return fail(env, "lstmForward: built without the x86 AVX2 kernel");
+#endif
+}
+
+/* Reads n Float32Arrays from argv[0..n) and then m non-negative int32s; 0 (with an exception pending) on a bad one. */
+static int readArgs(napi_env env, napi_callback_info info, const char *name, size_t want, napi_value *argv, int nArrays, float **arr, size_t *len,
+                    int nInts, int32_t *ints) {
+  size_t argc = want;
+  char message[160];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    snprintf(message, sizeof message, "%s: needs %zu arguments", name, want);
+    fail(env, message);
+    return 0;
+  }
+  for (int i = 0; i < nArrays; i++) {
+    if (!floatArray(env, argv[i], &arr[i], &len[i])) {
+      snprintf(message, sizeof message, "%s: argument %d must be a Float32Array", name, i + 1);
+      fail(env, message);
+      return 0;
+    }
+  }
+  for (int i = 0; i < nInts; i++) {
+    if (napi_get_value_int32(env, argv[nArrays + i], &ints[i]) != napi_ok || ints[i] < 0) {
+      snprintf(message, sizeof message, "%s: argument %d must be a non-negative integer", name, nArrays + i + 1);
+      fail(env, message);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Checks the attention sizes against the arrays: q-like arrays hold qLen, k-like kvLen, probs pLen. */
+static int attentionSizesOk(const int32_t *d, const size_t *len, const char *kinds) {
+  const int64_t batch = d[0], heads = d[1], kvHeads = d[2], seqQ = d[3], seqK = d[4], headDim = d[5];
+  if (kvHeads < 1 || heads % kvHeads != 0) return 0;
+  const int64_t qLen = batch * seqQ * heads * headDim, kvLen = batch * seqK * kvHeads * headDim, pLen = batch * heads * seqQ * seqK;
+  for (int i = 0; kinds[i]; i++) {
+    const int64_t need = kinds[i] == 'q' ? qLen : kinds[i] == 'k' ? kvLen : pLen;
+    if ((int64_t)len[i] < need) return 0;
+  }
+  return 1;
+}
+
+/* attention(q, k, v, out, probs, batch, heads, kvHeads, seqQ, seqK, headDim, causal, scale) */
+static napi_value Attention(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  float *arr[5];
+  size_t len[5];
+  int32_t d[7];
+  if (!readArgs(env, info, "attention", 13, argv, 5, arr, len, 7, d)) return NULL;
+  double scale;
+  if (napi_get_value_double(env, argv[12], &scale) != napi_ok) return fail(env, "attention: scale must be a number");
+  if (!attentionSizesOk(d, len, "qkkqp")) return fail(env, "attention: sizes do not match the arrays (or kvHeads does not divide heads)");
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "attention: this CPU lacks AVX2/FMA");
+  float *scores = (float *)malloc(sizeof(float) * ((size_t)d[4] + 1));
+  if (scores == NULL) return fail(env, "attention: out of memory");
+  attentionAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], (float)scale, scores);
+  free(scores);
+  return NULL;
+#else
+  return fail(env, "attention: built without the x86 AVX2 kernel");
+#endif
+}
+
+/* attentionBackward(q, k, v, probs, dOut, dq, dk, dv, batch, heads, kvHeads, seqQ, seqK, headDim, scale) */
+static napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[15];
+  float *arr[8];
+  size_t len[8];
+  int32_t d[6];
+  if (!readArgs(env, info, "attentionBackward", 15, argv, 8, arr, len, 6, d)) return NULL;
+  double scale;
+  if (napi_get_value_double(env, argv[14], &scale) != napi_ok) return fail(env, "attentionBackward: scale must be a number");
+  if (!attentionSizesOk(d, len, "qkkpqqkk")) return fail(env, "attentionBackward: sizes do not match the arrays (or kvHeads does not divide heads)");
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "attentionBackward: this CPU lacks AVX2/FMA");
+  float *dS = (float *)malloc(sizeof(float) * ((size_t)d[4] + 1));
+  if (dS == NULL) return fail(env, "attentionBackward: out of memory");
+  attentionBackwardAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], d[0], d[1], d[2], d[3], d[4], d[5], (float)scale, dS);
+  free(dS);
+  return NULL;
+#else
+  return fail(env, "attentionBackward: built without the x86 AVX2 kernel");
+#endif
+}
+
+static napi_value Supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, cpuSupported(), &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  Scratch *s = (Scratch *)calloc(1, sizeof(Scratch));
+  if (s == NULL) return NULL;
+  /* 64-byte aligned, sizes multiples of 64 as aligned_alloc requires. */
+  s->a = (float *)aligned_alloc(64, sizeof(float) * MC * KC);
+  s->b = (float *)aligned_alloc(64, sizeof(float) * KC * NC);
+  if (s->a == NULL || s->b == NULL || napi_set_instance_data(env, s, freeScratch, NULL) != napi_ok) {
+    freeScratch(env, s, NULL);
+    return NULL;
+  }
+  napi_value fn;
+  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, Sgemm, NULL, &fn);
+  napi_set_named_property(env, exports, "sgemm", fn);
+  napi_create_function(env, "lstmForward", NAPI_AUTO_LENGTH, LstmForward, NULL, &fn);
+  napi_set_named_property(env, exports, "lstmForward", fn);
+  napi_create_function(env, "attention", NAPI_AUTO_LENGTH, Attention, NULL, &fn);
+  napi_set_named_property(env, exports, "attention", fn);
+  napi_create_function(env, "attentionBackward", NAPI_AUTO_LENGTH, AttentionBackward, NULL, &fn);
+  napi_set_named_property(env, exports, "attentionBackward", fn);
+  napi_create_function(env, "adamw", NAPI_AUTO_LENGTH, Adamw, NULL, &fn);
+  napi_set_named_property(env, exports, "adamw", fn);
+  napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &fn);
+  napi_set_named_property(env, exports, "supported", fn);
+  return exports;
+}
