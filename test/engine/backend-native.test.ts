@@ -13,6 +13,7 @@ import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
 import { adamw } from '../../src/engine/train/optimizers.js';
 import { expectGradientsMatch, randomTensor } from '../helpers/gradcheck.js';
+import { matmulReference, maxAbsDiff } from '../helpers/matmul-reference.js';
 
 /**
  * The optional native addon (native/loom_native.c, AVX2 + FMA). Built at install where a C compiler is present;
@@ -21,34 +22,6 @@ import { expectGradientsMatch, randomTensor } from '../helpers/gradcheck.js';
 const native = nativeAvailable();
 const rng = new Rng(11);
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-
-/** C = op(A)·op(B) (+ C) straight from the definition, in float64. */
-function reference(args: MatmulArgs): Float32Array {
-  const { a, b, m, n, k } = args;
-  const ao = args.aOffset ?? 0;
-  const bo = args.bOffset ?? 0;
-  const co = args.cOffset ?? 0;
-  const c = Float32Array.from(args.c);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let sum = args.accumulate ? (c[co + i * n + j] as number) : 0;
-      for (let p = 0; p < k; p++) {
-        const x = args.transA ? a[ao + p * m + i] : a[ao + i * k + p];
-        const y = args.transB ? b[bo + j * k + p] : b[bo + p * n + j];
-        sum += (x as number) * (y as number);
-      }
-      c[co + i * n + j] = sum;
-    }
-  }
-  return c;
-}
-
-function maxAbsDiff(x: Float32Array, y: Float32Array): number {
-  expect(x.length).toBe(y.length);
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
-  return worst;
-}
 
 describe('cpu-native fallback', () => {
   afterEach(() => {
@@ -80,7 +53,7 @@ describe('cpu-native fallback', () => {
     const args = { a: random(7 * 13), b: random(13 * 9), m: 7, n: 9, k: 13, transB: false };
     const got = new Float32Array(63);
     matmulNative({ ...args, c: got });
-    expect(maxAbsDiff(got, reference({ ...args, c: new Float32Array(63) }))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got, matmulReference({ ...args, c: new Float32Array(63) }))).toBeLessThan(1e-5);
   });
 });
 
@@ -110,7 +83,7 @@ describe.skipIf(!native)(`cpu-native addon (${NATIVE_PATH})`, () => {
               const b = random(bOffset + k * n + 1);
               const c = random(cOffset + m * n + 3);
               const args = { a, b, m, n, k, transA, transB, accumulate, aOffset, bOffset, cOffset };
-              const want = reference({ ...args, c });
+              const want = matmulReference({ ...args, c });
               const got = Float32Array.from(c);
               matmul({ ...args, c: got });
               const where = `transA=${transA} transB=${transB} accumulate=${accumulate} offsets=${aOffset},${bOffset},${cOffset}`;

@@ -18,37 +18,10 @@ import { defaultBackend, getBackend, selectBackend } from '../../src/engine/back
 import { nativeAvailable } from '../../src/engine/backend/cpu-native.js';
 import type { Conv2dArgs, MatmulArgs } from '../../src/engine/backend/types.js';
 import { Rng } from '../../src/engine/rng.js';
+import { matmulReference, maxAbsDiff } from '../helpers/matmul-reference.js';
 
 const rng = new Rng(7);
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-
-/** C = op(A)·op(B) (+ C) straight from the definition, in float64. */
-function reference(args: MatmulArgs): Float32Array {
-  const { a, b, m, n, k } = args;
-  const ao = args.aOffset ?? 0;
-  const bo = args.bOffset ?? 0;
-  const co = args.cOffset ?? 0;
-  const c = Float32Array.from(args.c);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let sum = args.accumulate ? (c[co + i * n + j] as number) : 0;
-      for (let p = 0; p < k; p++) {
-        const x = args.transA ? a[ao + p * m + i] : a[ao + i * k + p];
-        const y = args.transB ? b[bo + j * k + p] : b[bo + p * n + j];
-        sum += (x as number) * (y as number);
-      }
-      c[co + i * n + j] = sum;
-    }
-  }
-  return c;
-}
-
-function maxAbsDiff(x: Float32Array, y: Float32Array): number {
-  expect(x.length).toBe(y.length);
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
-  return worst;
-}
 
 describe('cpu-wasm backend', () => {
   it('loads the WebAssembly kernel (built by npm ci)', () => {
@@ -89,7 +62,7 @@ describe('cpu-wasm backend', () => {
               const b = random(bOffset + k * n + 1);
               const c = random(cOffset + m * n + 3);
               const args = { a, b, m, n, k, transA, transB, accumulate, aOffset, bOffset, cOffset };
-              const want = reference({ ...args, c });
+              const want = matmulReference({ ...args, c });
               const viaJs = Float32Array.from(c);
               matmulJs({ ...args, c: viaJs });
               const tol = 1e-5 * Math.sqrt(k) + 1e-6;
