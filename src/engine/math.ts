@@ -46,3 +46,30 @@ export function argmax(values: ArrayLike<number>, offset: number, n: number): nu
   }
   return best;
 }
+
+/**
+ * into[c] += Σ_r m[r·cols + c] over `rows` rows of a row-major matrix: a bias gradient. The sums run in float64,
+ * four rows at a time, and are rounded to float32 once: fewer loads and stores than a float32 add per element, and
+ * no less exact.
+ */
+export function addColumnSums(m: Float32Array, rows: number, cols: number, into: Float32Array): void {
+  const acc = new Float64Array(cols);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const i = o + c;
+      acc[c] = (acc[c] as number) + ((m[i] as number) + (m[i + cols] as number) + ((m[i + 2 * cols] as number) + (m[i + 3 * cols] as number)));
+    }
+  }
+  for (; r < rows; r++) for (let c = 0, o = r * cols; c < cols; c++) acc[c] = (acc[c] as number) + (m[o + c] as number);
+  for (let c = 0; c < cols; c++) into[c] = (into[c] as number) + (acc[c] as number);
+}
+
+/** Writes `row` into each of the first `rows` rows of `out` (a bias before an accumulating matmul), doubling copies. */
+export function fillRows(out: Float32Array, row: Float32Array, rows: number): void {
+  const total = rows * row.length;
+  if (total === 0) return;
+  out.set(row, 0);
+  for (let filled = row.length; filled < total; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, total - filled));
+}

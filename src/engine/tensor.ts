@@ -32,3 +32,10 @@ export const sameShape = (a: readonly number[], b: readonly number[]): boolean =
 export function expectSampleShape(where: string, t: Tensor, expected: readonly number[]): void {
   if (!sameShape(t.shape.slice(1), expected)) throw shapeError(where, [...expected], t.shape.slice(1));
 }
+
+/**
+ * `buf` itself when it holds exactly n floats, else a new zeroed array: for what a layer keeps from forward for its
+ * backward (or uses inside one call) and never hands out, so that training does not allocate it again every step.
+ * Callers overwrite every element before reading it.
+ */
+export const reuseBuffer = (buf: Float32Array, n: number): Float32Array => (buf.length === n ? buf : new Float32Array(n));

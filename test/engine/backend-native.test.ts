@@ -3,11 +3,14 @@ import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
 import { conv2dBackwardJs, conv2dJs } from '../../src/engine/backend/cpu-conv2d.js';
 import { adamwJs } from '../../src/engine/backend/cpu-adamw.js';
 import { matmulJs } from '../../src/engine/backend/cpu-matmul.js';
-import { adamwNative, cpuNativeBackend, lstmForwardNative, matmulNative, matmulNativeStrict, nativeAvailable, nativeLoadError, NATIVE_PATH } from '../../src/engine/backend/cpu-native.js';
+import { layerNormBackwardJs, layerNormJs } from '../../src/engine/backend/cpu-layernorm.js';
+import {
+  adamwNative, cpuNativeBackend, layerNormBackwardNative, layerNormNative, lstmForwardNative, matmulNative, matmulNativeStrict, nativeAvailable, nativeLoadError, NATIVE_PATH,
+} from '../../src/engine/backend/cpu-native.js';
 import { cpuWasmBackend } from '../../src/engine/backend/cpu-wasm.js';
 import { lstmForwardJs } from '../../src/engine/backend/cpu-wasm-lstm.js';
 import { defaultBackend, getBackend, selectBackend, setDefaultBackend } from '../../src/engine/backend/index.js';
-import type { Backend, Conv2dArgs, LstmForwardArgs, MatmulArgs } from '../../src/engine/backend/types.js';
+import type { Backend, Conv2dArgs, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs } from '../../src/engine/backend/types.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -192,6 +195,45 @@ describe.skipIf(!native)(`cpu-native addon (${NATIVE_PATH})`, () => {
       batch: 2, seq: 3, inSize: 4, hidden: 8,
     };
     expect(() => lstmForwardNative(args)).toThrow(/cellTanh holds 47 values, needs 48/);
+  });
+
+  // widths: 1, tails of the 4-lane sums and 2-lane backward sums, the bench's 64, and one past it
+  for (const width of [1, 2, 3, 5, 6, 7, 64, 67]) {
+    it(`LayerNorm forward and backward write exactly the bits of the JS loops (width ${width})`, () => {
+      const rows = 9;
+      const n = rows * width;
+      // an offset mean (where a one-pass variance would lose digits) and a large-scale row
+      const x = random(n).map((v, i) => (i < width ? v * 1e3 : v + 7));
+      const gamma = random(width).map((v) => v + 1);
+      const beta = random(width);
+      const outputs = () => ({ y: new Float32Array(n).fill(5), xHat: new Float32Array(n).fill(5), invStd: new Float32Array(rows).fill(5) });
+      const want: LayerNormArgs = { x, gamma, beta, ...outputs(), rows, width, epsilon: 1e-5 };
+      const got: LayerNormArgs = { x, gamma, beta, ...outputs(), rows, width, epsilon: 1e-5 };
+      layerNormJs(want);
+      layerNormNative(got);
+      expect(got.y).toEqual(want.y);
+      expect(got.xHat).toEqual(want.xHat);
+      expect(got.invStd).toEqual(want.invStd);
+      const dy = random(n);
+      const grads = () => ({ dx: new Float32Array(n).fill(5), dGamma: Float32Array.from(beta), dBeta: Float32Array.from(gamma) });
+      const bWant: LayerNormBackwardArgs = { dy, xHat: want.xHat, invStd: want.invStd, gamma, ...grads(), rows, width };
+      const bGot: LayerNormBackwardArgs = { dy, xHat: want.xHat, invStd: want.invStd, gamma, ...grads(), rows, width };
+      layerNormBackwardJs(bWant);
+      layerNormBackwardNative(bGot);
+      expect(bGot.dx).toEqual(bWant.dx);
+      expect(bGot.dGamma).toEqual(bWant.dGamma);
+      expect(bGot.dBeta).toEqual(bWant.dBeta);
+      expect(bGot.dBeta).not.toEqual(gamma); // added to, not skipped
+    });
+  }
+
+  it('LayerNorm rejects arrays shorter than the sizes need', () => {
+    const args: LayerNormArgs = {
+      x: new Float32Array(12), gamma: new Float32Array(4), beta: new Float32Array(4), y: new Float32Array(12), xHat: new Float32Array(11), invStd: new Float32Array(3), rows: 3, width: 4, epsilon: 1e-5,
+    };
+    expect(() => layerNormNative(args)).toThrow(/layerNorm: xHat holds 11 values, needs 12/);
+    expect(() => layerNormBackwardNative({ dy: new Float32Array(12), xHat: new Float32Array(12), invStd: new Float32Array(2), gamma: new Float32Array(4), dx: new Float32Array(12), dGamma: new Float32Array(4), dBeta: new Float32Array(4), rows: 3, width: 4 }))
+      .toThrow(/layerNormBackward: invStd holds 2 values, needs 3/);
   });
 
   it('is registered under its name once it loads', () => {

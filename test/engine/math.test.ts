@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, sigmoid, softmaxInto, softmaxRow } from '../../src/engine/math.js';
+import { addColumnSums, argmax, fillRows, sigmoid, softmaxInto, softmaxRow } from '../../src/engine/math.js';
 
 describe('engine/math: the shared sigmoid, softmax and argmax', () => {
   it('sigmoid is 1/(1+e^−v), symmetric, and finite at huge |v|', () => {
@@ -29,5 +29,32 @@ describe('engine/math: the shared sigmoid, softmax and argmax', () => {
     expect(argmax([-Infinity, -Infinity], 0, 2)).toBe(0);
     expect(argmax([NaN, NaN], 0, 2)).toBe(-1);
     expect(argmax([], 0, 0)).toBe(-1);
+  });
+});
+
+describe('engine/math: column sums and row fills (bias gradients and biases)', () => {
+  it('addColumnSums adds each column\'s sum over any number of rows (4-row blocks and a remainder)', () => {
+    for (const rows of [0, 1, 3, 4, 7, 9]) {
+      const cols = 5;
+      const m = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i) * 3);
+      const into = Float32Array.from({ length: cols }, (_, c) => c - 2);
+      const expected = Array.from(into, (v, c) => {
+        let s = v;
+        for (let r = 0; r < rows; r++) s += m[r * cols + c] as number;
+        return s;
+      });
+      addColumnSums(m, rows, cols, into);
+      into.forEach((v, c) => expect(v).toBeCloseTo(expected[c] as number, 5));
+    }
+  });
+
+  it('fillRows repeats the row into exactly the first rows rows', () => {
+    for (const rows of [0, 1, 2, 5, 8, 13]) {
+      const row = Float32Array.from([1, -2, 3]);
+      const out = new Float32Array(rows * 3 + 2).fill(9);
+      fillRows(out, row, rows);
+      for (let r = 0; r < rows; r++) expect(Array.from(out.subarray(r * 3, r * 3 + 3))).toEqual([1, -2, 3]);
+      expect(Array.from(out.subarray(rows * 3))).toEqual([9, 9]);
+    }
   });
 });

@@ -8,7 +8,8 @@ import { makeConv2d, makeConv2dBackward } from './cpu-conv2d.js';
 import { attentionBackwardWasm, attentionWasm, checkedAttentionSizes, needAttention } from './cpu-wasm-attention.js';
 import { checkLstmArgs, makeLstmForward } from './cpu-wasm-lstm.js';
 import { checkLength, matmulWasm, SMALL_PRODUCT } from './cpu-wasm.js';
-import type { AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LstmForwardArgs, MatmulArgs } from './types.js';
+import { layerNormBackwardJs, layerNormJs } from './cpu-layernorm.js';
+import type { AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs } from './types.js';
 
 /**
  * The native backend: matmul (and the convolutions built on it), the fused LSTM forward, the attention core and
@@ -37,6 +38,10 @@ interface Addon {
     batch: number, heads: number, kvHeads: number, seqQ: number, seqK: number, headDim: number, scale: number,
   ): void;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number, eps: number, stepSize: number, invSqrtC2: number, decay: number): void;
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xHat: Float32Array, invStd: Float32Array, rows: number, width: number, epsilon: number): void;
+  layerNormBackward(
+    dy: Float32Array, xHat: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array, rows: number, width: number,
+  ): void;
   supported(): boolean;
 }
 
@@ -54,9 +59,11 @@ function parseAddon(mod: unknown): Addon | string {
   const attention = method(mod, 'attention');
   const attentionBackward = method(mod, 'attentionBackward');
   const adamw = method(mod, 'adamw');
+  const layerNorm = method(mod, 'layerNorm');
+  const layerNormBackward = method(mod, 'layerNormBackward');
   const supported = method(mod, 'supported');
-  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !supported) {
-    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, supported (an addon from an older Loom: rebuild it)';
+  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !supported) {
+    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, supported (an addon from an older Loom: rebuild it)';
   }
   return {
     sgemm: (...args) => void sgemm(...args),
@@ -64,6 +71,8 @@ function parseAddon(mod: unknown): Addon | string {
     attention: (...args) => void attention(...args),
     attentionBackward: (...args) => void attentionBackward(...args),
     adamw: (...args) => void adamw(...args),
+    layerNorm: (...args) => void layerNorm(...args),
+    layerNormBackward: (...args) => void layerNormBackward(...args),
     supported: () => supported() === true,
   };
 }
@@ -184,6 +193,48 @@ export function adamwNative(args: AdamwArgs): void {
   else native.adamw(w, g, m, v, args.beta1, args.beta2, args.eps, args.stepSize, args.invSqrtC2, args.decay);
 }
 
+/** LayerNorm forward in the addon (bit for bit backend/cpu-layernorm.ts's loop, which it falls back to without it). */
+export function layerNormNative(args: LayerNormArgs): void {
+  const native = load();
+  if (native === null) {
+    layerNormJs(args);
+    return;
+  }
+  const { rows, width } = args;
+  const n = rows * width;
+  needFloats('layerNorm', 'x', args.x, n);
+  needFloats('layerNorm', 'y', args.y, n);
+  needFloats('layerNorm', 'xHat', args.xHat, n);
+  needFloats('layerNorm', 'invStd', args.invStd, rows);
+  needFloats('layerNorm', 'gamma', args.gamma, width);
+  needFloats('layerNorm', 'beta', args.beta, width);
+  native.layerNorm(args.x, args.gamma, args.beta, args.y, args.xHat, args.invStd, rows, width, args.epsilon);
+}
+
+/** LayerNorm backward in the addon; the same bits as the JS loop it falls back to. */
+export function layerNormBackwardNative(args: LayerNormBackwardArgs): void {
+  const native = load();
+  if (native === null) {
+    layerNormBackwardJs(args);
+    return;
+  }
+  const { rows, width } = args;
+  const n = rows * width;
+  needFloats('layerNormBackward', 'dy', args.dy, n);
+  needFloats('layerNormBackward', 'xHat', args.xHat, n);
+  needFloats('layerNormBackward', 'dx', args.dx, n);
+  needFloats('layerNormBackward', 'invStd', args.invStd, rows);
+  needFloats('layerNormBackward', 'gamma', args.gamma, width);
+  needFloats('layerNormBackward', 'dGamma', args.dGamma, width);
+  needFloats('layerNormBackward', 'dBeta', args.dBeta, width);
+  native.layerNormBackward(args.dy, args.xHat, args.invStd, args.gamma, args.dx, args.dGamma, args.dBeta, rows, width);
+}
+
+/** Throws, naming the array, when it holds fewer than n floats (the addon reads raw memory). */
+function needFloats(where: string, name: string, a: Float32Array, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || a.length < n) throw new LoomError('LOOM_ERR_BACKEND', `${where}: ${name} holds ${a.length} values, needs ${n}`);
+}
+
 export const cpuNativeBackend: Backend = {
   name: 'cpu-native',
   matmul: matmulNative,
@@ -193,4 +244,6 @@ export const cpuNativeBackend: Backend = {
   attentionBackward: attentionBackwardNative,
   lstmForward: lstmForwardNative,
   adamw: adamwNative,
+  layerNorm: layerNormNative,
+  layerNormBackward: layerNormBackwardNative,
 };

@@ -116,6 +116,35 @@ export interface AdamwArgs {
   decay: number;
 }
 
+/**
+ * LayerNorm over `rows` rows of `width` floats (layers/layernorm.ts): per row x̂ = (x − mean)/√(variance + epsilon)
+ * (population variance), y = γ·x̂ + β. Writes y and xHat [rows·width] and invStd [rows] (1/√(variance + epsilon)).
+ */
+export interface LayerNormArgs {
+  x: Float32Array;
+  gamma: Float32Array;
+  beta: Float32Array;
+  y: Float32Array;
+  xHat: Float32Array;
+  invStd: Float32Array;
+  rows: number;
+  width: number;
+  epsilon: number;
+}
+
+/** LayerNorm's gradients from the saved xHat and invStd: dx is overwritten, dGamma and dBeta are added to. */
+export interface LayerNormBackwardArgs {
+  dy: Float32Array;
+  xHat: Float32Array;
+  invStd: Float32Array;
+  gamma: Float32Array;
+  dx: Float32Array;
+  dGamma: Float32Array;
+  dBeta: Float32Array;
+  rows: number;
+  width: number;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(args: MatmulArgs): void;
@@ -127,4 +156,7 @@ export interface Backend {
   readonly lstmForward?: (args: LstmForwardArgs) => void;
   /** A fused AdamW step; absent: the optimizer's own JS loop (the reference), which gives the same bits. */
   readonly adamw?: (args: AdamwArgs) => void;
+  /** A fused LayerNorm forward and backward; absent: backend/cpu-layernorm.ts's JS loops (the reference), same bits. */
+  readonly layerNorm?: (args: LayerNormArgs) => void;
+  readonly layerNormBackward?: (args: LayerNormBackwardArgs) => void;
 }

@@ -1,9 +1,10 @@
-import { ACTIVATIONS, applyActivation, isActivation, multiplyActivationGrad, type Activation } from '../activations.js';
+import { ACTIVATIONS, activationGradInto, applyActivation, isActivation, type Activation } from '../activations.js';
 import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import { emitActivation } from '../io/onnx/ops/activation.js';
 import { modelFileError, specError } from '../errors.js';
+import { addColumnSums, fillRows } from '../math.js';
 import { fillNormal, type Rng } from '../rng.js';
-import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { expectSampleShape, reuseBuffer, sizeOf, type Tensor } from '../tensor.js';
 import { activationFromLoom, flatNeed, fmtShape, intField, requireInt, typedSpec, weightField } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
@@ -27,6 +28,8 @@ class Dense implements Layer<DenseSpec> {
   private readonly positions: number;
   private x: Float32Array = new Float32Array(0);
   private pre: Float32Array = new Float32Array(0);
+  /** Scratch for dy·act'(pre), reused across steps: it never leaves backward. */
+  private dPre: Float32Array = new Float32Array(0);
 
   constructor(spec: DenseSpec, readonly inputShape: readonly number[], rng: Rng) {
     const units = spec.units;
@@ -52,11 +55,14 @@ class Dense implements Layer<DenseSpec> {
     expectSampleShape('dense', x, this.inputShape);
     const rows = (x.shape[0] as number) * this.positions;
     const units = this.spec.units;
-    const pre = new Float32Array(rows * units);
-    for (let r = 0; r < rows; r++) pre.set(this.bias.value, r * units);
+    const act = this.spec.activation;
+    // Linear: the output is the pre-activation itself (backward never reads pre then), so no copy; otherwise pre
+    // stays inside the layer and its array is reused from step to step.
+    const pre = act === 'linear' ? new Float32Array(rows * units) : reuseBuffer(this.pre, rows * units);
+    fillRows(pre, this.bias.value, rows);
     ctx.backend.matmul({ a: x.data, b: this.kernel.value, c: pre, m: rows, n: units, k: this.inSize, accumulate: true });
-    const y = new Float32Array(pre.length);
-    applyActivation(this.spec.activation, pre, y);
+    const y = act === 'linear' ? pre : new Float32Array(pre.length);
+    applyActivation(act, pre, y);
     this.x = x.data;
     this.pre = pre;
     return { data: y, shape: [x.shape[0] as number, ...this.outputShape] };
@@ -65,10 +71,15 @@ class Dense implements Layer<DenseSpec> {
   backward(dy: Tensor, ctx: RunContext): Tensor {
     const units = this.spec.units;
     const rows = this.pre.length / units;
-    const dPre = Float32Array.from(dy.data);
-    multiplyActivationGrad(this.spec.activation, this.pre, dPre);
-    const db = this.bias.grad;
-    for (let r = 0; r < rows; r++) for (let o = 0; o < units; o++) db[o] = (db[o] as number) + (dPre[r * units + o] as number);
+    const act = this.spec.activation;
+    // dPre = dy·act'(pre); linear reads dy as it is (nothing here writes to it).
+    let dPre = dy.data;
+    if (act !== 'linear') {
+      this.dPre = reuseBuffer(this.dPre, dPre.length);
+      activationGradInto(act, this.pre, dy.data, this.dPre);
+      dPre = this.dPre;
+    }
+    addColumnSums(dPre, rows, units, this.bias.grad);
     // dW += xᵀ·dPre ; dx = dPre·Wᵀ
     ctx.backend.matmul({ a: this.x, b: dPre, c: this.kernel.grad, m: this.inSize, n: units, k: rows, transA: true, accumulate: true });
     const dx = new Float32Array(rows * this.inSize);

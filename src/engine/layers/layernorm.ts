@@ -1,8 +1,9 @@
 import { specError } from '../errors.js';
 import { float, int, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
-import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { expectSampleShape, reuseBuffer, sizeOf, type Tensor } from '../tensor.js';
 import { intField, numField, requireInt, rowsOf, weightField, type LoomCodec } from '../io/loom-codec.js';
+import { layerNormBackwardJs, layerNormJs } from '../backend/cpu-layernorm.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
 export interface LayerNormSpec {
@@ -40,65 +41,25 @@ class LayerNorm implements Layer<LayerNormSpec> {
     return [this.gamma, this.beta];
   }
 
-  forward(x: Tensor, _ctx: RunContext): Tensor {
+  forward(x: Tensor, ctx: RunContext): Tensor {
     expectSampleShape('layer_norm', x, this.inputShape);
-    const d = this.width;
-    const rows = x.data.length / d;
-    const xHat = new Float32Array(x.data.length);
-    const invStd = new Float32Array(rows);
+    const rows = x.data.length / this.width;
+    // Only backward reads xHat and invStd, and only the latest forward's: the same arrays serve every step.
+    this.xHat = reuseBuffer(this.xHat, x.data.length);
+    this.invStd = reuseBuffer(this.invStd, rows);
     const y = new Float32Array(x.data.length);
-    const g = this.gamma.value;
-    const b = this.beta.value;
-    for (let r = 0; r < rows; r++) {
-      const o = r * d;
-      let mean = 0;
-      for (let i = 0; i < d; i++) mean += x.data[o + i] as number;
-      mean /= d;
-      let variance = 0;
-      for (let i = 0; i < d; i++) variance += ((x.data[o + i] as number) - mean) ** 2;
-      variance /= d;
-      const inv = 1 / Math.sqrt(variance + this.spec.epsilon);
-      invStd[r] = inv;
-      for (let i = 0; i < d; i++) {
-        const h = ((x.data[o + i] as number) - mean) * inv;
-        xHat[o + i] = h;
-        y[o + i] = (g[i] as number) * h + (b[i] as number);
-      }
-    }
-    this.xHat = xHat;
-    this.invStd = invStd;
+    (ctx.backend.layerNorm ?? layerNormJs)({
+      x: x.data, gamma: this.gamma.value, beta: this.beta.value, y, xHat: this.xHat, invStd: this.invStd, rows, width: this.width, epsilon: this.spec.epsilon,
+    });
     return { data: y, shape: [...x.shape] };
   }
 
-  backward(dy: Tensor, _ctx: RunContext): Tensor {
-    const d = this.width;
-    const rows = this.invStd.length;
+  backward(dy: Tensor, ctx: RunContext): Tensor {
     const dx = new Float32Array(dy.data.length);
-    const g = this.gamma.value;
-    const dg = this.gamma.grad;
-    const db = this.beta.grad;
-    for (let r = 0; r < rows; r++) {
-      const o = r * d;
-      // dx = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ
-      let meanG = 0;
-      let meanGX = 0;
-      for (let i = 0; i < d; i++) {
-        const gy = dy.data[o + i] as number;
-        const h = this.xHat[o + i] as number;
-        dg[i] = (dg[i] as number) + gy * h;
-        db[i] = (db[i] as number) + gy;
-        const gh = gy * (g[i] as number);
-        meanG += gh;
-        meanGX += gh * h;
-      }
-      meanG /= d;
-      meanGX /= d;
-      const inv = this.invStd[r] as number;
-      for (let i = 0; i < d; i++) {
-        const gh = (dy.data[o + i] as number) * (g[i] as number);
-        dx[o + i] = inv * (gh - meanG - (this.xHat[o + i] as number) * meanGX);
-      }
-    }
+    (ctx.backend.layerNormBackward ?? layerNormBackwardJs)({
+      dy: dy.data, xHat: this.xHat, invStd: this.invStd, gamma: this.gamma.value, dx, dGamma: this.gamma.grad, dBeta: this.beta.grad,
+      rows: this.invStd.length, width: this.width,
+    });
     return { data: dx, shape: [...dy.shape] };
   }
 }

@@ -1,8 +1,9 @@
 import { shapeError, specError } from '../errors.js';
 import { int, type OnnxGraph } from '../io/onnx/graph.js';
+import { addColumnSums, fillRows } from '../math.js';
 import { fillNormal, type Rng } from '../rng.js';
 import { applyRope, ropeTables, type RopeTables } from '../rope.js';
-import { expectSampleShape, type Tensor } from '../tensor.js';
+import { expectSampleShape, reuseBuffer, type Tensor } from '../tensor.js';
 import { intField, requireInt, seqOf, typedSpec, weightField as f } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
@@ -51,6 +52,8 @@ class MultiHeadAttention implements Layer<MhaSpec> {
   private probs: Float32Array = new Float32Array(0);
   private attn: Float32Array = new Float32Array(0);
   private batch = 0;
+  /** Backward's scratch (dAttn, dq, dk, dv), reused across steps: none of it leaves backward. */
+  private grads: { dAttn: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array } | null = null;
 
   constructor(spec: MhaSpec, readonly inputShape: readonly number[], rng: Rng) {
     if (inputShape.length !== 2) throw shapeError('mha', '[seq, dModel]', inputShape);
@@ -99,21 +102,22 @@ class MultiHeadAttention implements Layer<MhaSpec> {
     const batch = x.shape[0] as number;
     const rows = batch * this.seq;
     const { heads, kvHeads, causal } = this.spec;
-    const q = this.project(x.data, rows, this.qKernel, this.qBias, ctx);
-    const k = this.project(x.data, rows, this.kKernel, this.kBias, ctx);
-    const v = this.project(x.data, rows, this.vKernel, this.vBias, ctx);
+    // q, k, v, probs and attn stay inside the layer (backward reads the latest forward's): their arrays are reused.
+    const q = this.project(x.data, rows, this.qKernel, this.qBias, reuseBuffer(this.q, rows * this.dModel), ctx);
+    const k = this.project(x.data, rows, this.kKernel, this.kBias, reuseBuffer(this.k, rows * this.kvDim), ctx);
+    const v = this.project(x.data, rows, this.vKernel, this.vBias, reuseBuffer(this.v, rows * this.kvDim), ctx);
     if (this.spec.rope) {
       this.rotate(q, heads, 1);
       this.rotate(k, kvHeads, 1);
     }
-    const attn = new Float32Array(rows * this.dModel);
-    const probs = new Float32Array(batch * heads * this.seq * this.seq);
+    const attn = reuseBuffer(this.attn, rows * this.dModel);
+    const probs = reuseBuffer(this.probs, batch * heads * this.seq * this.seq);
     ctx.backend.attention({
       q, k, v, out: attn, probs, batch, heads, kvHeads, seqQ: this.seq, seqK: this.seq, headDim: this.headDim, causal,
       scale: 1 / Math.sqrt(this.headDim),
     });
     const y = new Float32Array(rows * this.dModel);
-    for (let r = 0; r < rows; r++) y.set(this.outBias.value, r * this.dModel);
+    fillRows(y, this.outBias.value, rows);
     ctx.backend.matmul({ a: attn, b: this.outKernel.value, c: y, m: rows, n: this.dModel, k: this.dModel, accumulate: true });
     this.x = x.data;
     this.q = q;
@@ -131,12 +135,14 @@ class MultiHeadAttention implements Layer<MhaSpec> {
     const d = this.dModel;
     addColumnSums(dy.data, rows, d, this.outBias.grad);
     ctx.backend.matmul({ a: this.attn, b: dy.data, c: this.outKernel.grad, m: d, n: d, k: rows, transA: true, accumulate: true });
-    const dAttn = new Float32Array(rows * d);
+    if (this.grads?.dAttn.length !== rows * d) {
+      const kv = rows * this.kvDim;
+      this.grads = { dAttn: new Float32Array(rows * d), dq: new Float32Array(rows * d), dk: new Float32Array(kv), dv: new Float32Array(kv) };
+    }
+    // All four are overwritten whole below (matmul without accumulate, attentionBackward), so stale values never leak.
+    const { dAttn, dq, dk, dv } = this.grads;
     ctx.backend.matmul({ a: dy.data, b: this.outKernel.value, c: dAttn, m: rows, n: d, k: d, transB: true });
 
-    const dq = new Float32Array(rows * d);
-    const dk = new Float32Array(rows * this.kvDim);
-    const dv = new Float32Array(rows * this.kvDim);
     ctx.backend.attentionBackward({
       q: this.q, k: this.k, v: this.v, probs: this.probs, dOut: dAttn, dq, dk, dv, batch: this.batch, heads, kvHeads,
       seqQ: this.seq, seqK: this.seq, headDim: this.headDim, causal, scale: 1 / Math.sqrt(this.headDim),
@@ -153,11 +159,10 @@ class MultiHeadAttention implements Layer<MhaSpec> {
     return { data: dx, shape: [this.batch, ...this.inputShape] };
   }
 
-  /** x·W + b for every row. */
-  private project(x: Float32Array, rows: number, kernel: Param, bias: Param, ctx: RunContext): Float32Array {
+  /** x·W + b for every row, into out (rows × bias length; overwritten). */
+  private project(x: Float32Array, rows: number, kernel: Param, bias: Param, out: Float32Array, ctx: RunContext): Float32Array {
     const cols = bias.value.length;
-    const out = new Float32Array(rows * cols);
-    for (let r = 0; r < rows; r++) out.set(bias.value, r * cols);
+    fillRows(out, bias.value, rows);
     ctx.backend.matmul({ a: x, b: kernel.value, c: out, m: rows, n: cols, k: this.dModel, accumulate: true });
     return out;
   }
@@ -174,10 +179,6 @@ class MultiHeadAttention implements Layer<MhaSpec> {
   private rotate(t: Float32Array, headCount: number, direction: 1 | -1): void {
     if (this.rope) applyRope(t, headCount, this.rope, (r) => r % this.seq, direction);
   }
-}
-
-function addColumnSums(m: Float32Array, rows: number, cols: number, into: Float32Array): void {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) into[c] = (into[c] as number) + (m[r * cols + c] as number);
 }
 
 export const mhaKind: LayerKind<MhaSpec> = {

@@ -46,14 +46,17 @@ class Residual implements Layer<ResidualSpec> {
     if (!sameShape(skip.shape, x.shape)) {
       throw shapeError(`residual (back ${this.spec.back}): the skip input must match the layer input`, x.shape.slice(1), skip.shape.slice(1));
     }
-    const y = new Float32Array(x.data.length);
-    for (let i = 0; i < y.length; i++) y[i] = (x.data[i] as number) + (skip.data[i] as number);
+    const a = x.data;
+    const b = skip.data;
+    const y = new Float32Array(a.length);
+    for (let i = 0; i < y.length; i++) y[i] = (a[i] as number) + (b[i] as number);
     return { data: y, shape: [...x.shape] };
   }
 
+  /** dx and the skip's gradient are both dy itself, shared as Flatten shares it: gradients are read, never written. */
   backward(dy: Tensor, _ctx: RunContext): Tensor {
     this.dy = dy;
-    return { data: Float32Array.from(dy.data), shape: [...dy.shape] };
+    return dy;
   }
 
   skipGrad(): Tensor {
