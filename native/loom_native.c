@@ -1,8 +1,8 @@
 /*
  * Loom's optional native kernels (src/engine/backend/cpu-native.ts loads them, scripts/build-native.mjs builds them
  * at install): a packed, blocked single-precision matrix multiply with an AVX2 + FMA micro-kernel, the fused LSTM
- * forward of a whole sequence, the attention core (forward and backward), a fused AdamW step and LayerNorm (forward
- * and backward).
+ * forward of a whole sequence, the attention core (forward and backward), a fused AdamW step, LayerNorm (forward
+ * and backward) and the GELU and SiLU activations (forward and gradient).
  *
  * C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, exactly MatmulArgs (src/engine/backend/types.ts): op(A) is
  * A (m×k) or, transposed, A stored k×m; op(B) is B (k×n) or B stored n×k. The AVX2 code is compiled with per-function
@@ -435,6 +435,94 @@ AVX2 static void attentionBackwardAvx2(const float *q, const float *k, const flo
   }
 }
 
+/*
+ * Element-wise GELU (tanh form) and SiLU and their gradients: src/engine/activations.ts's loops, the reference, with
+ * its formulas and operation order. Eight floats per step, widened to two halves of four doubles: in float32 the
+ * exponent's argument alone (|2u| up to ~87 before the result underflows) would carry ~|2u|·6e-8 relative error, so
+ * the deep tails would miss the reference by over 1e-6; in float64 the outputs match it to float32 rounding.
+ */
+enum { ACT_GELU = 0, ACT_SILU = 1 };
+#define GELU_C 0.7978845608028654 /* √(2/π), Math.sqrt(2 / Math.PI) */
+
+/*
+ * e^x as activations.ts's fastExp: x = k·ln2 + r (Cody-Waite), |r| ≤ ln2/2, degree-8 Taylor polynomial (~2e-10
+ * relative), 2^k built in the exponent bits. x > 709 gives +∞ and x < −708 gives 0 (the reference still returns
+ * finite values up to 709.78 and subnormals down to −745, which change no float32 result here), NaN stays NaN.
+ */
+AVX2 static inline __m256d expPd(__m256d x) {
+  const __m256d hi = _mm256_set1_pd(709.0), lo = _mm256_set1_pd(-708.0);
+  const __m256d xc = _mm256_max_pd(_mm256_min_pd(x, hi), lo);
+  const __m256d k = _mm256_round_pd(_mm256_mul_pd(xc, _mm256_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d r = _mm256_sub_pd(_mm256_sub_pd(xc, _mm256_mul_pd(k, _mm256_set1_pd(0.6931471803691238))), _mm256_mul_pd(k, _mm256_set1_pd(1.9082149292705877e-10)));
+  __m256d p = _mm256_set1_pd(1.0 / 40320);
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 5040));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 720));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 120));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 24));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 6));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(0.5));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0));
+  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0));
+  /* k + 2^52 + 1023 holds k + 1023 in its low mantissa bits (|k| ≤ 1023 here); shifted up, that is 2^k's exponent. */
+  const __m256i bits = _mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(4503599627370496.0 + 1023))), 52);
+  __m256d e = _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
+  e = _mm256_blendv_pd(e, _mm256_set1_pd(__builtin_inf()), _mm256_cmp_pd(x, hi, _CMP_GT_OQ));
+  e = _mm256_blendv_pd(e, _mm256_setzero_pd(), _mm256_cmp_pd(x, lo, _CMP_LT_OQ));
+  return _mm256_blendv_pd(e, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+}
+
+/* e^(−2u) for GELU (u = √(2/π)(v + 0.044715v³)), e^(−v) for SiLU: 1/(1 + it) is the sigmoid both are built on. */
+AVX2 static inline __m256d negSigmoidExp(int kind, __m256d v) {
+  if (kind == ACT_SILU) return expPd(_mm256_sub_pd(_mm256_setzero_pd(), v));
+  const __m256d cube = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.044715), v), v), v);
+  return expPd(_mm256_mul_pd(_mm256_set1_pd(-2 * GELU_C), _mm256_add_pd(v, cube)));
+}
+
+/* out = v/(1 + e): GELU v·σ(2u), SiLU v·σ(v). */
+AVX2 static inline __m256d actForward4(int kind, __m256d v) {
+  return _mm256_div_pd(v, _mm256_add_pd(_mm256_set1_pd(1.0), negSigmoidExp(kind, v)));
+}
+
+/* GELU: dy·(s + 2·v·s·(1 − s)·du/dv), s = σ(2u); SiLU: dy·s·(1 + v·(1 − s)), s = σ(v). */
+AVX2 static inline __m256d actGrad4(int kind, __m256d v, __m256d dy) {
+  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d s = _mm256_div_pd(one, _mm256_add_pd(one, negSigmoidExp(kind, v)));
+  const __m256d oneMinusS = _mm256_sub_pd(one, s);
+  if (kind == ACT_SILU) return _mm256_mul_pd(_mm256_mul_pd(dy, s), _mm256_add_pd(one, _mm256_mul_pd(v, oneMinusS)));
+  const __m256d du = _mm256_mul_pd(_mm256_set1_pd(GELU_C), _mm256_add_pd(one, _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(3 * 0.044715), v), v)));
+  const __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), v), s), oneMinusS), du);
+  return _mm256_mul_pd(dy, _mm256_add_pd(s, t));
+}
+
+/* Eight floats: pre (and dy when grad) at p and g, results to o; o may be p or g. */
+AVX2 static inline void act8(int kind, int grad, const float *p, const float *g, float *o) {
+  const __m256 v8 = _mm256_loadu_ps(p);
+  const __m256d vLo = _mm256_cvtps_pd(_mm256_castps256_ps128(v8)), vHi = _mm256_cvtps_pd(_mm256_extractf128_ps(v8, 1));
+  __m256d rLo, rHi;
+  if (grad) {
+    const __m256 d8 = _mm256_loadu_ps(g);
+    rLo = actGrad4(kind, vLo, _mm256_cvtps_pd(_mm256_castps256_ps128(d8)));
+    rHi = actGrad4(kind, vHi, _mm256_cvtps_pd(_mm256_extractf128_ps(d8, 1)));
+  } else {
+    rLo = actForward4(kind, vLo);
+    rHi = actForward4(kind, vHi);
+  }
+  _mm256_storeu_ps(o, _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(rLo)), _mm256_cvtpd_ps(rHi), 1));
+}
+
+/* The last n % 8 elements go through the same vector code on a zero-padded copy, so they round exactly alike. */
+AVX2 static void activationAvx2(int kind, int grad, const float *pre, const float *dy, float *out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) act8(kind, grad, pre + i, grad ? dy + i : NULL, out + i);
+  if (i < n) {
+    float p[8] = {0}, g[8] = {0}, o[8];
+    memcpy(p, pre + i, (n - i) * sizeof(float));
+    if (grad) memcpy(g, dy + i, (n - i) * sizeof(float));
+    act8(kind, grad, p, g, o);
+    memcpy(out + i, o, (n - i) * sizeof(float));
+  }
+}
+
 /* Asked once per process; every thread that races here writes the same answer. */
 static int cpuSupported(void) {
   static int known = -1;
@@ -770,6 +858,31 @@ static napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* activation(pre, out, kind) and activationGrad(pre, dy, out, kind): kind 0 GELU, 1 SiLU; all arrays of one length. */
+static napi_value activationCall(napi_env env, napi_callback_info info, int grad) {
+  const char *name = grad ? "activationGrad" : "activation";
+  const int nArrays = grad ? 3 : 2;
+  napi_value argv[4];
+  float *arr[3];
+  size_t len[3];
+  int32_t kind;
+  if (!readArgs(env, info, name, (size_t)nArrays + 1, argv, nArrays, arr, len, 1, &kind)) return NULL;
+  if (kind != 0 && kind != 1) return fail(env, grad ? "activationGrad: kind must be 0 (gelu) or 1 (silu)" : "activation: kind must be 0 (gelu) or 1 (silu)");
+  for (int i = 1; i < nArrays; i++) {
+    if (len[i] != len[0]) return fail(env, grad ? "activationGrad: pre, dy and out must have one length" : "activation: pre and out must have one length");
+  }
+#ifdef LOOM_X86
+  if (!cpuSupported()) return fail(env, "activation: this CPU lacks AVX2/FMA");
+  activationAvx2(kind, grad, arr[0], grad ? arr[1] : NULL, arr[nArrays - 1], len[0]);
+  return NULL;
+#else
+  return fail(env, "activation: built without the x86 AVX2 kernel");
+#endif
+}
+
+static napi_value Activation(napi_env env, napi_callback_info info) { return activationCall(env, info, 0); }
+static napi_value ActivationGrad(napi_env env, napi_callback_info info) { return activationCall(env, info, 1); }
+
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -802,6 +915,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "layerNorm", fn);
   napi_create_function(env, "layerNormBackward", NAPI_AUTO_LENGTH, LayerNormBackward, NULL, &fn);
   napi_set_named_property(env, exports, "layerNormBackward", fn);
+  napi_create_function(env, "activation", NAPI_AUTO_LENGTH, Activation, NULL, &fn);
+  napi_set_named_property(env, exports, "activation", fn);
+  napi_create_function(env, "activationGrad", NAPI_AUTO_LENGTH, ActivationGrad, NULL, &fn);
+  napi_set_named_property(env, exports, "activationGrad", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

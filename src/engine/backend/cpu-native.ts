@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { activationGradInto, applyActivation, type Activation } from '../activations.js';
 import { LoomError } from '../errors.js';
 import { adamwJs } from './cpu-adamw.js';
 import { matmulJs } from './cpu-matmul.js';
@@ -9,15 +10,16 @@ import { attentionBackwardWasm, attentionWasm, checkedAttentionSizes, needAttent
 import { checkLstmArgs, makeLstmForward } from './cpu-wasm-lstm.js';
 import { checkLength, matmulWasm, SMALL_PRODUCT } from './cpu-wasm.js';
 import { layerNormBackwardJs, layerNormJs } from './cpu-layernorm.js';
-import type { AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs } from './types.js';
+import type { ActivationArgs, ActivationGradArgs, AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs } from './types.js';
 
 /**
- * The native backend: matmul (and the convolutions built on it), the fused LSTM forward, the attention core and
- * the AdamW step through an optional Node-API addon with AVX2 + FMA kernels (native/loom_native.c, built at install
- * by scripts/build-native.mjs into build/native/). WebAssembly's 128-bit SIMD has no fused multiply-add on Node 20
- * and half AVX2's width, which caps its matmul near half of one core's peak. The addon works on the caller's arrays
- * in place: no copies in or out. Never loaded outside Node (the browser build), nor where the addon is missing or
- * the CPU lacks AVX2/FMA; index.ts then falls back to cpu-wasm with a one-line notice.
+ * The native backend: matmul (and the convolutions built on it), the fused LSTM forward, the attention core, the
+ * AdamW step, LayerNorm and the GELU and SiLU activations through an optional Node-API addon with AVX2 + FMA kernels
+ * (native/loom_native.c, built at install by scripts/build-native.mjs into build/native/). WebAssembly's 128-bit
+ * SIMD has no fused multiply-add on Node 20 and half AVX2's width, which caps its matmul near half of one core's
+ * peak. The addon works on the caller's arrays in place: no copies in or out. Never loaded outside Node (the
+ * browser build), nor where the addon is missing or the CPU lacks AVX2/FMA; index.ts then falls back to cpu-wasm
+ * with a one-line notice.
  */
 export const NATIVE_PATH = fileURLToPath(new URL('../../../build/native/loom_native.node', import.meta.url));
 
@@ -42,6 +44,9 @@ interface Addon {
   layerNormBackward(
     dy: Float32Array, xHat: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array, rows: number, width: number,
   ): void;
+  /** kind: NATIVE_ACTIVATIONS's number. pre, dy and out of one length; out may alias pre or dy. */
+  activation(pre: Float32Array, out: Float32Array, kind: number): void;
+  activationGrad(pre: Float32Array, dy: Float32Array, out: Float32Array, kind: number): void;
   supported(): boolean;
 }
 
@@ -61,9 +66,11 @@ function parseAddon(mod: unknown): Addon | string {
   const adamw = method(mod, 'adamw');
   const layerNorm = method(mod, 'layerNorm');
   const layerNormBackward = method(mod, 'layerNormBackward');
+  const activation = method(mod, 'activation');
+  const activationGrad = method(mod, 'activationGrad');
   const supported = method(mod, 'supported');
-  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !supported) {
-    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, supported (an addon from an older Loom: rebuild it)';
+  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !activation || !activationGrad || !supported) {
+    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, activation, activationGrad, supported (an addon from an older Loom: rebuild it)';
   }
   return {
     sgemm: (...args) => void sgemm(...args),
@@ -73,6 +80,8 @@ function parseAddon(mod: unknown): Addon | string {
     adamw: (...args) => void adamw(...args),
     layerNorm: (...args) => void layerNorm(...args),
     layerNormBackward: (...args) => void layerNormBackward(...args),
+    activation: (...args) => void activation(...args),
+    activationGrad: (...args) => void activationGrad(...args),
     supported: () => supported() === true,
   };
 }
@@ -230,6 +239,35 @@ export function layerNormBackwardNative(args: LayerNormBackwardArgs): void {
   native.layerNormBackward(args.dy, args.xHat, args.invStd, args.gamma, args.dx, args.dGamma, args.dBeta, rows, width);
 }
 
+/** The activations the addon runs, by its kind number (native/loom_native.c); the rest stay in activations.ts. */
+const NATIVE_ACTIVATIONS: Partial<Record<Activation, number>> = { gelu: 0, silu: 1 };
+
+/** An activation in the addon where it has one (to float32 rounding of activations.ts's loop), else that loop. */
+export function activationNative({ activation, pre, out }: ActivationArgs): void {
+  const native = load();
+  const kind = NATIVE_ACTIVATIONS[activation];
+  if (native === null || kind === undefined) {
+    applyActivation(activation, pre, out);
+    return;
+  }
+  if (out.length !== pre.length) throw new LoomError('LOOM_ERR_BACKEND', `activation: pre holds ${pre.length} values, out ${out.length}; they must match`);
+  native.activation(pre, out, kind);
+}
+
+/** out = dy·f'(pre) in the addon where it has the activation, else activations.ts's loop. */
+export function activationGradNative({ activation, pre, dy, out }: ActivationGradArgs): void {
+  const native = load();
+  const kind = NATIVE_ACTIVATIONS[activation];
+  if (native === null || kind === undefined) {
+    activationGradInto(activation, pre, dy, out);
+    return;
+  }
+  if (pre.length !== dy.length || out.length !== dy.length) {
+    throw new LoomError('LOOM_ERR_BACKEND', `activationGrad: pre, dy, out hold ${pre.length}, ${dy.length}, ${out.length} values; they must match`);
+  }
+  native.activationGrad(pre, dy, out, kind);
+}
+
 /** Throws, naming the array, when it holds fewer than n floats (the addon reads raw memory). */
 function needFloats(where: string, name: string, a: Float32Array, n: number): void {
   if (!Number.isInteger(n) || n < 0 || a.length < n) throw new LoomError('LOOM_ERR_BACKEND', `${where}: ${name} holds ${a.length} values, needs ${n}`);
@@ -246,4 +284,6 @@ export const cpuNativeBackend: Backend = {
   adamw: adamwNative,
   layerNorm: layerNormNative,
   layerNormBackward: layerNormBackwardNative,
+  activation: activationNative,
+  activationGrad: activationGradNative,
 };

@@ -3,6 +3,7 @@
  * (plain JS, WebAssembly SIMD, WebGPU) can be swapped without touching layer code. All arrays are row-major
  * float32; offsets let a kernel work on a slice of a larger buffer without copying.
  */
+import type { Activation } from '../activations.js';
 
 /** C[m×n] = op(A)·op(B) (+ C when accumulate). op(A) is m×k: A is m×k, or k×m when transA. op(B) is k×n: B is k×n, or n×k when transB. */
 export interface MatmulArgs {
@@ -145,6 +146,21 @@ export interface LayerNormBackwardArgs {
   width: number;
 }
 
+/** out[i] = f(pre[i]) for one of activations.ts's activations (the reference); pre and out of one length, out may be pre. */
+export interface ActivationArgs {
+  activation: Activation;
+  pre: Float32Array;
+  out: Float32Array;
+}
+
+/** out[i] = dy[i]·f'(pre[i]); pre, dy and out of one length, out may be dy. */
+export interface ActivationGradArgs {
+  activation: Activation;
+  pre: Float32Array;
+  dy: Float32Array;
+  out: Float32Array;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(args: MatmulArgs): void;
@@ -159,4 +175,10 @@ export interface Backend {
   /** A fused LayerNorm forward and backward; absent: backend/cpu-layernorm.ts's JS loops (the reference), same bits. */
   readonly layerNorm?: (args: LayerNormArgs) => void;
   readonly layerNormBackward?: (args: LayerNormBackwardArgs) => void;
+  /**
+   * Element-wise activations and their gradients; absent: activations.ts's loops (the reference). A backend may run
+   * only some activations itself and hand the rest to those loops; its results agree with them to float32 rounding.
+   */
+  readonly activation?: (args: ActivationArgs) => void;
+  readonly activationGrad?: (args: ActivationGradArgs) => void;
 }

@@ -81,7 +81,8 @@ export class ConvCore {
     const pre = new Float32Array(batch * g.outC * g.outH * g.outW);
     backend.conv2d({ ...g, x, w: this.kernel.value, bias: this.bias.value, y: pre, batch });
     const y = new Float32Array(pre.length);
-    applyActivation(this.activation, pre, y);
+    if (backend.activation) backend.activation({ activation: this.activation, pre, out: y });
+    else applyActivation(this.activation, pre, y);
     this.x = x;
     this.pre = pre;
     this.batch = batch;
@@ -92,7 +93,8 @@ export class ConvCore {
   backward(dy: Float32Array, backend: Backend): Float32Array {
     const g = this.geometry;
     const dPre = Float32Array.from(dy);
-    multiplyActivationGrad(this.activation, this.pre, dPre);
+    if (backend.activationGrad) backend.activationGrad({ activation: this.activation, pre: this.pre, dy: dPre, out: dPre });
+    else multiplyActivationGrad(this.activation, this.pre, dPre);
     const dx = new Float32Array(this.x.length);
     backend.conv2dBackward({
       ...g,

@@ -91,24 +91,38 @@ class Pool implements Layer<PoolSpec> {
     const batch = x.shape[0] as number;
     const { offsets, windowLength: len } = this.windows;
     const y = new Float32Array(batch * this.outSize);
-    const max = this.spec.mode === 'max';
-    if (max) this.argmax = new Int32Array(y.length);
-    for (let b = 0; b < batch; b++) {
-      const base = b * this.inSize;
-      for (let o = 0; o < this.outSize; o++) {
-        const w = o * len;
-        if (max) {
+    const xd = x.data;
+    const outSize = this.outSize;
+    if (this.spec.mode === 'max') {
+      const argmax = new Int32Array(y.length);
+      this.argmax = argmax;
+      for (let b = 0; b < batch; b++) {
+        const base = b * this.inSize;
+        for (let o = 0; o < outSize; o++) {
+          const w = o * len;
           let best = base + (offsets[w] as number);
+          let bestValue = xd[best] as number;
           for (let i = 1; i < len; i++) {
             const idx = base + (offsets[w + i] as number);
-            if ((x.data[idx] as number) > (x.data[best] as number)) best = idx;
+            const v = xd[idx] as number;
+            // Selects rather than branches: which element of a window is largest is a coin toss the branch
+            // predictor loses half the time. Ties keep the first, NaN never wins, as before.
+            const larger = v > bestValue;
+            best = larger ? idx : best;
+            bestValue = larger ? v : bestValue;
           }
-          y[b * this.outSize + o] = x.data[best] as number;
-          this.argmax[b * this.outSize + o] = best;
-        } else {
+          y[b * outSize + o] = bestValue;
+          argmax[b * outSize + o] = best;
+        }
+      }
+    } else {
+      for (let b = 0; b < batch; b++) {
+        const base = b * this.inSize;
+        for (let o = 0; o < outSize; o++) {
+          const w = o * len;
           let sum = 0;
-          for (let i = 0; i < len; i++) sum += x.data[base + (offsets[w + i] as number)] as number;
-          y[b * this.outSize + o] = sum / len;
+          for (let i = 0; i < len; i++) sum += xd[base + (offsets[w + i] as number)] as number;
+          y[b * outSize + o] = sum / len;
         }
       }
     }
