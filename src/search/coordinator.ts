@@ -88,6 +88,9 @@ export function newRunId(now = new Date()): string {
   return `run-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
+/** What one epoch of a model costs the epoch budget: a k-fold model (a bag) trains one network per fold, so k. */
+const epochCost = (config: SearchConfig): number => config.data.kfold ?? 1;
+
 export class Coordinator {
   private readonly store: Store;
   private readonly executor: Executor;
@@ -188,9 +191,7 @@ export class Coordinator {
     this.store.resetRunningModels(runId);
     // The budget counts the epochs already trained (a resumed run) and the minutes from now.
     const budget = new Budget(config.budget, started, this.now);
-    // A k-fold model (a bag) trains one network per fold: each of its epochs costs k.
-    const epochCost = config.data.kfold ?? 1;
-    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend((m.metrics?.length ?? 0) * epochCost);
+    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend((m.metrics?.length ?? 0) * epochCost(config));
     const deadline = Math.min(started + budgetMs, budget.deadline);
     const spent = (): boolean => this.now() > deadline || budget.exhausted();
     const total = totalModels(config);
@@ -472,7 +473,7 @@ export class Coordinator {
         this.store.markModelPending(runId, model.modelId);
         continue;
       }
-      budget?.spend(result.metrics.length * (config.data.kfold ?? 1));
+      budget?.spend(result.metrics.length * epochCost(config));
       const at = stopBelow.length > 0 ? prunedAt(curveOf(result.metrics), stopBelow) : null;
       if (at !== null) {
         // Stopped by the pruner on purpose: kept with its partial curve, not a failure and not an ensemble candidate.
