@@ -8,6 +8,7 @@ import { benchAdaptation, adaptationTable } from './adaptation.js';
 import { benchQueueOverhead, benchQueueThroughput, queueTable } from './queue.js';
 import { benchGenerate, generateTable } from './generate.js';
 import { benchSearch, searchTable } from './search.js';
+import { benchSearchThroughput, searchThroughputTable } from './search-throughput.js';
 
 /**
  * `npm run bench`: every figure is measured side by side with its anchor in the same run and reported as a
@@ -40,6 +41,10 @@ if (want('memory')) {
 }
 
 if (want('workers')) {
+  console.log('\n## Search throughput: the default MNIST search's first generation (its space and training; 2,000 digits, 24 epochs in all) on 1 and 2 local worker threads');
+  const search = await benchSearchThroughput();
+  console.log(searchThroughputTable(search));
+  results.searchThroughput = search;
   console.log('\n## Workers: models per minute with 1 and 2 local worker threads, and the BullMQ queue overhead per job');
   try {
     const overhead = await benchQueueOverhead();

@@ -106,6 +106,24 @@ export function applyActivation(act: Activation, pre: Float32Array, out: Float32
   }
 }
 
+/** The element-wise kernels a backend may offer (backend/types.ts: Backend.activation/activationGrad, optional). */
+export interface ActivationKernels {
+  readonly activation?: (args: { activation: Activation; pre: Float32Array; out: Float32Array }) => void;
+  readonly activationGrad?: (args: { activation: Activation; pre: Float32Array; dy: Float32Array; out: Float32Array }) => void;
+}
+
+/** out[i] = f(pre[i]) with the backend's kernel when it has one, else the loops here (the reference). */
+export function activate(kernels: ActivationKernels, act: Activation, pre: Float32Array, out: Float32Array): void {
+  if (kernels.activation) kernels.activation({ activation: act, pre, out });
+  else applyActivation(act, pre, out);
+}
+
+/** out[i] = dy[i]·f'(pre[i]) with the backend's kernel when it has one; out may be dy. */
+export function activateGrad(kernels: ActivationKernels, act: Activation, pre: Float32Array, dy: Float32Array, out: Float32Array): void {
+  if (kernels.activationGrad) kernels.activationGrad({ activation: act, pre, dy, out });
+  else activationGradInto(act, pre, dy, out);
+}
+
 /** grad[i] *= f'(pre[i]), in place. */
 export function multiplyActivationGrad(act: Activation, pre: Float32Array, grad: Float32Array): void {
   activationGradInto(act, pre, grad, grad);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuWasmBackend } from '../../src/engine/backend/cpu-wasm.js';
 import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
+import { cpuNativeBackend, nativeAvailable } from '../../src/engine/backend/cpu-native.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -13,6 +14,18 @@ const cases: [string, number[], LayerSpec[]][] = [
   ['dense → dense', [7], [{ type: 'dense', units: 5, activation: 'relu' } as LayerSpec, { type: 'dense', units: 3 } as LayerSpec]],
   ['lstm → dense', [4, 3], [{ type: 'lstm', hidden: 5 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec]],
   [
+    'conv2d → pool → conv2d → dense (a conv stem)',
+    [2, 6, 6],
+    [
+      { type: 'conv2d', filters: 3, kernelSize: 3, padding: 1, activation: 'gelu' } as LayerSpec,
+      { type: 'pool', mode: 'max', size: 2 } as LayerSpec,
+      { type: 'conv2d', filters: 2, kernelSize: 3, padding: 1, activation: 'relu' } as LayerSpec,
+      { type: 'flatten' } as LayerSpec,
+      { type: 'dense', units: 3 } as LayerSpec,
+    ],
+  ],
+  ['swiglu → dense', [3, 4], [{ type: 'swiglu', hidden: 6 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec]],
+  [
     'a residual back to the input',
     [6],
     [{ type: 'dense', units: 6, activation: 'tanh' } as LayerSpec, { type: 'dense', units: 6 } as LayerSpec, { type: 'residual', back: 2 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec],
@@ -20,7 +33,7 @@ const cases: [string, number[], LayerSpec[]][] = [
 ];
 
 describe('skipping the input gradient of the first layer', () => {
-  for (const backend of [cpuJsBackend, cpuWasmBackend]) {
+  for (const backend of [cpuJsBackend, cpuWasmBackend, ...(nativeAvailable() ? [cpuNativeBackend] : [])]) {
     for (const [name, inputShape, layers] of cases) {
       it(`leaves every parameter gradient unchanged (${name}, ${backend.name})`, () => {
         const rng = new Rng(3);

@@ -67,6 +67,31 @@ describe('pool', () => {
     expect(Array.from(flat.forward(t([1, 4], [1, 7, 3, 2]), ctx).data)).toEqual([7]);
   });
 
+  it('max-pools 2×2 windows (the fast path) like a direct reference, with ties, NaN and odd sizes', () => {
+    const [c, h, w] = [3, 5, 7];
+    const rng = new Rng(8);
+    // Values from a small set, so windows often tie; a few NaN, which never win (a NaN first in its window stays).
+    const data = Float32Array.from({ length: 2 * c * h * w }, (_, i) => (i % 17 === 5 ? NaN : Math.floor(rng.uniform(0, 4))));
+    const layer = poolKind.create({ type: 'pool', mode: 'max', size: 2 }, [c, h, w], new Rng(1));
+    const y = layer.forward({ data, shape: [2, c, h, w] }, ctx).data;
+    const dy = Float32Array.from(y, (_, i) => i + 1);
+    const dx = layer.backward({ data: dy, shape: [2, c, 2, 3] }, ctx).data;
+    const wantDx = new Float32Array(data.length);
+    let o = 0;
+    for (let p = 0; p < 2 * c; p++)
+      for (let r = 0; r < 2; r++)
+        for (let q = 0; q < 3; q++, o++) {
+          let best = p * h * w + 2 * r * w + 2 * q;
+          for (const [i, j] of [[0, 1], [1, 0], [1, 1]] as const) {
+            const k = p * h * w + (2 * r + i) * w + 2 * q + j;
+            if ((data[k] as number) > (data[best] as number)) best = k;
+          }
+          expect(Object.is(y[o], data[best])).toBe(true);
+          wantDx[best] = (wantDx[best] as number) + (dy[o] as number);
+        }
+    expect(Array.from(dx)).toEqual(Array.from(wantDx));
+  });
+
   it('floors partial windows and gives their inputs no gradient', () => {
     const layer = poolKind.create({ type: 'pool', mode: 'mean', size: 2 }, [2, 5, 3], new Rng(1));
     expect(layer.outputShape).toEqual([2, 2, 1]);

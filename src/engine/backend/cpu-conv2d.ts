@@ -33,16 +33,35 @@ function checkGeometry(where: string, g: Geometry, buffers: Record<string, [Floa
 const isPointwise = (g: Geometry): boolean =>
   g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
 
+/**
+ * The output columns [lo, hi) of kernel column j whose input column ow·strideW + j − padW lies inside the image:
+ * the loops below copy those without a bounds test per element and pad the rest with zeros.
+ */
+function validColumns(j: number, g: Geometry): [number, number] {
+  const { inW, strideW, padW, outW } = g;
+  const lo = Math.min(outW, Math.max(0, Math.ceil((padW - j) / strideW)));
+  const hi = Math.max(lo, Math.min(outW, Math.floor((inW - 1 + padW - j) / strideW) + 1));
+  return [lo, hi];
+}
+
 /** cols[(c·kH + i)·kW + j][oh·outW + ow] = x[c][oh·strideH + i − padH][ow·strideW + j − padW], 0 outside the image. */
 function im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Array): void {
   const { inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW } = g;
   const positions = outH * outW;
+  // Stride 1 with the output as wide as the input ('same' padding): each unrolled row is the input plane shifted,
+  // one block copy plus zeroed edge columns.
+  const contiguous = strideH === 1 && strideW === 1 && outW === inW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = xOffset + c * inH * inW;
     for (let i = 0; i < kH; i++) {
       for (let j = 0; j < kW; j++, row++) {
         const rowStart = row * positions;
+        const [lo, hi] = validColumns(j, g);
+        if (contiguous) {
+          copyShiftedPlane(x, plane, i, j, g, cols, rowStart, lo, hi);
+          continue;
+        }
         for (let oh = 0; oh < outH; oh++) {
           const out = rowStart + oh * outW;
           const ih = oh * strideH + i - padH;
@@ -50,14 +69,43 @@ function im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Arra
             cols.fill(0, out, out + outW);
             continue;
           }
-          const line = plane + ih * inW;
-          for (let ow = 0; ow < outW; ow++) {
-            const iw = ow * strideW + j - padW;
-            cols[out + ow] = iw >= 0 && iw < inW ? (x[line + iw] as number) : 0;
-          }
+          for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
+          const src = plane + ih * inW + j - padW;
+          if (strideW === 1) for (let ow = lo; ow < hi; ow++) cols[out + ow] = x[src + ow] as number;
+          else for (let ow = lo; ow < hi; ow++) cols[out + ow] = x[src + ow * strideW] as number;
+          for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
         }
       }
     }
+  }
+}
+
+/**
+ * One unrolled row of im2col for stride 1 and outW = inW: cols[row][oh·W + ow] = x[oh + i − padH][ow + j − padW]. The
+ * rows of oh inside the image are one contiguous stretch of the plane shifted by (i − padH)·W + j − padW, copied at
+ * once; columns outside [lo, hi) picked up a neighbouring row's pixel (or lie outside the array) and are zeroed.
+ */
+function copyShiftedPlane(x: Float32Array, plane: number, i: number, j: number, g: Geometry, cols: Float32Array, rowStart: number, lo: number, hi: number): void {
+  const { inH, padH, padW, outH, outW } = g;
+  const ohLo = Math.min(outH, Math.max(0, padH - i));
+  const ohHi = Math.max(ohLo, Math.min(outH, inH + padH - i));
+  cols.fill(0, rowStart, rowStart + ohLo * outW);
+  cols.fill(0, rowStart + ohHi * outW, rowStart + outH * outW);
+  if (ohHi === ohLo) return;
+  let dst = rowStart + ohLo * outW;
+  let src = plane + (ohLo + i - padH) * outW + j - padW;
+  let count = (ohHi - ohLo) * outW;
+  if (src < 0) {
+    dst -= src;
+    count += src;
+    src = 0;
+  }
+  count = Math.min(count, x.length - src);
+  if (count > 0) cols.set(x.subarray(src, src + count), dst);
+  for (let oh = ohLo; oh < ohHi; oh++) {
+    const out = rowStart + oh * outW;
+    for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
+    for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
   }
 }
 
@@ -71,19 +119,36 @@ function col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: 
     for (let i = 0; i < kH; i++) {
       for (let j = 0; j < kW; j++, row++) {
         const rowStart = row * positions;
+        const [lo, hi] = validColumns(j, g);
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH + i - padH;
           if (ih < 0 || ih >= inH) continue;
-          const line = plane + ih * inW;
+          const dst = plane + ih * inW + j - padW;
           const out = rowStart + oh * outW;
-          for (let ow = 0; ow < outW; ow++) {
-            const iw = ow * strideW + j - padW;
-            if (iw >= 0 && iw < inW) dx[line + iw] = (dx[line + iw] as number) + (cols[out + ow] as number);
+          for (let ow = lo; ow < hi; ow++) {
+            const t = dst + ow * strideW;
+            dx[t] = (dx[t] as number) + (cols[out + ow] as number);
           }
         }
       }
     }
   }
+}
+
+/**
+ * Per-thread scratch for the unrolled patches, grown to the largest layer and reused by every call: a conv stem
+ * unrolls ~200 KB per sample per call, and a fresh array per call costs page faults and zeroing that show in a
+ * profile. Nothing outside one kernel call reads it.
+ */
+let scratch = new Float32Array(0);
+let scratchGrad = new Float32Array(0);
+function scratchOf(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch;
+}
+function scratchGradOf(n: number): Float32Array {
+  if (scratchGrad.length < n) scratchGrad = new Float32Array(n);
+  return scratchGrad;
 }
 
 /** A conv2d kernel built on a given matrix multiply (each backend passes its own). */
@@ -99,7 +164,7 @@ export const makeConv2d = (matmul: Matmul) => (args: Conv2dArgs): void => {
     y: [y, batch * outC * positions],
   });
   const pointwise = isPointwise(args);
-  const cols = pointwise ? x : new Float32Array(patch * positions);
+  const cols = pointwise ? x : scratchOf(patch * positions);
   for (let b = 0; b < batch; b++) {
     const yOffset = b * outC * positions;
     for (let f = 0; f < outC; f++) y.fill(bias[f] as number, yOffset + f * positions, yOffset + (f + 1) * positions);
@@ -123,9 +188,10 @@ export const makeConv2dBackward = (matmul: Matmul) => (args: Conv2dBackwardArgs)
     db: [db, outC],
   });
   const pointwise = isPointwise(args);
-  const cols = pointwise ? x : new Float32Array(patch * positions);
-  const dCols = pointwise ? dx : new Float32Array(patch * positions);
-  if (!pointwise) dx.fill(0, 0, batch * inSize);
+  const inputGrad = args.inputGrad !== false;
+  const cols = pointwise ? x : scratchOf(patch * positions);
+  const dCols = pointwise ? dx : scratchGradOf(patch * positions);
+  if (!pointwise && inputGrad) dx.fill(0, 0, batch * inSize);
   for (let b = 0; b < batch; b++) {
     const dyOffset = b * outC * positions;
     for (let f = 0; f < outC; f++) {
@@ -138,6 +204,7 @@ export const makeConv2dBackward = (matmul: Matmul) => (args: Conv2dBackwardArgs)
     const colsOffset = pointwise ? b * inSize : 0;
     // dw[outC][patch] += dy_b[outC][positions] · cols[patch][positions]ᵀ
     matmul({ a: dy, b: cols, c: dw, m: outC, n: patch, k: positions, transB: true, accumulate: true, aOffset: dyOffset, bOffset: colsOffset });
+    if (!inputGrad) continue;
     // dCols[patch][positions] = w[outC][patch]ᵀ · dy_b[outC][positions]; for 1×1 kernels that is dx_b itself.
     matmul({ a: w, b: dy, c: dCols, m: patch, n: positions, k: outC, transA: true, bOffset: dyOffset, cOffset: colsOffset });
     if (!pointwise) col2imAdd(dCols, args, dx, b * inSize);

@@ -45,7 +45,9 @@ export interface Conv2dArgs {
 /** Gradients of Conv2d: dx is overwritten; dw and db are accumulated (+=). */
 export interface Conv2dBackwardArgs extends Omit<Conv2dArgs, 'y'> {
   dy: Float32Array;
+  /** dL/dx, overwritten; left as it is when inputGrad is false (a network's first layer: nothing reads it). */
   dx: Float32Array;
+  inputGrad?: boolean;
   dw: Float32Array;
   db: Float32Array;
 }

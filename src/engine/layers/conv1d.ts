@@ -95,7 +95,7 @@ class Conv1d implements Layer<Conv1dSpec> {
   backward(dy: Tensor, ctx: RunContext): Tensor {
     const batch = dy.shape[0] as number;
     const dyNct = this.spec.channelsLast ? transposeSamples(dy.data, batch, this.outTime, this.spec.filters) : dy.data;
-    const dx = this.core.backward(dyNct, ctx.backend);
+    const dx = this.core.backward(dyNct, ctx.backend, ctx.inputGrad !== false);
     const data = this.spec.channelsLast ? transposeSamples(dx, batch, this.channels, this.time) : dx;
     return { data, shape: [batch, ...this.inputShape] };
   }

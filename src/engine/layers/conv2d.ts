@@ -1,10 +1,10 @@
-import { ACTIVATIONS, applyActivation, isActivation, multiplyActivationGrad, type Activation } from '../activations.js';
+import { ACTIVATIONS, activate, activateGrad, isActivation, type Activation } from '../activations.js';
 import { ints, type OnnxGraph } from '../io/onnx/graph.js';
 import { emitActivation } from '../io/onnx/ops/activation.js';
 import type { Backend } from '../backend/types.js';
 import { shapeError, specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
-import { expectSampleShape, type Tensor } from '../tensor.js';
+import { expectSampleShape, reuseBuffer, type Tensor } from '../tensor.js';
 import { activationFromLoom, intField, requireInt, typedSpec, weightField, type LoomWeightField, type WeightsFormat } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
@@ -60,6 +60,8 @@ export class ConvCore {
   readonly bias: Param;
   private x: Float32Array = new Float32Array(0);
   private pre: Float32Array = new Float32Array(0);
+  /** Backward's dy·act'(pre), reused across steps: it never leaves backward. */
+  private dPre: Float32Array = new Float32Array(0);
   private batch = 0;
 
   constructor(
@@ -78,23 +80,24 @@ export class ConvCore {
   /** x is [batch][inC][inH][inW]; returns act(conv(x) + bias) as [batch][outC][outH][outW]. */
   forward(x: Float32Array, batch: number, backend: Backend): Float32Array {
     const g = this.geometry;
-    const pre = new Float32Array(batch * g.outC * g.outH * g.outW);
+    // pre stays inside the layer (backward reads the latest forward's), so its array is reused from step to step.
+    const pre = reuseBuffer(this.pre, batch * g.outC * g.outH * g.outW);
     backend.conv2d({ ...g, x, w: this.kernel.value, bias: this.bias.value, y: pre, batch });
     const y = new Float32Array(pre.length);
-    if (backend.activation) backend.activation({ activation: this.activation, pre, out: y });
-    else applyActivation(this.activation, pre, y);
+    activate(backend, this.activation, pre, y);
     this.x = x;
     this.pre = pre;
     this.batch = batch;
     return y;
   }
 
-  /** dy like the last forward's output; adds into kernel/bias grads and returns dL/dx. */
-  backward(dy: Float32Array, backend: Backend): Float32Array {
+  /** dy like the last forward's output; adds into kernel/bias grads and returns dL/dx (zeros when !inputGrad). */
+  backward(dy: Float32Array, backend: Backend, inputGrad = true): Float32Array {
     const g = this.geometry;
-    const dPre = Float32Array.from(dy);
-    if (backend.activationGrad) backend.activationGrad({ activation: this.activation, pre: this.pre, dy: dPre, out: dPre });
-    else multiplyActivationGrad(this.activation, this.pre, dPre);
+    const dPre = reuseBuffer(this.dPre, dy.length);
+    this.dPre = dPre;
+    dPre.set(dy);
+    activateGrad(backend, this.activation, this.pre, dPre, dPre);
     const dx = new Float32Array(this.x.length);
     backend.conv2dBackward({
       ...g,
@@ -106,6 +109,7 @@ export class ConvCore {
       dx,
       dw: this.kernel.grad,
       db: this.bias.grad,
+      inputGrad,
     });
     return dx;
   }
@@ -174,7 +178,7 @@ class Conv2d implements Layer<Conv2dSpec> {
   }
 
   backward(dy: Tensor, ctx: RunContext): Tensor {
-    return { data: this.core.backward(dy.data, ctx.backend), shape: [dy.shape[0] as number, ...this.inputShape] };
+    return { data: this.core.backward(dy.data, ctx.backend, ctx.inputGrad !== false), shape: [dy.shape[0] as number, ...this.inputShape] };
   }
 }
 

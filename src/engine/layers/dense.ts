@@ -1,4 +1,4 @@
-import { ACTIVATIONS, activationGradInto, applyActivation, isActivation, type Activation } from '../activations.js';
+import { ACTIVATIONS, activate, activateGrad, isActivation, type Activation } from '../activations.js';
 import { int, type OnnxGraph } from '../io/onnx/graph.js';
 import { emitActivation } from '../io/onnx/ops/activation.js';
 import { modelFileError, specError } from '../errors.js';
@@ -62,8 +62,7 @@ class Dense implements Layer<DenseSpec> {
     fillRows(pre, this.bias.value, rows);
     ctx.backend.matmul({ a: x.data, b: this.kernel.value, c: pre, m: rows, n: units, k: this.inSize, accumulate: true });
     const y = act === 'linear' ? pre : new Float32Array(pre.length);
-    if (ctx.backend.activation) ctx.backend.activation({ activation: act, pre, out: y });
-    else applyActivation(act, pre, y);
+    activate(ctx.backend, act, pre, y);
     this.x = x.data;
     this.pre = pre;
     return { data: y, shape: [x.shape[0] as number, ...this.outputShape] };
@@ -77,8 +76,7 @@ class Dense implements Layer<DenseSpec> {
     let dPre = dy.data;
     if (act !== 'linear') {
       this.dPre = reuseBuffer(this.dPre, dPre.length);
-      if (ctx.backend.activationGrad) ctx.backend.activationGrad({ activation: act, pre: this.pre, dy: dy.data, out: this.dPre });
-      else activationGradInto(act, this.pre, dy.data, this.dPre);
+      activateGrad(ctx.backend, act, this.pre, dy.data, this.dPre);
       dPre = this.dPre;
     }
     addColumnSums(dPre, rows, units, this.bias.grad);

@@ -1,8 +1,9 @@
-import { activationFns } from '../activations.js';
+import { activate, activateGrad } from '../activations.js';
 import { type OnnxGraph } from '../io/onnx/graph.js';
 import { specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
-import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
+import { fillRows } from '../math.js';
+import { expectSampleShape, reuseBuffer, sizeOf, type Tensor } from '../tensor.js';
 import { requireInt, rowsOf, typedSpec, weightField as f } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
 
@@ -13,8 +14,6 @@ export interface SwigluSpec {
   /** Multiplies the normal init. */
   readonly initScale?: number;
 }
-
-const silu = activationFns.silu;
 
 /**
  * The gated feed-forward block, per position of the last axis [..., H] → [..., H]:
@@ -32,10 +31,15 @@ class Swiglu implements Layer<SwigluSpec> {
   readonly downBias: Param;
   private readonly width: number;
   private x: Float32Array = new Float32Array(0);
-  /** Gate and up pre-activations [rows][I], kept for backward. */
+  // Gate pre-activation, silu(gate), up and their product [rows][I], kept for backward; with backward's scratch
+  // (dHidden, dGate, dUp) they never leave the layer, so their arrays are reused from step to step.
   private gatePre: Float32Array = new Float32Array(0);
+  private gateAct: Float32Array = new Float32Array(0);
   private up: Float32Array = new Float32Array(0);
   private hiddenAct: Float32Array = new Float32Array(0);
+  private dHidden: Float32Array = new Float32Array(0);
+  private dGate: Float32Array = new Float32Array(0);
+  private dUp: Float32Array = new Float32Array(0);
 
   constructor(spec: SwigluSpec, readonly inputShape: readonly number[], rng: Rng) {
     if (inputShape.length === 0 || sizeOf(inputShape) === 0) throw specError('swiglu', `input shape [${inputShape.join(', ')}] has no last axis`);
@@ -65,18 +69,21 @@ class Swiglu implements Layer<SwigluSpec> {
     const h = this.width;
     const hidden = this.spec.hidden;
     const rows = x.data.length / h;
-    const gatePre = repeatRows(this.gateBias.value, rows);
-    const up = repeatRows(this.upBias.value, rows);
+    const n = rows * hidden;
+    const gatePre = (this.gatePre = reuseBuffer(this.gatePre, n));
+    const up = (this.up = reuseBuffer(this.up, n));
+    fillRows(gatePre, this.gateBias.value, rows);
+    fillRows(up, this.upBias.value, rows);
     ctx.backend.matmul({ a: x.data, b: this.gateKernel.value, c: gatePre, m: rows, n: hidden, k: h, accumulate: true });
     ctx.backend.matmul({ a: x.data, b: this.upKernel.value, c: up, m: rows, n: hidden, k: h, accumulate: true });
-    const hiddenAct = new Float32Array(rows * hidden);
-    for (let i = 0; i < hiddenAct.length; i++) hiddenAct[i] = silu.f(gatePre[i] as number) * (up[i] as number);
-    const y = repeatRows(this.downBias.value, rows);
+    const gateAct = (this.gateAct = reuseBuffer(this.gateAct, n));
+    activate(ctx.backend, 'silu', gatePre, gateAct);
+    const hiddenAct = (this.hiddenAct = reuseBuffer(this.hiddenAct, n));
+    for (let i = 0; i < n; i++) hiddenAct[i] = (gateAct[i] as number) * (up[i] as number);
+    const y = new Float32Array(rows * h);
+    fillRows(y, this.downBias.value, rows);
     ctx.backend.matmul({ a: hiddenAct, b: this.downKernel.value, c: y, m: rows, n: h, k: hidden, accumulate: true });
     this.x = x.data;
-    this.gatePre = gatePre;
-    this.up = up;
-    this.hiddenAct = hiddenAct;
     return { data: y, shape: [...x.shape] };
   }
 
@@ -84,35 +91,32 @@ class Swiglu implements Layer<SwigluSpec> {
     const h = this.width;
     const hidden = this.spec.hidden;
     const rows = dy.data.length / h;
+    const n = rows * hidden;
     addColumnSums(this.downBias.grad, dy.data, rows, h);
     // dWd += Aᵀ·dy ; dA = dy·Wdᵀ
     ctx.backend.matmul({ a: this.hiddenAct, b: dy.data, c: this.downKernel.grad, m: hidden, n: h, k: rows, transA: true, accumulate: true });
-    const dHidden = new Float32Array(rows * hidden);
+    const dHidden = (this.dHidden = reuseBuffer(this.dHidden, n));
     ctx.backend.matmul({ a: dy.data, b: this.downKernel.value, c: dHidden, m: rows, n: hidden, k: h, transB: true });
-    const dGate = new Float32Array(rows * hidden);
-    const dUp = new Float32Array(rows * hidden);
-    for (let i = 0; i < dHidden.length; i++) {
-      const z = this.gatePre[i] as number;
+    // dUp = dA ⊙ silu(gate); dGate = (dA ⊙ up) ⊙ silu'(gate pre-activation)
+    const dGate = (this.dGate = reuseBuffer(this.dGate, n));
+    const dUp = (this.dUp = reuseBuffer(this.dUp, n));
+    const { gateAct, up } = this;
+    for (let i = 0; i < n; i++) {
       const g = dHidden[i] as number;
-      dGate[i] = g * (this.up[i] as number) * silu.df(z);
-      dUp[i] = g * silu.f(z);
+      dUp[i] = g * (gateAct[i] as number);
+      dGate[i] = g * (up[i] as number);
     }
+    activateGrad(ctx.backend, 'silu', this.gatePre, dGate, dGate);
     addColumnSums(this.gateBias.grad, dGate, rows, hidden);
     addColumnSums(this.upBias.grad, dUp, rows, hidden);
     ctx.backend.matmul({ a: this.x, b: dGate, c: this.gateKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
     ctx.backend.matmul({ a: this.x, b: dUp, c: this.upKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
     const dx = new Float32Array(rows * h);
+    if (ctx.inputGrad === false) return { data: dx, shape: [...dy.shape] };
     ctx.backend.matmul({ a: dGate, b: this.gateKernel.value, c: dx, m: rows, n: h, k: hidden, transB: true });
     ctx.backend.matmul({ a: dUp, b: this.upKernel.value, c: dx, m: rows, n: h, k: hidden, transB: true, accumulate: true });
     return { data: dx, shape: [...dy.shape] };
   }
-}
-
-/** A [rows][n] buffer with every row set to `row` (bias broadcast before an accumulating matmul). */
-function repeatRows(row: Float32Array, rows: number): Float32Array {
-  const out = new Float32Array(rows * row.length);
-  for (let r = 0; r < rows; r++) out.set(row, r * row.length);
-  return out;
 }
 
 /** target[j] += Σ_r m[r][j]. */
