@@ -76,7 +76,8 @@ export function searchThroughputTable(rows: readonly SearchThroughputRow[]): str
   );
 }
 
-// Run directly: node bin/run-ts.mjs bench/search-throughput.ts
+// Run directly: node bin/run-ts.mjs bench/search-throughput.ts [THREADS,...]
 if (process.argv[1]?.endsWith('search-throughput.ts')) {
-  console.log(searchThroughputTable(await benchSearchThroughput()));
+  const threads = process.argv[2]?.split(',').map(Number);
+  console.log(searchThroughputTable(await benchSearchThroughput(threads ? { threads } : {})));
 }

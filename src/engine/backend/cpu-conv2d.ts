@@ -113,6 +113,7 @@ function copyShiftedPlane(x: Float32Array, plane: number, i: number, j: number, 
 function col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: number): void {
   const { inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW } = g;
   const positions = outH * outW;
+  const contiguous = strideH === 1 && strideW === 1 && outW === inW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = dxOffset + c * inH * inW;
@@ -120,6 +121,10 @@ function col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: 
       for (let j = 0; j < kW; j++, row++) {
         const rowStart = row * positions;
         const [lo, hi] = validColumns(j, g);
+        if (contiguous) {
+          addShiftedPlane(cols, rowStart, lo, hi, i, j, g, dx, plane);
+          continue;
+        }
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH + i - padH;
           if (ih < 0 || ih >= inH) continue;
@@ -133,6 +138,32 @@ function col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: 
       }
     }
   }
+}
+
+/**
+ * The adjoint of copyShiftedPlane: adds one unrolled row onto the shifted plane as one contiguous stretch. The
+ * entries of edge columns (outside [lo, hi)) belong to no pixel of this row: they are zeroed in cols first (the
+ * kernels' own scratch), so the stretch adds exactly +0 to the neighbouring pixels they line up with.
+ */
+function addShiftedPlane(cols: Float32Array, rowStart: number, lo: number, hi: number, i: number, j: number, g: Geometry, dx: Float32Array, plane: number): void {
+  const { inH, padH, padW, outH, outW } = g;
+  const ohLo = Math.min(outH, Math.max(0, padH - i));
+  const ohHi = Math.max(ohLo, Math.min(outH, inH + padH - i));
+  if (ohHi === ohLo) return;
+  for (let oh = ohLo; oh < ohHi; oh++) {
+    const out = rowStart + oh * outW;
+    for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
+    for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
+  }
+  let src = rowStart + ohLo * outW;
+  let dst = plane + (ohLo + i - padH) * outW + j - padW;
+  let end = dst + (ohHi - ohLo) * outW;
+  if (dst < 0) {
+    src -= dst;
+    dst = 0;
+  }
+  end = Math.min(end, dx.length);
+  for (let t = dst; t < end; t++, src++) dx[t] = (dx[t] as number) + (cols[src] as number);
 }
 
 /**
