@@ -41,7 +41,7 @@ if (want('memory')) {
 }
 
 if (want('workers')) {
-  console.log('\n## Search throughput: the default MNIST search's first generation (its space and training; 2,000 digits, 24 epochs in all) on 1 and 2 local worker threads');
+  console.log('\n## Search throughput: the first generation of the default MNIST search (its space and training; 2,000 digits, 24 epochs in all) on 1 and 2 local worker threads');
   const search = await benchSearchThroughput();
   console.log(searchThroughputTable(search));
   results.searchThroughput = search;

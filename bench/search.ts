@@ -21,7 +21,9 @@ import { table } from './util.js';
 /**
  * The search benchmark (issue 12): at an equal training budget (the same total epochs on the same data), over
  * several seeds, on several data sets, compare
- * - evolution: Loom's search as shipped for budgets (NES fitness, ASHA pruning, budget in epochs);
+ * - evolution: Loom's search as shipped for budgets (NES fitness, ASHA pruning, budget in epochs), ending as the
+ *   default config does with a refit of its best `refit` models with full epochs — paid from the same budget: the
+ *   search itself gets budget − refit·epochs;
  * - random: the same generator and training, no evolution, no pruning, the same epoch budget;
  * - deep ensemble: the random search's best architecture (chosen on validation) retrained with M seeds, averaged;
  * - MLP: a tuned plain multilayer perceptron (a small grid of width × learning rate, Loom's engine).
@@ -44,6 +46,8 @@ export interface SearchBenchSettings {
   readonly members: number;
   /** Evolution: models per generation (generation 0 trains fully; later ones are pruned by ASHA). */
   readonly population: number;
+  /** Evolution: how many of its best models are refit with `epochs` epochs at the end, within its budget (0: none). */
+  readonly refit: number;
   readonly threads: number;
   readonly datasets: readonly string[];
   readonly methods: readonly string[];
@@ -56,6 +60,7 @@ export const DEFAULT_SEARCH_BENCH: SearchBenchSettings = {
   limit: 1500,
   members: 4,
   population: 6,
+  refit: 3,
   threads: 2,
   datasets: ['mnist', 'fashion-mnist', 'penguins', 'sequence'],
   methods: ['evolution', 'random', 'deep-ensemble', 'mlp'],
@@ -145,9 +150,19 @@ async function runSearch(
     training: { epochs: settings.epochs, batchSize: 32 },
     budget: { epochs: settings.budget },
   };
+  const refitEpochs = settings.refit * settings.epochs;
+  if (kind === 'evolution' && refitEpochs >= settings.budget) throw new Error(`search bench: refit ${settings.refit}×${settings.epochs} epochs leaves nothing of the budget ${settings.budget}`);
   const config = parseSearchConfig(
     kind === 'evolution'
-      ? { ...common, population: settings.population, elite: Math.min(2, settings.population - 1), fitness: 'nes', pruner: { kind: 'asha', eta: 3, wave: 3 } }
+      ? {
+          ...common,
+          budget: { epochs: settings.budget - refitEpochs },
+          population: settings.population,
+          elite: Math.min(2, settings.population - 1),
+          fitness: 'nes',
+          pruner: { kind: 'asha', eta: 3, wave: 3 },
+          ...(settings.refit > 0 ? { refit: { models: settings.refit, epochs: settings.epochs } } : {}),
+        }
       : { ...common, population: Math.ceil(settings.budget / settings.epochs), generations: 1, elite: 0 },
   );
   const store = Store.open(':memory:');
