@@ -2,7 +2,7 @@
  * Loom's optional native kernels (src/engine/backend/cpu-native.ts loads them, scripts/build-native.mjs builds them
  * at install): a packed, blocked single-precision matrix multiply with an AVX2 + FMA micro-kernel, the fused LSTM
  * forward of a whole sequence, the attention core (forward and backward), a fused AdamW step, LayerNorm (forward
- * and backward) and the GELU and SiLU activations (forward and gradient).
+ * and backward) the GELU and SiLU activations (forward and gradient) and 2×2 max pooling.
  *
  * C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, exactly MatmulArgs (src/engine/backend/types.ts): op(A) is
  * A (m×k) or, transposed, A stored k×m; op(B) is B (k×n) or B stored n×k. The AVX2 code is compiled with per-function
@@ -628,6 +628,40 @@ ROWS static void layerNormBackwardRows(const float *dy, const float *xHat, const
   }
 }
 
+/*
+ * 2×2 max pooling of `planes` planes of h×w floats (src/engine/backend/cpu-pool.ts, the reference): y the window
+ * maxima, argmax the index into x of each winner, the first of (0,0), (0,1), (1,0), (1,1) on ties, NaN never
+ * displacing a value. The selects compile to conditional moves: which element of a window wins is a coin toss that a
+ * branch predictor loses half the time (the JavaScript loop's cost).
+ */
+static void maxPool2x2Planes(const float *x, float *y, int32_t *argmax, int planes, int h, int w) {
+  const int oh = h / 2, ow = w / 2;
+  size_t o = 0;
+  for (int p = 0; p < planes; p++) {
+    const size_t base = (size_t)p * h * w;
+    for (int r = 0; r < oh; r++) {
+      const size_t row0 = base + (size_t)2 * r * w, row1 = row0 + w;
+      for (int q = 0; q < ow; q++) {
+        size_t best = row0 + (size_t)2 * q;
+        float bestValue = x[best];
+        const size_t i1 = best + 1, i2 = row1 + (size_t)2 * q, i3 = i2 + 1;
+        const float v1 = x[i1], v2 = x[i2], v3 = x[i3];
+        int larger = v1 > bestValue;
+        best = larger ? i1 : best;
+        bestValue = larger ? v1 : bestValue;
+        larger = v2 > bestValue;
+        best = larger ? i2 : best;
+        bestValue = larger ? v2 : bestValue;
+        larger = v3 > bestValue;
+        best = larger ? i3 : best;
+        bestValue = larger ? v3 : bestValue;
+        y[o] = bestValue;
+        argmax[o++] = (int32_t)best;
+      }
+    }
+  }
+}
+
 /* ---- Node-API glue ---- */
 
 static napi_value fail(napi_env env, const char *message) {
@@ -880,6 +914,29 @@ static napi_value activationCall(napi_env env, napi_callback_info info, int grad
 #endif
 }
 
+/* maxPool2x2(x, y, argmax, planes, h, w): argmax an Int32Array; x holds planes·h·w, y and argmax planes·⌊h/2⌋·⌊w/2⌋. */
+static napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *arr[2];
+  size_t len[2];
+  int32_t d[3];
+  size_t argc = 6;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return fail(env, "maxPool2x2: needs 6 arguments");
+  if (!floatArray(env, argv[0], &arr[0], &len[0]) || !floatArray(env, argv[1], &arr[1], &len[1])) return fail(env, "maxPool2x2: x and y must be Float32Arrays");
+  napi_typedarray_type type;
+  size_t argmaxLength;
+  void *raw;
+  if (napi_get_typedarray_info(env, argv[2], &type, &argmaxLength, &raw, NULL, NULL) != napi_ok || type != napi_int32_array) return fail(env, "maxPool2x2: argmax must be an Int32Array");
+  for (int i = 0; i < 3; i++) {
+    if (napi_get_value_int32(env, argv[3 + i], &d[i]) != napi_ok || d[i] < 0) return fail(env, "maxPool2x2: planes, h and w must be non-negative integers");
+  }
+  const size_t in = (size_t)d[0] * d[1] * d[2], out = (size_t)d[0] * (d[1] / 2) * (d[2] / 2);
+  if (len[0] < in || len[1] < out || argmaxLength < out) return fail(env, "maxPool2x2: sizes do not match the arrays");
+  if (in > 0x7fffffff) return fail(env, "maxPool2x2: x is too large for int32 indices");
+  maxPool2x2Planes(arr[0], arr[1], (int32_t *)raw, d[0], d[1], d[2]);
+  return NULL;
+}
+
 static napi_value Activation(napi_env env, napi_callback_info info) { return activationCall(env, info, 0); }
 static napi_value ActivationGrad(napi_env env, napi_callback_info info) { return activationCall(env, info, 1); }
 
@@ -919,6 +976,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "activation", fn);
   napi_create_function(env, "activationGrad", NAPI_AUTO_LENGTH, ActivationGrad, NULL, &fn);
   napi_set_named_property(env, exports, "activationGrad", fn);
+  napi_create_function(env, "maxPool2x2", NAPI_AUTO_LENGTH, MaxPool2x2, NULL, &fn);
+  napi_set_named_property(env, exports, "maxPool2x2", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

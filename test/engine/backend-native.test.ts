@@ -4,8 +4,9 @@ import { conv2dBackwardJs, conv2dJs } from '../../src/engine/backend/cpu-conv2d.
 import { adamwJs } from '../../src/engine/backend/cpu-adamw.js';
 import { matmulJs } from '../../src/engine/backend/cpu-matmul.js';
 import { layerNormBackwardJs, layerNormJs } from '../../src/engine/backend/cpu-layernorm.js';
+import { maxPool2x2Js } from '../../src/engine/backend/cpu-pool.js';
 import {
-  adamwNative, cpuNativeBackend, layerNormBackwardNative, layerNormNative, lstmForwardNative, matmulNative, matmulNativeStrict, nativeAvailable, nativeLoadError, NATIVE_PATH,
+  adamwNative, cpuNativeBackend, layerNormBackwardNative, layerNormNative, lstmForwardNative, matmulNative, matmulNativeStrict, maxPool2x2Native, nativeAvailable, nativeLoadError, NATIVE_PATH,
 } from '../../src/engine/backend/cpu-native.js';
 import { cpuWasmBackend } from '../../src/engine/backend/cpu-wasm.js';
 import { lstmForwardJs } from '../../src/engine/backend/cpu-wasm-lstm.js';
@@ -234,6 +235,26 @@ describe.skipIf(!native)(`cpu-native addon (${NATIVE_PATH})`, () => {
     expect(() => layerNormNative(args)).toThrow(/layerNorm: xHat holds 11 values, needs 12/);
     expect(() => layerNormBackwardNative({ dy: new Float32Array(12), xHat: new Float32Array(12), invStd: new Float32Array(2), gamma: new Float32Array(4), dx: new Float32Array(12), dGamma: new Float32Array(4), dBeta: new Float32Array(4), rows: 3, width: 4 }))
       .toThrow(/layerNormBackward: invStd holds 2 values, needs 3/);
+  });
+
+  for (const [planes, h, w] of [[5, 8, 6], [3, 7, 9], [1, 2, 2], [2, 1, 5]] as const) {
+    it(`2×2 max pooling writes the JS loop's maxima and winners, with ties and NaN (${planes}×${h}×${w})`, () => {
+      const r = new Rng(planes * 100 + h * 10 + w);
+      // Few distinct values (ties in most windows), some NaN and signed zeros.
+      const x = Float32Array.from({ length: planes * h * w }, (_, i) => (i % 13 === 4 ? NaN : i % 11 === 3 ? -0 : Math.floor(r.uniform(-2, 2))));
+      const out = planes * Math.floor(h / 2) * Math.floor(w / 2);
+      const want = { y: new Float32Array(out), argmax: new Int32Array(out) };
+      const got = { y: new Float32Array(out), argmax: new Int32Array(out).fill(-1) };
+      maxPool2x2Js({ x, ...want, planes, h, w });
+      maxPool2x2Native({ x, ...got, planes, h, w });
+      expect(Array.from(got.argmax)).toEqual(Array.from(want.argmax));
+      expect(got.y.every((v, i) => Object.is(v, want.y[i]))).toBe(true);
+    });
+  }
+
+  it('2×2 max pooling rejects arrays shorter than the sizes need', () => {
+    expect(() => maxPool2x2Native({ x: new Float32Array(15), y: new Float32Array(4), argmax: new Int32Array(4), planes: 1, h: 4, w: 4 })).toThrow(/maxPool2x2: sizes do not match/);
+    expect(() => maxPool2x2Native({ x: new Float32Array(16), y: new Float32Array(4), argmax: new Int32Array(3), planes: 1, h: 4, w: 4 })).toThrow(/maxPool2x2: sizes do not match/);
   });
 
   it('is registered under its name once it loads', () => {

@@ -10,7 +10,10 @@ import { attentionBackwardWasm, attentionWasm, checkedAttentionSizes, needAttent
 import { checkLstmArgs, makeLstmForward } from './cpu-wasm-lstm.js';
 import { checkLength, matmulWasm, SMALL_PRODUCT } from './cpu-wasm.js';
 import { layerNormBackwardJs, layerNormJs } from './cpu-layernorm.js';
-import type { ActivationArgs, ActivationGradArgs, AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs } from './types.js';
+import { maxPool2x2Js } from './cpu-pool.js';
+import type {
+  ActivationArgs, ActivationGradArgs, AdamwArgs, AttentionArgs, AttentionBackwardArgs, Backend, LayerNormArgs, LayerNormBackwardArgs, LstmForwardArgs, MatmulArgs, MaxPool2x2Args,
+} from './types.js';
 
 /**
  * The native backend: matmul (and the convolutions built on it), the fused LSTM forward, the attention core, the
@@ -47,6 +50,7 @@ interface Addon {
   /** kind: NATIVE_ACTIVATIONS's number. pre, dy and out of one length; out may alias pre or dy. */
   activation(pre: Float32Array, out: Float32Array, kind: number): void;
   activationGrad(pre: Float32Array, dy: Float32Array, out: Float32Array, kind: number): void;
+  maxPool2x2(x: Float32Array, y: Float32Array, argmax: Int32Array, planes: number, h: number, w: number): void;
   supported(): boolean;
 }
 
@@ -68,9 +72,10 @@ function parseAddon(mod: unknown): Addon | string {
   const layerNormBackward = method(mod, 'layerNormBackward');
   const activation = method(mod, 'activation');
   const activationGrad = method(mod, 'activationGrad');
+  const maxPool2x2 = method(mod, 'maxPool2x2');
   const supported = method(mod, 'supported');
-  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !activation || !activationGrad || !supported) {
-    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, activation, activationGrad, supported (an addon from an older Loom: rebuild it)';
+  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !activation || !activationGrad || !maxPool2x2 || !supported) {
+    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, activation, activationGrad, maxPool2x2, supported (an addon from an older Loom: rebuild it)';
   }
   return {
     sgemm: (...args) => void sgemm(...args),
@@ -82,6 +87,7 @@ function parseAddon(mod: unknown): Addon | string {
     layerNormBackward: (...args) => void layerNormBackward(...args),
     activation: (...args) => void activation(...args),
     activationGrad: (...args) => void activationGrad(...args),
+    maxPool2x2: (...args) => void maxPool2x2(...args),
     supported: () => supported() === true,
   };
 }
@@ -268,6 +274,16 @@ export function activationGradNative({ activation, pre, dy, out }: ActivationGra
   native.activationGrad(pre, dy, out, kind);
 }
 
+/** 2×2 max pooling in the addon (same outputs and winners as backend/cpu-pool.ts's loop), else that loop. */
+export function maxPool2x2Native(args: MaxPool2x2Args): void {
+  const native = load();
+  if (native === null) {
+    maxPool2x2Js(args);
+    return;
+  }
+  native.maxPool2x2(args.x, args.y, args.argmax, args.planes, args.h, args.w);
+}
+
 /** Throws, naming the array, when it holds fewer than n floats (the addon reads raw memory). */
 function needFloats(where: string, name: string, a: Float32Array, n: number): void {
   if (!Number.isInteger(n) || n < 0 || a.length < n) throw new LoomError('LOOM_ERR_BACKEND', `${where}: ${name} holds ${a.length} values, needs ${n}`);
@@ -286,4 +302,5 @@ export const cpuNativeBackend: Backend = {
   layerNormBackward: layerNormBackwardNative,
   activation: activationNative,
   activationGrad: activationGradNative,
+  maxPool2x2: maxPool2x2Native,
 };

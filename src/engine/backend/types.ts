@@ -135,6 +135,20 @@ export interface LayerNormArgs {
   epsilon: number;
 }
 
+/**
+ * 2×2 max pooling of `planes` planes of h×w floats (layers/pool.ts, the conv stems' pooling): y [planes][⌊h/2⌋][⌊w/2⌋]
+ * and argmax, the index into x of each window's winner — the first of (0,0), (0,1), (1,0), (1,1) on ties; NaN never
+ * displaces a value (a NaN first in its window stays).
+ */
+export interface MaxPool2x2Args {
+  x: Float32Array;
+  y: Float32Array;
+  argmax: Int32Array;
+  planes: number;
+  h: number;
+  w: number;
+}
+
 /** LayerNorm's gradients from the saved xHat and invStd: dx is overwritten, dGamma and dBeta are added to. */
 export interface LayerNormBackwardArgs {
   dy: Float32Array;
@@ -177,6 +191,8 @@ export interface Backend {
   /** A fused LayerNorm forward and backward; absent: backend/cpu-layernorm.ts's JS loops (the reference), same bits. */
   readonly layerNorm?: (args: LayerNormArgs) => void;
   readonly layerNormBackward?: (args: LayerNormBackwardArgs) => void;
+  /** 2×2 max pooling; absent: backend/cpu-pool.ts's loop (the reference), same outputs and winners. */
+  readonly maxPool2x2?: (args: MaxPool2x2Args) => void;
   /**
    * Element-wise activations and their gradients; absent: activations.ts's loops (the reference). A backend may run
    * only some activations itself and hand the rest to those loops; its results agree with them to float32 rounding.

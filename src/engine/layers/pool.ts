@@ -2,7 +2,8 @@ import { shapeError, specError } from '../errors.js';
 import { int, ints, type OnnxGraph } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, sizeOf, type Tensor } from '../tensor.js';
-import type { Layer, LayerKind, Param } from './types.js';
+import { maxPool2x2Js } from '../backend/cpu-pool.js';
+import type { Layer, LayerKind, Param, RunContext } from './types.js';
 
 export const POOL_MODES = ['mean', 'max'] as const;
 export type PoolMode = (typeof POOL_MODES)[number];
@@ -86,7 +87,7 @@ class Pool implements Layer<PoolSpec> {
     return [];
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, ctx: RunContext): Tensor {
     expectSampleShape('pool', x, this.inputShape);
     const batch = x.shape[0] as number;
     const { offsets, windowLength: len } = this.windows;
@@ -97,7 +98,10 @@ class Pool implements Layer<PoolSpec> {
       // argmax stays inside the layer (backward reads the latest forward's): its array is reused across steps.
       const argmax = this.argmax.length === y.length ? this.argmax : new Int32Array(y.length);
       this.argmax = argmax;
-      if (this.spec.size === 2 && this.inputShape.length === 3) maxPool2x2(xd, this.inputShape as [number, number, number], batch, y, argmax);
+      if (this.spec.size === 2 && this.inputShape.length === 3) {
+        const [c, h, w] = this.inputShape as [number, number, number];
+        (ctx.backend.maxPool2x2 ?? maxPool2x2Js)({ x: xd, y, argmax, planes: batch * c, h, w });
+      }
       else for (let b = 0; b < batch; b++) {
         const base = b * this.inSize;
         for (let o = 0; o < outSize; o++) {
@@ -150,44 +154,6 @@ class Pool implements Layer<PoolSpec> {
       }
     }
     return { data: dx, shape: [batch, ...this.inputShape] };
-  }
-}
-
-/**
- * 2×2 max pooling of [batch][C][H][W], the conv stems' case, with direct indexing instead of the windows' offset
- * table: the same outputs, winners and tie rule (first of (0,0), (0,1), (1,0), (1,1) wins ties; NaN never wins).
- */
-function maxPool2x2(x: Float32Array, [c, h, w]: readonly [number, number, number], batch: number, y: Float32Array, argmax: Int32Array): void {
-  const oh = Math.floor(h / 2);
-  const ow = Math.floor(w / 2);
-  let o = 0;
-  for (let plane = 0; plane < batch * c; plane++) {
-    const base = plane * h * w;
-    for (let r = 0; r < oh; r++) {
-      const row0 = base + 2 * r * w;
-      const row1 = row0 + w;
-      for (let q = 0; q < ow; q++) {
-        let best = row0 + 2 * q;
-        let bestValue = x[best] as number;
-        const i1 = best + 1;
-        const v1 = x[i1] as number;
-        const l1 = v1 > bestValue;
-        best = l1 ? i1 : best;
-        bestValue = l1 ? v1 : bestValue;
-        const i2 = row1 + 2 * q;
-        const v2 = x[i2] as number;
-        const l2 = v2 > bestValue;
-        best = l2 ? i2 : best;
-        bestValue = l2 ? v2 : bestValue;
-        const i3 = i2 + 1;
-        const v3 = x[i3] as number;
-        const l3 = v3 > bestValue;
-        best = l3 ? i3 : best;
-        bestValue = l3 ? v3 : bestValue;
-        y[o] = bestValue;
-        argmax[o++] = best;
-      }
-    }
   }
 }
 
