@@ -44,6 +44,21 @@ function validColumns(j: number, g: Geometry): [number, number] {
   return [lo, hi];
 }
 
+/** For stride 1: the output rows [lo, hi) of kernel row i whose input row oh + i − padH lies inside the image. */
+function validRowsStride1(i: number, g: Geometry): [number, number] {
+  const lo = Math.min(g.outH, Math.max(0, g.padH - i));
+  return [lo, Math.max(lo, Math.min(g.outH, g.inH + g.padH - i))];
+}
+
+/** Zeroes the columns outside [lo, hi) of output rows [ohLo, ohHi) of one unrolled row. */
+function zeroEdgeColumns(cols: Float32Array, rowStart: number, ohLo: number, ohHi: number, lo: number, hi: number, outW: number): void {
+  for (let oh = ohLo; oh < ohHi; oh++) {
+    const out = rowStart + oh * outW;
+    for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
+    for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
+  }
+}
+
 /** cols[(c·kH + i)·kW + j][oh·outW + ow] = x[c][oh·strideH + i − padH][ow·strideW + j − padW], 0 outside the image. */
 function im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Array): void {
   const { inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW } = g;
@@ -86,9 +101,8 @@ function im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Arra
  * once; columns outside [lo, hi) picked up a neighbouring row's pixel (or lie outside the array) and are zeroed.
  */
 function copyShiftedPlane(x: Float32Array, plane: number, i: number, j: number, g: Geometry, cols: Float32Array, rowStart: number, lo: number, hi: number): void {
-  const { inH, padH, padW, outH, outW } = g;
-  const ohLo = Math.min(outH, Math.max(0, padH - i));
-  const ohHi = Math.max(ohLo, Math.min(outH, inH + padH - i));
+  const { padH, padW, outH, outW } = g;
+  const [ohLo, ohHi] = validRowsStride1(i, g);
   cols.fill(0, rowStart, rowStart + ohLo * outW);
   cols.fill(0, rowStart + ohHi * outW, rowStart + outH * outW);
   if (ohHi === ohLo) return;
@@ -102,11 +116,7 @@ function copyShiftedPlane(x: Float32Array, plane: number, i: number, j: number, 
   }
   count = Math.min(count, x.length - src);
   if (count > 0) cols.set(x.subarray(src, src + count), dst);
-  for (let oh = ohLo; oh < ohHi; oh++) {
-    const out = rowStart + oh * outW;
-    for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
-    for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
-  }
+  zeroEdgeColumns(cols, rowStart, ohLo, ohHi, lo, hi, outW);
 }
 
 /** The adjoint of im2col: adds each unrolled entry back onto the input pixel it was copied from. */
@@ -146,15 +156,10 @@ function col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: 
  * kernels' own scratch), so the stretch adds exactly +0 to the neighbouring pixels they line up with.
  */
 function addShiftedPlane(cols: Float32Array, rowStart: number, lo: number, hi: number, i: number, j: number, g: Geometry, dx: Float32Array, plane: number): void {
-  const { inH, padH, padW, outH, outW } = g;
-  const ohLo = Math.min(outH, Math.max(0, padH - i));
-  const ohHi = Math.max(ohLo, Math.min(outH, inH + padH - i));
+  const { padH, padW, outW } = g;
+  const [ohLo, ohHi] = validRowsStride1(i, g);
   if (ohHi === ohLo) return;
-  for (let oh = ohLo; oh < ohHi; oh++) {
-    const out = rowStart + oh * outW;
-    for (let ow = 0; ow < lo; ow++) cols[out + ow] = 0;
-    for (let ow = hi; ow < outW; ow++) cols[out + ow] = 0;
-  }
+  zeroEdgeColumns(cols, rowStart, ohLo, ohHi, lo, hi, outW);
   let src = rowStart + ohLo * outW;
   let dst = plane + (ohLo + i - padH) * outW + j - padW;
   let end = dst + (ohHi - ohLo) * outW;

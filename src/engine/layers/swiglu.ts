@@ -2,7 +2,7 @@ import { activate, activateGrad } from '../activations.js';
 import { type OnnxGraph } from '../io/onnx/graph.js';
 import { specError } from '../errors.js';
 import { fillNormal, type Rng } from '../rng.js';
-import { fillRows } from '../math.js';
+import { addColumnSums, fillRows } from '../math.js';
 import { expectSampleShape, reuseBuffer, sizeOf, type Tensor } from '../tensor.js';
 import { requireInt, rowsOf, typedSpec, weightField as f } from '../io/loom-codec.js';
 import { makeParam, type Layer, type LayerKind, type Param, type RunContext } from './types.js';
@@ -92,7 +92,7 @@ class Swiglu implements Layer<SwigluSpec> {
     const hidden = this.spec.hidden;
     const rows = dy.data.length / h;
     const n = rows * hidden;
-    addColumnSums(this.downBias.grad, dy.data, rows, h);
+    addColumnSums(dy.data, rows, h, this.downBias.grad);
     // dWd += Aᵀ·dy ; dA = dy·Wdᵀ
     ctx.backend.matmul({ a: this.hiddenAct, b: dy.data, c: this.downKernel.grad, m: hidden, n: h, k: rows, transA: true, accumulate: true });
     const dHidden = (this.dHidden = reuseBuffer(this.dHidden, n));
@@ -107,8 +107,8 @@ class Swiglu implements Layer<SwigluSpec> {
       dGate[i] = g * (up[i] as number);
     }
     activateGrad(ctx.backend, 'silu', this.gatePre, dGate, dGate);
-    addColumnSums(this.gateBias.grad, dGate, rows, hidden);
-    addColumnSums(this.upBias.grad, dUp, rows, hidden);
+    addColumnSums(dGate, rows, hidden, this.gateBias.grad);
+    addColumnSums(dUp, rows, hidden, this.upBias.grad);
     ctx.backend.matmul({ a: this.x, b: dGate, c: this.gateKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
     ctx.backend.matmul({ a: this.x, b: dUp, c: this.upKernel.grad, m: h, n: hidden, k: rows, transA: true, accumulate: true });
     const dx = new Float32Array(rows * h);
@@ -117,11 +117,6 @@ class Swiglu implements Layer<SwigluSpec> {
     ctx.backend.matmul({ a: dUp, b: this.upKernel.value, c: dx, m: rows, n: h, k: hidden, transB: true, accumulate: true });
     return { data: dx, shape: [...dy.shape] };
   }
-}
-
-/** target[j] += Σ_r m[r][j]. */
-function addColumnSums(target: Float32Array, m: Float32Array, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) target[j] = (target[j] as number) + (m[r * cols + j] as number);
 }
 
 export const swigluKind: LayerKind<SwigluSpec> = {
