@@ -38,10 +38,10 @@ const DEFAULT_CONFIG = new URL('../configs/mnist-quick.json', import.meta.url);
 
 export async function benchSearchThroughput(options: SearchThroughputOptions = {}): Promise<SearchThroughputRow[]> {
   const raw = JSON.parse(readFileSync(DEFAULT_CONFIG, 'utf8')) as Record<string, unknown>;
-  const { refit: _refit, timeBudgetMinutes: _minutes, ...rest } = raw;
+  const { refit: _refit, timeBudgetMinutes: _minutes, data, ...rest } = raw;
   const config = parseSearchConfig({
     ...rest,
-    data: { ...(rest.data as Record<string, unknown>), limit: options.limit ?? 2000 },
+    data: { ...(typeof data === 'object' && data !== null ? data : {}), limit: options.limit ?? 2000 },
     budget: { epochs: options.budgetEpochs ?? 24 },
   });
   const dir = mkdtempSync(join(tmpdir(), 'loom-bench-search-'));

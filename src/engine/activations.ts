@@ -124,11 +124,6 @@ export function activateGrad(kernels: ActivationKernels, act: Activation, pre: F
   else activationGradInto(act, pre, dy, out);
 }
 
-/** grad[i] *= f'(pre[i]), in place. */
-export function multiplyActivationGrad(act: Activation, pre: Float32Array, grad: Float32Array): void {
-  activationGradInto(act, pre, grad, grad);
-}
-
 /** out[i] = dy[i]·f'(pre[i]); out may be dy. ReLU: dy where pre > 0, else dy's signed zero (dy·0 for finite dy). */
 export function activationGradInto(act: Activation, pre: Float32Array, dy: Float32Array, out: Float32Array): void {
   const n = dy.length;

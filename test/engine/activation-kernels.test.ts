@@ -69,7 +69,7 @@ describe.skipIf(!native)(`activation kernels of the addon (${NATIVE_PATH})`, () 
           activationGradNative({ activation, pre, dy, out: gotGrad });
           expect(worstMismatch(gotGrad, wantGrad), `gradient, offset ${offset}`).toBeNull();
 
-          // In place, as conv2d's backward and multiplyActivationGrad use it; and forward over its own input.
+          // In place (out = dy), as SwiGLU's backward uses it; and forward over its own input.
           const inPlace = Float32Array.from(dy);
           activationGradNative({ activation, pre, dy: inPlace, out: inPlace });
           expect(inPlace).toEqual(gotGrad);

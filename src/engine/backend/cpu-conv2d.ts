@@ -176,15 +176,10 @@ function addShiftedPlane(cols: Float32Array, rowStart: number, lo: number, hi: n
  * unrolls ~200 KB per sample per call, and a fresh array per call costs page faults and zeroing that show in a
  * profile. Nothing outside one kernel call reads it.
  */
-let scratch = new Float32Array(0);
-let scratchGrad = new Float32Array(0);
-function scratchOf(n: number): Float32Array {
-  if (scratch.length < n) scratch = new Float32Array(n);
-  return scratch;
-}
-function scratchGradOf(n: number): Float32Array {
-  if (scratchGrad.length < n) scratchGrad = new Float32Array(n);
-  return scratchGrad;
+const scratch = { cols: new Float32Array(0), dCols: new Float32Array(0) };
+function scratchOf(which: keyof typeof scratch, n: number): Float32Array {
+  if (scratch[which].length < n) scratch[which] = new Float32Array(n);
+  return scratch[which];
 }
 
 /** A conv2d kernel built on a given matrix multiply (each backend passes its own). */
@@ -200,7 +195,7 @@ export const makeConv2d = (matmul: Matmul) => (args: Conv2dArgs): void => {
     y: [y, batch * outC * positions],
   });
   const pointwise = isPointwise(args);
-  const cols = pointwise ? x : scratchOf(patch * positions);
+  const cols = pointwise ? x : scratchOf('cols', patch * positions);
   for (let b = 0; b < batch; b++) {
     const yOffset = b * outC * positions;
     for (let f = 0; f < outC; f++) y.fill(bias[f] as number, yOffset + f * positions, yOffset + (f + 1) * positions);
@@ -225,8 +220,8 @@ export const makeConv2dBackward = (matmul: Matmul) => (args: Conv2dBackwardArgs)
   });
   const pointwise = isPointwise(args);
   const inputGrad = args.inputGrad !== false;
-  const cols = pointwise ? x : scratchOf(patch * positions);
-  const dCols = pointwise ? dx : scratchGradOf(patch * positions);
+  const cols = pointwise ? x : scratchOf('cols', patch * positions);
+  const dCols = pointwise ? dx : scratchOf('dCols', patch * positions);
   if (!pointwise && inputGrad) dx.fill(0, 0, batch * inSize);
   for (let b = 0; b < batch; b++) {
     const dyOffset = b * outC * positions;

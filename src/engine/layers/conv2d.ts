@@ -94,10 +94,8 @@ export class ConvCore {
   /** dy like the last forward's output; adds into kernel/bias grads and returns dL/dx (zeros when !inputGrad). */
   backward(dy: Float32Array, backend: Backend, inputGrad = true): Float32Array {
     const g = this.geometry;
-    const dPre = reuseBuffer(this.dPre, dy.length);
-    this.dPre = dPre;
-    dPre.set(dy);
-    activateGrad(backend, this.activation, this.pre, dPre, dPre);
+    const dPre = (this.dPre = reuseBuffer(this.dPre, dy.length));
+    activateGrad(backend, this.activation, this.pre, dy, dPre);
     const dx = new Float32Array(this.x.length);
     backend.conv2dBackward({
       ...g,

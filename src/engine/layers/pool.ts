@@ -66,6 +66,8 @@ class Pool implements Layer<PoolSpec> {
   private readonly outSize: number;
   /** For max: the input index (batch-absolute) that won each output value in the last forward. */
   private argmax: Int32Array = new Int32Array(0);
+  /** [C, H, W] max pooling with 2×2 windows, the conv stems' case: a backend kernel (or its reference) instead of the window loop. */
+  private readonly maxPool2x2Planes: { readonly channels: number; readonly h: number; readonly w: number } | null;
 
   constructor(spec: PoolSpec, readonly inputShape: readonly number[]) {
     const mode = spec.mode ?? 'mean';
@@ -81,6 +83,9 @@ class Pool implements Layer<PoolSpec> {
     this.outputShape = this.windows.outputShape;
     this.inSize = sizeOf(inputShape);
     this.outSize = sizeOf(this.outputShape);
+    const [channels, h, w] = inputShape;
+    this.maxPool2x2Planes =
+      mode === 'max' && size === 2 && channels !== undefined && h !== undefined && w !== undefined && inputShape.length === 3 ? { channels, h, w } : null;
   }
 
   params(): Param[] {
@@ -98,10 +103,8 @@ class Pool implements Layer<PoolSpec> {
       // argmax stays inside the layer (backward reads the latest forward's): its array is reused across steps.
       const argmax = this.argmax.length === y.length ? this.argmax : new Int32Array(y.length);
       this.argmax = argmax;
-      if (this.spec.size === 2 && this.inputShape.length === 3) {
-        const [c, h, w] = this.inputShape as [number, number, number];
-        (ctx.backend.maxPool2x2 ?? maxPool2x2Js)({ x: xd, y, argmax, planes: batch * c, h, w });
-      }
+      const planes = this.maxPool2x2Planes;
+      if (planes) (ctx.backend.maxPool2x2 ?? maxPool2x2Js)({ x: xd, y, argmax, planes: batch * planes.channels, h: planes.h, w: planes.w });
       else for (let b = 0; b < batch; b++) {
         const base = b * this.inSize;
         for (let o = 0; o < outSize; o++) {
