@@ -21,9 +21,9 @@ import { table } from './util.js';
 /**
  * The search benchmark (issue 12): at an equal training budget (the same total epochs on the same data), over
  * several seeds, on several data sets, compare
- * - evolution: Loom's search as shipped for budgets (NES fitness, ASHA pruning, budget in epochs), ending as the
- *   default config does with a refit of its best `refit` models with full epochs — paid from the same budget: the
- *   search itself gets budget − refit·epochs;
+ * - evolution: Loom's search for budgets (NES fitness, budget in epochs, ASHA pruning when `firstRung` > 0), ending
+ *   as the default config does with a refit of its best `refit` models with full epochs — paid from the same
+ *   budget: the search itself gets budget − refit·epochs;
  * - random: the same generator and training, no evolution, no pruning, the same epoch budget;
  * - deep ensemble: a random search with the budget less M members' epochs, then its best architecture (chosen on
  *   validation) retrained with M seeds and averaged — so it too spends the same budget;
@@ -68,7 +68,7 @@ export interface SearchBenchSettings {
   readonly testSize: number;
   /** Deep-ensemble members. */
   readonly members: number;
-  /** Evolution: models per generation (generation 0 trains fully; later ones are pruned by ASHA). */
+  /** Evolution: models per generation (generation 0 trains fully; with `firstRung` > 0 later ones are pruned by ASHA). */
   readonly population: number;
   /** Evolution: how many of its best models are refit with `epochs` epochs at the end, within its budget (0: none). */
   readonly refit: number;
@@ -170,20 +170,24 @@ function carsCsv(): string {
 }
 
 function benchData(name: string, settings: SearchBenchSettings): BenchData {
-  const small = { split: null, kfold: null, seeds: settings.smallSeeds, budget: settings.budget, epochs: settings.epochs, firstRung: settings.firstRung };
+  const base = { kfold: null, budget: settings.budget, epochs: settings.epochs, firstRung: settings.firstRung };
+  const small = { ...base, split: null, seeds: settings.smallSeeds };
   const k = settings.tabularEpochScale;
   const folds = settings.tabularKFold > 1 ? settings.tabularKFold : null;
   const tabular = { ...small, kfold: folds, budget: settings.budget * k * (folds ?? 1), epochs: settings.epochs * k, firstRung: settings.firstRung * k };
   if (name === 'mnist' || name === 'fashion-mnist') {
     const limit = settings.trainSize + settings.valSize + settings.testSize;
     const fractions = [settings.trainSize / limit, settings.valSize / limit, settings.testSize / limit] as const;
-    return { name, ref: name, split: { limit, fractions }, kfold: null, seeds: settings.seeds, budget: settings.budget, epochs: settings.epochs, firstRung: settings.firstRung };
+    return { name, ref: name, ...base, split: { limit, fractions }, seeds: settings.seeds };
   }
   if (name === 'penguins') return { name, ref: `csv:${penguinsCsv()}?label=species`, ...tabular };
   if (name === 'cars') return { name, ref: `csv:${carsCsv()}?label=origin`, ...tabular };
   if (name === 'sequence') return { name, ref: 'synthetic:sequence', ...small };
   throw new Error(`search bench: unknown data set "${name}" (known: mnist, fashion-mnist, penguins, cars, sequence)`);
 }
+
+/** What one fully trained model costs a search's epoch budget: its epochs, times k for a k-fold bag (k networks). */
+const modelCost = (data: BenchData): number => data.epochs * (data.kfold ?? 1);
 
 /** The split options of a bench data set for one seed (a search config's `data` and the loader take the same). */
 const splitOf = (data: BenchData, seed: number, kfold = data.kfold): { splitSeed: number; limit?: number; fractions?: [number, number, number]; kfold?: number } => ({
@@ -235,7 +239,7 @@ async function runSearch(
     training: { epochs: data.epochs, batchSize: 32 },
     budget: { epochs: budget },
   };
-  const refitEpochs = settings.refit * data.epochs * (data.kfold ?? 1);
+  const refitEpochs = settings.refit * modelCost(data);
   if (kind === 'evolution' && refitEpochs >= budget) throw new Error(`search bench: a refit of ${settings.refit} models costs ${refitEpochs} epochs, leaving nothing of the budget ${budget}`);
   const config = parseSearchConfig(
     kind === 'evolution'
@@ -248,7 +252,7 @@ async function runSearch(
           pruner: data.firstRung > 0 ? { kind: 'asha', eta: 3, wave: 3, minEpochs: data.firstRung } : { kind: 'none' },
           ...(settings.refit > 0 ? { refit: { models: settings.refit, epochs: data.epochs } } : {}),
         }
-      : { ...common, population: Math.ceil(budget / (data.epochs * (data.kfold ?? 1))), generations: 1, elite: 0 },
+      : { ...common, population: Math.ceil(budget / modelCost(data)), generations: 1, elite: 0 },
   );
   const store = Store.open(':memory:');
   try {
@@ -280,7 +284,7 @@ async function runSearch(
  */
 async function deepEnsemble(data: BenchData, dataset: LoadedDataset, seed: number, settings: SearchBenchSettings, executor: ThreadPoolExecutor): Promise<MethodResult> {
   const started = performance.now();
-  const membersCost = settings.members * data.epochs * (data.kfold ?? 1);
+  const membersCost = settings.members * modelCost(data);
   if (membersCost >= data.budget) throw new Error(`search bench: ${settings.members} deep-ensemble members cost ${membersCost} epochs, leaving nothing of the budget ${data.budget}`);
   const search = await runSearch('random', data, dataset, seed, settings, executor, data.budget - membersCost);
   const arch = search.bestArch;
