@@ -82,6 +82,8 @@ export interface SearchBenchSettings {
    */
   readonly firstRung: number;
   readonly threads: number;
+  /** The first seed (each data set runs seeds firstSeed, firstSeed + 1, …); reported runs use 101, development runs 201. */
+  readonly firstSeed: number;
   readonly datasets: readonly string[];
   readonly methods: readonly string[];
 }
@@ -101,6 +103,7 @@ export const DEFAULT_SEARCH_BENCH: SearchBenchSettings = {
   refit: 3,
   firstRung: 0,
   threads: 2,
+  firstSeed: 101,
   datasets: ['mnist', 'fashion-mnist', 'penguins', 'cars', 'sequence'],
   methods: ['evolution', 'random', 'deep-ensemble', 'mlp'],
 };
@@ -347,7 +350,7 @@ export async function benchSearch(settings: SearchBenchSettings = searchBenchSet
       const data = benchData(name, settings);
       const perMethod = new Map<string, MethodResult[]>(settings.methods.map((m) => [m, []]));
       for (let s = 0; s < data.seeds; s++) {
-        const seed = 101 + s;
+        const seed = settings.firstSeed + s;
         const dataset = loadDataset(data.ref, dataOptions(splitOf(data, seed)));
         for (const method of settings.methods) {
           let r: MethodResult;
