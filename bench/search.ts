@@ -389,7 +389,7 @@ const pm = (x: { mean: number; sd: number } | null, scale = 100, digits = 2): st
 export function searchTable(out: { settings: SearchBenchSettings; rows: SearchBenchRow[] }): string {
   const s = out.settings;
   return [
-    `settings: ${s.seeds} seeds (image data) and ${s.smallSeeds} (small data; tabular: epoch figures ×${s.tabularEpochScale}, ${s.tabularKFold > 1 ? `${s.tabularKFold}-fold` : 'no k-fold'}), budget ${s.budget} epochs per search, ≤ ${s.epochs} epochs per model, image data ${s.trainSize}/${s.valSize}/${s.testSize} train/val/test samples, deep ensemble of ${s.members}, evolution population ${s.population}, refit ${s.refit}, ${s.firstRung > 0 ? `ASHA's first rung ${s.firstRung} epochs` : 'no pruner'}, ${s.threads} worker threads`,
+    `settings: seeds from ${s.firstSeed}, ${s.seeds} of them (image data) and ${s.smallSeeds} (small data; tabular: epoch figures ×${s.tabularEpochScale}, ${s.tabularKFold > 1 ? `${s.tabularKFold}-fold` : 'no k-fold'}), budget ${s.budget} epochs per search, ≤ ${s.epochs} epochs per model, image data ${s.trainSize}/${s.valSize}/${s.testSize} train/val/test samples, deep ensemble of ${s.members}, evolution population ${s.population}, refit ${s.refit}, ${s.firstRung > 0 ? `ASHA's first rung ${s.firstRung} epochs` : 'no pruner'}, ${s.threads} worker threads`,
     table(
       ['data', 'method', 'best single test %', 'ensemble test %', 'ensemble test log-loss', 'models / min'],
       out.rows.map((r) => [r.dataset, r.method, pm(r.bestSingleTest), pm(r.ensembleTest), pm(r.ensembleTestLogLoss, 1, 3), pm(r.modelsPerMinute, 1, 1)]),
