@@ -1,8 +1,11 @@
 import { LoomError } from '../engine/errors.js';
 import type { ArchConfig } from '../search/arch.js';
 import { rankRecords } from '../search/best.js';
+import { parseRunConfig, type InheritMode } from '../search/config.js';
+import { inheritsFrom } from '../search/inherit.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import { openDb, pct, type Command } from './shared.js';
+import type { Store } from '../store/store.js';
 
 const help = `usage: loom show RUN [--db FILE] [--top N] [--json]
 
@@ -12,6 +15,21 @@ accuracy, and the best models (chosen on validation accuracy; test accuracy show
   --db FILE   run database (default: ${DEFAULT_DB})
   --top N     how many models to list (default 10)
   --json      JSON output`;
+
+/** The run's `inherit`; 'none' when its stored config no longer parses (show still shows the rest). */
+function runInherit(store: Store, runId: string): InheritMode {
+  try {
+    return parseRunConfig(store.getRunConfig(runId), runId).inherit;
+  } catch {
+    return 'none';
+  }
+}
+
+/** " weights from PARENT" for a model that started from its parent's weights (the run's `inherit`). */
+function inheritedNote(inherit: InheritMode, arch: ArchConfig): string {
+  const parent = inheritsFrom(inherit, arch);
+  return parent === undefined ? '' : `  weights from ${parent}`;
+}
 
 export const command: Command = {
   name: 'show',
@@ -29,6 +47,7 @@ export const command: Command = {
       // The one best-model rule (search/best.ts): val accuracy, then val log-loss, then id.
       const ranked = rankRecords(models).slice(0, top);
       const generations = store.listGenerations(runId);
+      const inherit = runInherit(store, runId);
       // Stopped early by the search's pruner (not failures): shown with the partial curve they trained.
       const pruned = models.filter((m) => m.status === 'pruned');
       if (values.json) {
@@ -46,7 +65,7 @@ export const command: Command = {
       for (const m of ranked) {
         const a = m.arch as ArchConfig;
         console.log(
-          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s${m.fitness === null ? '' : `  fitness ${m.fitness.toFixed(4)}`}`,
+          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s${m.fitness === null ? '' : `  fitness ${m.fitness.toFixed(4)}`}${inheritedNote(inherit, a)}`,
         );
       }
       if (pruned.length > 0) {

@@ -42,12 +42,22 @@ export interface SearchConfig {
   readonly budget?: BudgetSpec;
   /** Final refit (search/refit.ts): the best `models` are retrained with `epochs` epochs before the ensemble is formed. */
   readonly refit?: RefitSpec;
+  /**
+   * Weight inheritance: 'children' starts every child of evolution from its first parent's trained weights where
+   * names and shapes match (Lamarckian, as population-based training's exploit step), 'all' also continues the
+   * refit models from the models they refit instead of training them anew; 'none' (default) trains every model
+   * from its own init. Not for k-fold data (a bag has no single network to inherit).
+   */
+  readonly inherit: InheritMode;
   /** What the end-of-run ensemble selection optimizes on validation: 'log_loss' (default) or 'accuracy'. */
   readonly ensembleMetric: 'log_loss' | 'accuracy';
   readonly training: TrainingSettings;
   /** Architecture generator options (arch.ts ArchGenOptions); grid shapes may be given by name ("2x2 Standard"). */
   readonly generator: Partial<ArchGenOptions>;
 }
+
+export const INHERIT_MODES = ['none', 'children', 'all'] as const;
+export type InheritMode = (typeof INHERIT_MODES)[number];
 
 export const DEFAULT_TRAINING: TrainingSettings = {
   epochs: 4,
@@ -186,6 +196,12 @@ function parseBudget(v: unknown): BudgetSpec {
   };
 }
 
+function parseInherit(v: unknown, kfold: boolean): InheritMode {
+  const mode = oneOf('inherit', v, INHERIT_MODES, 'none');
+  if (mode !== 'none' && kfold) throw configError('inherit', `"${mode}" needs a single validation split: with data.kfold a model is a bag of fold networks, which has no one set of weights to inherit`);
+  return mode;
+}
+
 /** Generator fields a config may set: those of ArchGenOptions. */
 const GENERATOR_FIELDS: readonly string[] = [...Object.keys(defaultArchGenOptions()), ...OPTIONAL_GEN_FIELDS];
 
@@ -215,7 +231,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   if (!isObject(value)) throw configError('(root)', 'a search config must be a JSON object');
   rejectUnknown('', value, [
     'name', 'seed', 'data', 'population', 'generations', 'elite', 'tournamentSize', 'mutationRate', 'crossoverRate',
-    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'refit',
+    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'refit', 'inherit',
   ]);
   const dataIn = value.data === undefined ? {} : value.data;
   if (!isObject(dataIn)) throw configError('data', 'must be an object like {"ref": "mnist"}');
@@ -266,6 +282,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     pruner: parsePruner(value.pruner),
     ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
     ...refitField(value.refit),
+    inherit: parseInherit(value.inherit, dataIn.kfold !== undefined),
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
     training: parseTraining(value.training),
     generator,

@@ -7,6 +7,7 @@ import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
 import { generateConfigs, searchSpace, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import { refitConfigs, type RefitSpec } from './refit.js';
+import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
 import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
@@ -454,6 +455,7 @@ export class Coordinator {
       training: config.training,
       seed: model.seed ?? modelSeed(config.seed, model.modelId),
       ...(stopBelow.length > 0 ? { stopBelow } : {}),
+      ...this.warmStart(runId, config, model, arch),
     };
     for (;;) {
       this.store.markModelRunning(runId, model.modelId);
@@ -485,6 +487,14 @@ export class Coordinator {
       this.emit({ kind: 'model-done', modelId: model.modelId, valAccuracy: result.valAccuracy, testAccuracy: result.testAccuracy, trainMs: result.trainMs, worker: result.worker });
       return;
     }
+  }
+
+  /** The weights of the parent a model inherits from under the config's `inherit` (search/inherit.ts), if stored. */
+  private warmStart(runId: string, config: SearchConfig, model: ModelRecord, arch: ArchConfig): Pick<TrainingJob, 'warmStart'> {
+    const parentId = inheritsFrom(config.inherit, arch);
+    const stored = parentId === undefined ? undefined : this.store.getWeights(runId, parentId);
+    if (!stored || stored.format !== 'loom') return {};
+    return { warmStart: { modelId: stored.modelId, weights: Buffer.from(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.byteLength).toString('base64') } };
   }
 
   private summarize(runId: string, status: RunSummary['status'], wallMs: number): RunSummary {

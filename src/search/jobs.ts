@@ -48,6 +48,17 @@ export interface TrainingJob {
    * accuracy so far is below the threshold for e, and returns what it has (a partial curve).
    */
   readonly stopBelow?: readonly RungThreshold[];
+  /**
+   * Start from a trained model's weights instead of a fresh init (a config's `inherit`): every param whose name and
+   * shape match the parent's is copied, the rest keep the job's own seeded init. Single-split jobs only.
+   */
+  readonly warmStart?: WarmStart;
+}
+
+/** The parent a job inherits from: its id and its Loom model file, base64 (jobs are plain JSON, Redis included). */
+export interface WarmStart {
+  readonly modelId: string;
+  readonly weights: string;
 }
 
 /** A model must have reached `minValAccuracy` (best so far) by the end of `epoch` to keep training. */

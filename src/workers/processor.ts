@@ -6,7 +6,9 @@ import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
 import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
 import type { ModelResult } from '../store/types.js';
-import type { DataRef, TrainingJob } from '../search/jobs.js';
+import type { DataRef, TrainingJob, WarmStart } from '../search/jobs.js';
+import { decodeLoomModel } from '../engine/io/loom-format.js';
+import { inheritMatchingWeights } from '../engine/io/weights.js';
 import { processBaggedJob } from './bagging.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
 
@@ -35,16 +37,25 @@ export function loadJobData(ref: DataRef): LoadedDataset {
   return dataset;
 }
 
+/** Copies into `network` what it shares (same param name and shape) with the trained parent the job names. */
+function inheritFrom(network: Network, parent: WarmStart): void {
+  const bytes = Buffer.from(parent.weights, 'base64');
+  const source = decodeLoomModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `weights of parent ${parent.modelId}`).network;
+  inheritMatchingWeights(network, source);
+}
+
 /**
  * Trains and evaluates one job. Weight init and training noise (shuffling, dropout) draw from separate streams
  * derived from the job's seed, so a change in how training consumes randomness never changes the initial weights.
- * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts).
+ * A job with a warmStart starts from its parent's weights where they fit (the rest from its own init).
+ * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts), which never inherits.
  */
 export async function processJob(job: TrainingJob, dataset: LoadedDataset, options: ProcessOptions): Promise<ModelResult> {
   if (dataset.folds) return processBaggedJob(job, dataset, dataset.folds, options);
   const started = Date.now();
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const network: Network = buildNetwork(job.arch, task, deriveSeed(job.seed, 'init'));
+  if (job.warmStart) inheritFrom(network, job.warmStart);
   // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
   const settings = withTrainingGenes(job.training, job.arch);
   const validation = splitTensors(dataset, dataset.val);
@@ -64,7 +75,10 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
   assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);
-  const weights = encodeJobModel(network, job, dataset, calibration?.applied ? { temperature: String(calibration.temperature) } : {});
+  const weights = encodeJobModel(network, job, dataset, {
+    ...(calibration?.applied ? { temperature: String(calibration.temperature) } : {}),
+    ...(job.warmStart ? { inheritedFrom: job.warmStart.modelId } : {}),
+  });
   return {
     modelId: job.modelId,
     metrics: history,

@@ -3,7 +3,7 @@ import { selectBackend } from '../engine/backend/index.js';
 import { LoomError } from '../engine/errors.js';
 import { validateConfig } from '../search/arch.js';
 import { loadJobData, processJob } from './processor.js';
-import type { DataRef, TrainingJob } from '../search/jobs.js';
+import type { DataRef, RungThreshold, TrainingJob, WarmStart } from '../search/jobs.js';
 import { parseTraining } from '../search/config.js';
 import { checkFractions, checkKFold } from '../data/index.js';
 import { encodeResult, type WireResult } from './wire.js';
@@ -53,7 +53,23 @@ function checkJob(data: unknown): TrainingJob {
     data: checkDataRef(data.data),
     training: parseTraining(data.training),
     seed: data.seed,
+    ...(data.stopBelow === undefined ? {} : { stopBelow: checkStopBelow(data.stopBelow) }),
+    ...(data.warmStart === undefined ? {} : { warmStart: checkWarmStart(data.warmStart) }),
   };
+}
+
+function checkStopBelow(v: unknown): RungThreshold[] {
+  const ok = (t: unknown): t is RungThreshold =>
+    isObject(t) && typeof t.epoch === 'number' && Number.isInteger(t.epoch) && t.epoch >= 1 && typeof t.minValAccuracy === 'number' && Number.isFinite(t.minValAccuracy);
+  if (!Array.isArray(v) || !v.every(ok)) throw new LoomError('LOOM_ERR_QUEUE', `a job's stopBelow must be a list of {epoch, minValAccuracy}: ${JSON.stringify(v)?.slice(0, 120)}`);
+  return v.map((t) => ({ epoch: t.epoch, minValAccuracy: t.minValAccuracy }));
+}
+
+function checkWarmStart(v: unknown): WarmStart {
+  if (!isObject(v) || typeof v.modelId !== 'string' || typeof v.weights !== 'string') {
+    throw new LoomError('LOOM_ERR_QUEUE', `a job's warmStart must be {modelId, weights (base64)}: ${JSON.stringify(v)?.slice(0, 120)}`);
+  }
+  return { modelId: v.modelId, weights: v.weights };
 }
 
 export default async function processTrainingJob(job: SandboxedJob<TrainingJob, WireResult>, _token?: string, signal?: AbortSignal): Promise<WireResult> {

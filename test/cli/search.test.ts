@@ -38,6 +38,7 @@ describe('loom search / runs / show', () => {
       // Enough steps at a high enough learning rate that every seed learns the blobs (1 epoch was a coin toss).
       training: { epochs: 2, batchSize: 16 },
       generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'], lrMin: 0.003, lrMax: 0.01 },
+      inherit: 'children',
     });
     const db = join(dir, 'cli.db');
     const res = await loom(['search', config, '--db', db, '--workers', '1', '--json']);
@@ -68,6 +69,10 @@ describe('loom search / runs / show', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('generation 2');
     expect(show.stdout).toContain(String(summary.bestModelId));
+    // The two children of generation 2 started from their parents' weights, and show says from which.
+    const models = show.stdout.split('\n').filter((l) => /^    \S+ +val /.test(l));
+    expect(models).toHaveLength(5);
+    expect(models.filter((l) => /weights from \S+$/.test(l))).toHaveLength(2);
   });
 
   it('names the field and the allowed values for a bad config, before training', async () => {

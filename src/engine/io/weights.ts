@@ -74,3 +74,21 @@ export function loadWeightsByName(
 export function paramTensors(source: HasParams): Map<string, FloatTensor> {
   return new Map(source.params().map((p) => [p.name, { shape: [...p.shape], data: Float32Array.from(p.value) }]));
 }
+
+/**
+ * Copies every param of `source` into the param of `target` with the same name and shape; the rest of `target`
+ * keeps its values. How a child network inherits what it shares with its trained parent (search: `inherit`),
+ * so an architecture change keeps the layers it did not touch. Never throws on a mismatch: it reports it.
+ */
+export function inheritMatchingWeights(target: HasParams, source: HasParams): LoadWeightsReport {
+  const wanted = new Map(target.params().map((p) => [p.name, p.shape]));
+  const matching = new Map<string, FloatTensor>();
+  const unused: string[] = [];
+  for (const p of source.params()) {
+    const shape = wanted.get(p.name);
+    if (shape && shape.length === p.shape.length && shape.every((d, i) => d === p.shape[i])) matching.set(p.name, { shape: [...p.shape], data: p.value });
+    else unused.push(p.name);
+  }
+  const report = loadWeightsByName(target, matching);
+  return { ...report, unused };
+}

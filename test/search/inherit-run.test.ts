@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { parseSearchConfig } from '../../src/search/config.js';
+import { Coordinator } from '../../src/search/coordinator.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
+import { refitId } from '../../src/search/refit.js';
+import { buildNetwork } from '../../src/search/build.js';
+import { STANDARD_GRID_SHAPES, finishConfig, generateConfigs, searchSpace } from '../../src/search/arch.js';
+import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
+import { inheritMatchingWeights } from '../../src/engine/io/weights.js';
+import { Rng } from '../../src/engine/rng.js';
+import { loadDataset } from '../../src/data/index.js';
+import { Store } from '../../src/store/store.js';
+import type { ModelResult } from '../../src/store/types.js';
+import { loadJobData, processJob } from '../../src/workers/processor.js';
+
+class InProcessExecutor implements Executor {
+  readonly concurrency = 1;
+  readonly jobs: TrainingJob[] = [];
+  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+    this.jobs.push(job);
+    return processJob(job, loadJobData(job.data), { worker: 'in-process', ...(onProgress ? { onProgress } : {}) });
+  }
+  async close(): Promise<void> {}
+}
+
+const dataset = loadDataset('synthetic:bars', { splitSeed: 1 });
+const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+const space = searchSpace(task, { convWidths: [2], dModels: [8, 16], gridShapes: [STANDARD_GRID_SHAPES[0]!], maxBrains: 1 });
+
+describe('weight inheritance', () => {
+  it('copies the params whose name and shape match and leaves the others at their init', () => {
+    const [a] = generateConfigs(1, task, new Rng(5), space);
+    const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = a!;
+    const parent = buildNetwork(finishConfig({ ...genes, dModel: 8, numHeads: 1 }), task, 1);
+    const child = buildNetwork(finishConfig({ ...genes, dModel: 16, numHeads: 1 }), task, 2);
+    const before = new Map(child.params().map((p) => [p.name, Float32Array.from(p.value)]));
+    const report = inheritMatchingWeights(child, parent);
+    const parentParams = new Map(parent.params().map((p) => [p.name, p]));
+    // The conv stem does not depend on dModel: inherited. Everything after the adapter changed shape: kept.
+    expect(report.loaded.length).toBeGreaterThan(0);
+    expect(report.missing.length).toBeGreaterThan(0);
+    expect(report.unused.length).toBe(report.missing.length);
+    for (const p of child.params()) {
+      const from = parentParams.get(p.name);
+      if (report.loaded.includes(p.name)) expect(Array.from(p.value)).toEqual(Array.from(from!.value));
+      else expect(Array.from(p.value)).toEqual(Array.from(before.get(p.name)!));
+    }
+  });
+
+  it('a job with a warm start trains from its parent: at a tiny learning rate its weights stay next to the parent', async () => {
+    const [a] = generateConfigs(1, task, new Rng(6), space);
+    const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = a!;
+    const arch = finishConfig({ ...genes, epochs: 1, dropout: 0, learningRate: 1e-6 });
+    const training = { epochs: 1, batchSize: 16, optimizer: 'adamw' as const, weightDecay: 0, patience: 0, scheduler: 'constant' as const, mode: 'normal' as const, calibration: 'none' as const };
+    const data = { ref: 'synthetic:bars', checksum: dataset.checksum, splitSeed: 1 };
+    const parent = await processJob({ runId: 'r', modelId: 'p', generation: 0, arch: finishConfig({ ...genes, epochs: 2, dropout: 0 }), data, training, seed: 1 }, dataset, { worker: 'w' });
+    const job = { runId: 'r', modelId: 'c', generation: 1, arch, data, training, seed: 2 };
+    const warm = await processJob({ ...job, warmStart: { modelId: 'p', weights: Buffer.from(parent.weights).toString('base64') } }, dataset, { worker: 'w' });
+    const cold = await processJob(job, dataset, { worker: 'w' });
+    const maxDiff = (x: ModelResult, y: ModelResult): number => {
+      const ys = new Map(decodeLoomModel(y.weights).network.params().map((p) => [p.name, p.value]));
+      return Math.max(...decodeLoomModel(x.weights).network.params().map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - ys.get(p.name)![i]!)))));
+    };
+    expect(maxDiff(warm, parent)).toBeLessThan(1e-3);
+    expect(maxDiff(cold, parent)).toBeGreaterThan(1e-2);
+    expect(warm.valAccuracy).toBeCloseTo(parent.valAccuracy, 1);
+    expect(decodeLoomModel(warm.weights).metadata.inheritedFrom).toBe('p');
+    expect(decodeLoomModel(cold.weights).metadata.inheritedFrom).toBeUndefined();
+  }, 60_000);
+
+  const run = async (inherit: 'all' | 'children'): Promise<{ jobs: TrainingJob[]; store: Store }> => {
+    const config = parseSearchConfig({
+      seed: 4,
+      data: { ref: 'synthetic:bars' },
+      population: 3,
+      generations: 2,
+      elite: 1,
+      training: { epochs: 1, batchSize: 16 },
+      generator: { convWidths: [2], dModels: [8], gridShapes: ['1x1 Mono'], maxBrains: 1 },
+      refit: { models: 1, epochs: 1 },
+      inherit,
+    });
+    const store = Store.open(':memory:');
+    const executor = new InProcessExecutor();
+    expect((await new Coordinator({ store, executor }).start(config, 'run-inherit')).status).toBe('finished');
+    return { jobs: executor.jobs, store };
+  };
+
+  it("a run with inherit 'all' sends every child its first parent's weights and every refit its source's; generation 0 none", async () => {
+    const { jobs, store } = await run('all');
+    try {
+      const byGeneration = (g: number): TrainingJob[] => jobs.filter((j) => j.generation === g);
+      expect(byGeneration(0).length).toBe(3);
+      expect(byGeneration(0).every((j) => j.warmStart === undefined)).toBe(true);
+      expect(byGeneration(1).length).toBeGreaterThan(0);
+      for (const j of [...byGeneration(1), ...byGeneration(2)]) {
+        expect(j.warmStart?.modelId).toBe(j.arch.parents[0]);
+        const stored = store.getWeights('run-inherit', j.arch.parents[0]!)!;
+        expect(Buffer.from(j.warmStart!.weights, 'base64').equals(Buffer.from(stored.bytes))).toBe(true);
+      }
+      const [refit] = byGeneration(2);
+      expect(refit!.modelId).toBe(refitId(refit!.arch.parents[0]!));
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it("with inherit 'children' the children inherit and the refit trains anew", async () => {
+    const { jobs, store } = await run('children');
+    store.close();
+    expect(jobs.filter((j) => j.generation === 1).length).toBeGreaterThan(0);
+    expect(jobs.filter((j) => j.generation === 1).every((j) => j.warmStart?.modelId === j.arch.parents[0])).toBe(true);
+    const refits = jobs.filter((j) => j.generation === 2);
+    expect(refits.length).toBe(1);
+    expect(refits[0]!.warmStart).toBeUndefined();
+  }, 120_000);
+
+  it('the config refuses inheritance with k-fold data and unknown modes', () => {
+    expect(parseSearchConfig({}).inherit).toBe('none');
+    expect(() => parseSearchConfig({ inherit: 'parents' })).toThrow(/inherit.*"none", "children", "all"/);
+    expect(() => parseSearchConfig({ inherit: 'children', data: { ref: 'iris', kfold: 5 } })).toThrow(/inherit.*kfold/);
+  });
+});
