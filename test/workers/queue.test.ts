@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
+import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
@@ -107,7 +108,8 @@ describe('a search through the queue', () => {
     const prefix = newPrefix('e2e');
     const workers = await Promise.all([startWorker(prefix, 'alpha'), startWorker(prefix, 'beta')]);
     spawned.push(...workers);
-    const config = tinyConfig({ population: 4, generations: 2, elite: 1 });
+    // Children inherit their parents' weights, which travel in the job (base64) and must reach the sandboxed processor.
+    const config = tinyConfig({ population: 4, generations: 2, elite: 1, inherit: 'children' });
     const ex = await executor(prefix);
     const store = Store.open(':memory:');
     closers.push(async () => store.close());
@@ -143,6 +145,13 @@ describe('a search through the queue', () => {
       ['beta', true, 'cpu'],
     ]);
     expect(registered.reduce((s, w) => s + (w.jobsDone ?? 0), 0)).toBe(total);
+
+    const children = models.filter((m) => m.generation === 1 && (m.arch as { origin: string }).origin !== 'random');
+    expect(children.length).toBeGreaterThan(0);
+    for (const m of children) {
+      const file = decodeLoomModel(store.getWeights('run-e2e', m.modelId)!.bytes);
+      expect(file.metadata.inheritedFrom).toBe(m.parentIds[0]);
+    }
 
     // Where a job runs must not change what it produces: the same run on the local thread pool.
     const local = Store.open(':memory:');
