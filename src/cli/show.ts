@@ -6,6 +6,7 @@ import { inheritsFrom } from '../search/inherit.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import { openDb, pct, type Command } from './shared.js';
 import type { Store } from '../store/store.js';
+import type { RunStatus } from '../store/types.js';
 
 const help = `usage: loom show RUN [--db FILE] [--top N] [--json]
 
@@ -23,6 +24,14 @@ function runInherit(store: Store, runId: string): InheritMode {
   } catch {
     return 'none';
   }
+}
+
+/**
+ * Models not trained: in a finished run they are the generation written when the budget ran out, never started;
+ * otherwise they are what `loom search --resume` would train.
+ */
+function unfinishedNote(runStatus: RunStatus, count: number): string {
+  return runStatus === 'finished' ? `${count} not started (budget spent)` : `${count} unfinished`;
 }
 
 /** " weights from PARENT" for a model that started from its parent's weights (the run's `inherit`). */
@@ -56,7 +65,7 @@ export const command: Command = {
       }
       console.log(`run ${run.id} (${run.name ?? ''}) — ${store.runState(run)}`);
       console.log(`  data ${run.dataRef} checksum ${run.dataChecksum.slice(0, 16)}…  seed ${run.seed}  code ${run.codeVersion}`);
-      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${models.filter((m) => m.status === 'pending' || m.status === 'running').length} unfinished`);
+      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${unfinishedNote(run.status, models.filter((m) => m.status === 'pending' || m.status === 'running').length)}`);
       for (const g of generations) {
         const s = g.stats ?? { members: [] };
         console.log(`  generation ${g.index + 1}: ${s.members?.length ?? '?'} members, best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`);

@@ -75,6 +75,26 @@ describe('loom search / runs / show', () => {
     expect(models.filter((l) => /weights from \S+$/.test(l))).toHaveLength(2);
   });
 
+  it('show says a finished run\'s untrained models were never started because the budget ran out', async () => {
+    // 3 models × 2 epochs, then one child (8 epochs spent): the second child of generation 2 is written, never trained.
+    const config = writeConfig('budget.json', {
+      seed: 3,
+      data: { ref: 'synthetic:blobs' },
+      population: 3,
+      elite: 1,
+      budget: { epochs: 8 },
+      training: { epochs: 2, batchSize: 16 },
+      generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono'] },
+    });
+    const db = join(dir, 'budget.db');
+    const res = await loom(['search', config, '--db', db, '--workers', '1', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const summary = JSON.parse(res.stdout) as { runId: string; modelsTrained: number };
+    expect(summary.modelsTrained).toBe(4);
+    const show = await loom(['show', summary.runId, '--db', db]);
+    expect(show.stdout).toMatch(/4 done, 0 failed, 0 pruned, 1 not started \(budget spent\)/);
+  });
+
   it('names the field and the allowed values for a bad config, before training', async () => {
     const bad = writeConfig('bad.json', { training: { optimizer: 'adam' } });
     const res = await loom(['search', bad, '--db', join(dir, 'bad.db')]);
