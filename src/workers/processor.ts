@@ -39,8 +39,8 @@ export function loadJobData(ref: DataRef): LoadedDataset {
 
 /** Copies into `network` what it shares (same param name and shape) with the trained parent the job names. */
 function inheritFrom(network: Network, parent: WarmStart): void {
-  const bytes = Buffer.from(parent.weights, 'base64');
-  const source = decodeLoomModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `weights of parent ${parent.modelId}`).network;
+  // A Buffer is a Uint8Array, and the decoder reads through a DataView, so no aligned copy is needed.
+  const source = decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`).network;
   inheritMatchingWeights(network, source);
 }
 

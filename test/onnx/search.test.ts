@@ -13,20 +13,9 @@ import { BRAIN_TYPES, COMBINE_MODES, finishConfig } from '../../src/search/arch.
 import { buildNetwork } from '../../src/search/build.js';
 import { parseSearchConfig } from '../../src/search/config.js';
 import { Coordinator } from '../../src/search/coordinator.js';
-import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { Store } from '../../src/store/store.js';
-import type { ModelResult } from '../../src/store/types.js';
-import { loadJobData, processJob } from '../../src/workers/processor.js';
+import { InProcessExecutor } from '../helpers/in-process-executor.js';
 import { maxAbsDiff, noisyNetwork, randomInput, runOnnx } from './helpers.js';
-
-/** Jobs run in this process, through the same processor as the worker threads. */
-class InProcessExecutor implements Executor {
-  readonly concurrency = 1;
-  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
-    return processJob(job, loadJobData(job.data), { worker: 'in-process', ...(onProgress ? { onProgress } : {}) });
-  }
-  async close(): Promise<void> {}
-}
 
 describe('ONNX export of search networks', () => {
   // Every brain under every combine mode, as the search builds them (adapter, hive, merger, head).

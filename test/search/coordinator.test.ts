@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
-import { loadJobData, processJob } from '../../src/workers/processor.js';
 import { ThreadPoolExecutor } from '../../src/workers/pool.js';
 import { transferList } from '../../src/workers/wire.js';
-import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { Store } from '../../src/store/store.js';
+import { InProcessExecutor } from '../helpers/in-process-executor.js';
 import type { ModelResult } from '../../src/store/types.js';
 
 const config: SearchConfig = parseSearchConfig({
@@ -22,19 +21,6 @@ const config: SearchConfig = parseSearchConfig({
   training: { epochs: 2, batchSize: 16 },
   generator: { dModels: [8], numHeads: [2], gridShapes: ['1x1 Mono', '1x4 Wide'], maxBrains: 4 },
 });
-
-/** Runs jobs in this process (same processor as the threads), and can be told to fail or to count calls. */
-class InProcessExecutor implements Executor {
-  readonly concurrency = 1;
-  readonly started: string[] = [];
-  constructor(private readonly failFor: Set<string> = new Set()) {}
-  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
-    this.started.push(job.modelId);
-    if (this.failFor.has(job.modelId)) throw new Error(`poisoned job ${job.modelId}`);
-    return processJob(job, loadJobData(job.data), { worker: 'in-process', ...(onProgress ? { onProgress } : {}) });
-  }
-  async close(): Promise<void> {}
-}
 
 const accuracies = (store: Store, runId: string): Record<string, number | null> =>
   Object.fromEntries(store.listModels(runId).map((m) => [m.modelId, m.valAccuracy]));
@@ -113,7 +99,7 @@ describe('coordinator', () => {
 
   it('marks a job that keeps failing as failed and finishes the run without it', async () => {
     const store = Store.open(':memory:');
-    const executor = new InProcessExecutor(new Set(['g0-1']));
+    const executor = new InProcessExecutor(undefined, (job) => (job.modelId === 'g0-1' ? `poisoned job ${job.modelId}` : null));
     const summary = await new Coordinator({ store, executor, maxAttempts: 2 }).start(config, 'r');
     expect(summary.status).toBe('finished');
     const failed = store.getModel('r', 'g0-1');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSearchConfig } from '../../src/search/config.js';
 import { Coordinator } from '../../src/search/coordinator.js';
-import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
+import type { TrainingJob } from '../../src/search/jobs.js';
+import { InProcessExecutor } from '../helpers/in-process-executor.js';
 import { refitId } from '../../src/search/refit.js';
 import { buildNetwork } from '../../src/search/build.js';
 import { STANDARD_GRID_SHAPES, finishConfig, generateConfigs, searchSpace } from '../../src/search/arch.js';
@@ -11,17 +12,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { loadDataset } from '../../src/data/index.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
-import { loadJobData, processJob } from '../../src/workers/processor.js';
-
-class InProcessExecutor implements Executor {
-  readonly concurrency = 1;
-  readonly jobs: TrainingJob[] = [];
-  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
-    this.jobs.push(job);
-    return processJob(job, loadJobData(job.data), { worker: 'in-process', ...(onProgress ? { onProgress } : {}) });
-  }
-  async close(): Promise<void> {}
-}
+import { processJob } from '../../src/workers/processor.js';
 
 const dataset = loadDataset('synthetic:bars', { splitSeed: 1 });
 const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };

@@ -27,6 +27,7 @@ export interface LoadWeightsReport {
 }
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * Copies tensors into a network's params by name. A shape mismatch is always an error (naming both shapes);
@@ -52,8 +53,7 @@ export function loadWeightsByName(
       continue;
     }
     if (loaded.has(param.name)) throw modelFileError(`weights: two tensors map to param ${param.name} (the second is "${tensorName}")`);
-    const sameShape = t.shape.length === param.shape.length && t.shape.every((d: number, i: number) => d === param.shape[i]);
-    if (!sameShape || t.data.length !== param.value.length) {
+    if (!sameShape(t.shape, param.shape) || t.data.length !== param.value.length) {
       throw modelFileError(`weights: tensor "${tensorName}" has shape ${fmt(t.shape)} but param ${param.name} needs ${fmt(param.shape)}`);
     }
     param.value.set(t.data);
@@ -86,7 +86,7 @@ export function inheritMatchingWeights(target: HasParams, source: HasParams): Lo
   const unused: string[] = [];
   for (const p of source.params()) {
     const shape = wanted.get(p.name);
-    if (shape && shape.length === p.shape.length && shape.every((d, i) => d === p.shape[i])) matching.set(p.name, { shape: [...p.shape], data: p.value });
+    if (shape && sameShape(shape, p.shape)) matching.set(p.name, { shape: [...p.shape], data: p.value });
     else unused.push(p.name);
   }
   const report = loadWeightsByName(target, matching);
