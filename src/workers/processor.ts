@@ -1,3 +1,4 @@
+import { uncalibrate } from '../engine/calibration.js';
 import { dataError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
@@ -40,8 +41,12 @@ export function loadJobData(ref: DataRef): LoadedDataset {
 /** Copies into `network` what it shares (same param name and shape) with the trained parent the job names. */
 function inheritFrom(network: Network, parent: WarmStart): void {
   // A Buffer is a Uint8Array, and the decoder reads through a DataView, so no aligned copy is needed.
-  const source = decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`).network;
-  inheritMatchingWeights(network, source);
+  const parentFile = decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`);
+  // Training goes on from what the parent's training produced, not from its calibrated output layer.
+  const stored = parentFile.metadata.temperature;
+  const temperature = typeof stored === 'string' ? Number(stored) : NaN;
+  if (temperature > 0 && Number.isFinite(temperature)) uncalibrate(parentFile.network, temperature);
+  inheritMatchingWeights(network, parentFile.network);
 }
 
 /**

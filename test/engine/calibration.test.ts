@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrateTemperature, fitTemperature, temperatureLogLoss } from '../../src/engine/calibration.js';
+import { calibrateTemperature, fitTemperature, laplaceSmoothing, temperatureLogLoss, uncalibrate } from '../../src/engine/calibration.js';
 import { evaluate, predict } from '../../src/engine/eval.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
@@ -8,8 +8,8 @@ import { parseTraining } from '../../src/search/config.js';
 
 describe('fitTemperature', () => {
   it('finds the hand-computed optimum of a two-class case', () => {
-    // Every row has logits [a, 0]; 3 of 4 rows are class 0. The log-loss is minimal where sigmoid(a / T) = 3/4,
-    // i.e. T = a / ln 3.
+    // Every row has logits [a, 0]; 300 of 400 rows are class 0. With one pseudo-observation per class (Laplace's
+    // rule) the fit is minimal where sigmoid(a / T) = 301/402, i.e. T = a / ln(301/101).
     const a = 4;
     const rows = 400;
     const logits = new Float32Array(rows * 2);
@@ -18,10 +18,23 @@ describe('fitTemperature', () => {
       logits[r * 2] = a;
       labels[r] = r % 4 === 3 ? 1 : 0;
     }
-    expect(fitTemperature(logits, labels, 2)).toBeCloseTo(a / Math.log(3), 6);
+    expect(fitTemperature(logits, labels, 2)).toBeCloseTo(a / Math.log(301 / 101), 6);
   });
 
-  it('agrees with a brute-force scan of the log-loss on random logits', () => {
+  it('stays finite on validation data the model gets entirely right: no more confidence than n rows support', () => {
+    // 60 rows, all class 0 with logits [a, 0]: without smoothing every sharpening lowers the loss and the fit runs
+    // to the 50× limit. With Laplace's rule the optimum is sigmoid(a / T) = 61/62.
+    const a = 3;
+    const rows = 60;
+    const logits = new Float32Array(rows * 2);
+    for (let r = 0; r < rows; r++) logits[r * 2] = a;
+    const labels = new Int32Array(rows);
+    expect(fitTemperature(logits, labels, 2)).toBeCloseTo(a / Math.log(61), 6);
+    expect(laplaceSmoothing(rows, 2)).toBeCloseTo(2 / 62, 12);
+    expect(temperatureLogLoss(logits, labels, 2, 0.02)).toBeLessThan(temperatureLogLoss(logits, labels, 2, a / Math.log(61)));
+  });
+
+  it('agrees with a brute-force scan of the smoothed log-loss on random logits', () => {
     const rng = new Rng(5);
     const n = 300;
     const c = 5;
@@ -36,13 +49,14 @@ describe('fitTemperature', () => {
     const fitted = fitTemperature(logits, labels, c);
     let bestT = 1;
     let bestLoss = Infinity;
+    const smoothing = laplaceSmoothing(n, c);
     for (let t = 0.05; t <= 20; t *= 1.001) {
-      const loss = temperatureLogLoss(logits, labels, c, t);
+      const loss = temperatureLogLoss(logits, labels, c, t, smoothing);
       if (loss < bestLoss) [bestLoss, bestT] = [loss, t];
     }
     expect(fitted).toBeGreaterThan(1.5);
     expect(Math.abs(fitted - bestT) / bestT).toBeLessThan(0.002);
-    expect(temperatureLogLoss(logits, labels, c, fitted)).toBeLessThanOrEqual(bestLoss + 1e-9);
+    expect(temperatureLogLoss(logits, labels, c, fitted, smoothing)).toBeLessThanOrEqual(bestLoss + 1e-9);
   });
 
   it('refuses labels outside the classes and mismatched sizes', () => {
@@ -78,6 +92,22 @@ describe('calibrateTemperature on a network', () => {
     expect(after.loss).toBeCloseTo(temperatureLogLoss(logitsBefore, y, 3, calibration.temperature), 4);
     const scaled = predict(net, x).data;
     logitsBefore.forEach((z, i) => expect(scaled[i]).toBeCloseTo(z / calibration.temperature, 4));
+  });
+
+  it('uncalibrate restores the output layer training produced; a network without a logit layer is left alone', () => {
+    const net = new Network(sequentialNetworkSpec([4], layers), new Rng(3));
+    for (const p of net.layers[1]?.params() ?? []) for (let i = 0; i < p.value.length; i++) p.value[i] = (p.value[i] as number) * 8;
+    const trained = net.params().map((p) => Float32Array.from(p.value));
+    const { x, y } = data(3);
+    const { temperature } = calibrateTemperature(net, x, y);
+    expect(Math.abs(temperature - 1)).toBeGreaterThan(0.1);
+    expect(uncalibrate(net, temperature)).toBe(true);
+    net.params().forEach((p, k) => p.value.forEach((v, i) => expect(v).toBeCloseTo(trained[k]![i]!, 5)));
+    const withSoftmax = new Network(sequentialNetworkSpec([4], [...layers, { type: 'softmax' } as LayerSpec]), new Rng(2));
+    const before = withSoftmax.params().map((p) => Float32Array.from(p.value));
+    expect(uncalibrate(withSoftmax, 2)).toBe(false);
+    expect(withSoftmax.params().map((p) => Float32Array.from(p.value))).toEqual(before);
+    expect(() => uncalibrate(net, 0)).toThrow(/temperature/);
   });
 
   it('leaves a network that ends in a softmax layer unchanged', () => {

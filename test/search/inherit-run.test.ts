@@ -7,6 +7,7 @@ import { refitId } from '../../src/search/refit.js';
 import { buildNetwork } from '../../src/search/build.js';
 import { STANDARD_GRID_SHAPES, finishConfig, generateConfigs, searchSpace } from '../../src/search/arch.js';
 import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
+import { uncalibrate } from '../../src/engine/calibration.js';
 import { inheritMatchingWeights } from '../../src/engine/io/weights.js';
 import { Rng } from '../../src/engine/rng.js';
 import { loadDataset } from '../../src/data/index.js';
@@ -57,6 +58,31 @@ describe('weight inheritance', () => {
     expect(warm.valAccuracy).toBeCloseTo(parent.valAccuracy, 1);
     expect(decodeLoomModel(warm.weights).metadata.inheritedFrom).toBe('p');
     expect(decodeLoomModel(cold.weights).metadata.inheritedFrom).toBeUndefined();
+  }, 60_000);
+
+  it("a warm start goes on from the parent's trained output layer, not from its calibrated one", async () => {
+    const [a] = generateConfigs(1, task, new Rng(7), space);
+    const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = a!;
+    const training = { epochs: 1, batchSize: 16, optimizer: 'adamw' as const, weightDecay: 0, patience: 0, scheduler: 'constant' as const, mode: 'normal' as const };
+    const data = { ref: 'synthetic:bars', checksum: dataset.checksum, splitSeed: 1 };
+    const parentJob = { runId: 'r', modelId: 'p', generation: 0, arch: finishConfig({ ...genes, epochs: 3, dropout: 0 }), data, training: { ...training, epochs: 3, calibration: 'temperature' as const }, seed: 3 };
+    const parent = await processJob(parentJob, dataset, { worker: 'w' });
+    const stored = decodeLoomModel(parent.weights);
+    const temperature = Number(stored.metadata.temperature);
+    expect(Math.abs(temperature - 1)).toBeGreaterThan(0.05);
+    // The child trains at a learning rate too small to move anything and is not calibrated itself.
+    const child = await processJob(
+      { runId: 'r', modelId: 'c', generation: 1, arch: finishConfig({ ...genes, epochs: 1, dropout: 0, learningRate: 1e-7 }), data, training: { ...training, calibration: 'none' as const }, seed: 4, warmStart: { modelId: 'p', weights: Buffer.from(parent.weights).toString('base64') } },
+      dataset,
+      { worker: 'w' },
+    );
+    const childParams = new Map(decodeLoomModel(child.weights).network.params().map((p) => [p.name, p.value]));
+    const copy = (): { name: string; value: Float32Array }[] => stored.network.params().map((p) => ({ name: p.name, value: Float32Array.from(p.value) }));
+    const gap = (ps: { name: string; value: Float32Array }[]): number => Math.max(...ps.map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - childParams.get(p.name)![i]!)))));
+    const calibrated = copy();
+    expect(uncalibrate(stored.network, temperature)).toBe(true);
+    expect(gap(copy())).toBeLessThan(1e-4);
+    expect(gap(calibrated)).toBeGreaterThan(1e-3);
   }, 60_000);
 
   const run = async (inherit: 'all' | 'children'): Promise<{ jobs: TrainingJob[]; store: Store }> => {
