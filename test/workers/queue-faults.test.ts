@@ -109,6 +109,8 @@ describe('faults in a distributed search', () => {
     const summary = await new Coordinator({ store, executor, maxAttempts: 1 }).resume('run-resume');
     expect(summary.status).toBe('finished');
     const after = store.listModels('run-resume');
+    // Named with their errors first, so a failure says why (a bare status list hides the reason).
+    expect(after.filter((m) => m.status !== 'done').map((m) => `${m.modelId} ${m.status}: ${m.error ?? 'no error recorded'}`)).toEqual([]);
     expect(after.map((m) => m.status)).toEqual(['done', 'done', 'done', 'done']);
     // The worker trained each model once: results finished while no coordinator listened came from Redis.
     const steady = (await new WorkerRegistry(redis, prefix).list()).find((w) => w.name === 'steady');
