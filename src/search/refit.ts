@@ -5,9 +5,9 @@ import { rankBest, recordValLogLoss, type RankableRecord } from './best.js';
 /**
  * The final refit (as AutoML tools end a search): the best models of the search are trained again from scratch
  * (or, with the config's `inherit: 'all'`, trained on from their weights) with a larger epoch budget, and the
- * ensemble is formed afterwards, so its members get the training a search could not afford for every candidate. Refit models are ordinary models of one extra generation (index =
- * config.generations), with origin 'refit' and their source as parent, so every view, resume and the ensemble
- * selection treat them like any other finished model.
+ * ensemble is formed afterwards, so its members get the training a search could not afford for every candidate.
+ * Refit models are ordinary models of one extra generation (index = config.generations), with origin 'refit' and
+ * their source as parent, so every view, resume and the ensemble selection treat them like any other finished model.
  */
 
 export interface RefitSpec {

@@ -15,6 +15,17 @@ import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { processJob } from '../../src/workers/processor.js';
 
+interface NamedValues {
+  readonly name: string;
+  readonly value: Float32Array;
+}
+
+/** The largest absolute difference between same-named params of two networks (every param of `a` must be in `b`). */
+function maxParamGap(a: readonly NamedValues[], b: readonly NamedValues[]): number {
+  const byName = new Map(b.map((p) => [p.name, p.value]));
+  return Math.max(...a.map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - byName.get(p.name)![i]!)))));
+}
+
 const dataset = loadDataset('synthetic:bars', { splitSeed: 1 });
 const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
 const space = searchSpace(task, { convWidths: [2], dModels: [8, 16], gridShapes: [STANDARD_GRID_SHAPES[0]!], maxBrains: 1 });
@@ -49,10 +60,7 @@ describe('weight inheritance', () => {
     const job = { runId: 'r', modelId: 'c', generation: 1, arch, data, training, seed: 2 };
     const warm = await processJob({ ...job, warmStart: { modelId: 'p', weights: Buffer.from(parent.weights).toString('base64') } }, dataset, { worker: 'w' });
     const cold = await processJob(job, dataset, { worker: 'w' });
-    const maxDiff = (x: ModelResult, y: ModelResult): number => {
-      const ys = new Map(decodeLoomModel(y.weights).network.params().map((p) => [p.name, p.value]));
-      return Math.max(...decodeLoomModel(x.weights).network.params().map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - ys.get(p.name)![i]!)))));
-    };
+    const maxDiff = (x: ModelResult, y: ModelResult): number => maxParamGap(decodeLoomModel(x.weights).network.params(), decodeLoomModel(y.weights).network.params());
     expect(maxDiff(warm, parent)).toBeLessThan(1e-3);
     expect(maxDiff(cold, parent)).toBeGreaterThan(1e-2);
     expect(warm.valAccuracy).toBeCloseTo(parent.valAccuracy, 1);
@@ -76,9 +84,9 @@ describe('weight inheritance', () => {
       dataset,
       { worker: 'w' },
     );
-    const childParams = new Map(decodeLoomModel(child.weights).network.params().map((p) => [p.name, p.value]));
-    const copy = (): { name: string; value: Float32Array }[] => stored.network.params().map((p) => ({ name: p.name, value: Float32Array.from(p.value) }));
-    const gap = (ps: { name: string; value: Float32Array }[]): number => Math.max(...ps.map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - childParams.get(p.name)![i]!)))));
+    const childParams = decodeLoomModel(child.weights).network.params();
+    const copy = (): NamedValues[] => stored.network.params().map((p) => ({ name: p.name, value: Float32Array.from(p.value) }));
+    const gap = (ps: readonly NamedValues[]): number => maxParamGap(ps, childParams);
     const calibrated = copy();
     expect(uncalibrate(stored.network, temperature)).toBe(true);
     expect(gap(copy())).toBeLessThan(1e-4);
