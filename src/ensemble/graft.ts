@@ -132,6 +132,28 @@ function ensembleBranches(net: Network): Branch[] | null {
   });
 }
 
+/**
+ * The members of an ensemble graft (a grafted ensemble or a k-fold bag) as standalone networks, in branch order,
+ * with their mixture weights; null when the network is not one. Each member is its branch's logit layers as a plain
+ * network (no final softmax), so its params are named as in the network it came from (L<i>.<param>).
+ */
+export function ensembleMembers(net: Network): { network: Network; weight: number }[] | null {
+  const branches = ensembleBranches(net);
+  if (!branches) return null;
+  return branches.map((branch) => {
+    const member = new Network(sequentialNetworkSpec(net.inputShape, branch.specs), new Rng(0));
+    const target = new Map(member.params().map((p) => [p.name, p]));
+    for (const p of branch.params) {
+      // Branch params are named step.<i>.<param>; the member's layer i holds them as L<i>.<param>.
+      const name = p.name.replace(/^step\.(\d+)\./, 'L$1.');
+      const t = target.get(name);
+      if (!t || t.value.length !== p.value.length) throw refuse(`internal: ensemble member has no param ${name} for ${p.name}`);
+      t.value.set(p.value);
+    }
+    return { network: member, weight: branch.weight };
+  });
+}
+
 /** Member layers that output class logits: a final plain softmax (temperature 1) is dropped, other endings refused. */
 function logitLayers(net: Network, name: string): { specs: LayerSpec[]; source: number[] } {
   const { specs, source } = enabledLayers(net, name);

@@ -46,7 +46,7 @@ export interface SearchConfig {
    * Weight inheritance: 'children' starts every child of evolution from its first parent's trained weights where
    * names and shapes match (Lamarckian, as population-based training's exploit step), 'all' also continues the
    * refit models from the models they refit instead of training them anew; 'none' (default) trains every model
-   * from its own init. Not for k-fold data (a bag has no single network to inherit).
+   * from its own init. With k-fold data each fold network inherits from the parent bag's network of the same fold.
    */
   readonly inherit: InheritMode;
   /** What the end-of-run ensemble selection optimizes on validation: 'log_loss' (default) or 'accuracy'. */
@@ -196,11 +196,7 @@ function parseBudget(v: unknown): BudgetSpec {
   };
 }
 
-function parseInherit(v: unknown, kfold: boolean): InheritMode {
-  const mode = oneOf('inherit', v, INHERIT_MODES, 'none');
-  if (mode !== 'none' && kfold) throw configError('inherit', `"${mode}" needs a single validation split: with data.kfold a model is a bag of fold networks, which has no one set of weights to inherit`);
-  return mode;
-}
+const parseInherit = (v: unknown): InheritMode => oneOf('inherit', v, INHERIT_MODES, 'none');
 
 /** Generator fields a config may set: those of ArchGenOptions. */
 const GENERATOR_FIELDS: readonly string[] = [...Object.keys(defaultArchGenOptions()), ...OPTIONAL_GEN_FIELDS];
@@ -282,7 +278,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     pruner: parsePruner(value.pruner),
     ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
     ...refitField(value.refit),
-    inherit: parseInherit(value.inherit, dataIn.kfold !== undefined),
+    inherit: parseInherit(value.inherit),
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
     training: parseTraining(value.training),
     generator,

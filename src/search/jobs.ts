@@ -50,7 +50,8 @@ export interface TrainingJob {
   readonly stopBelow?: readonly RungThreshold[];
   /**
    * Start from a trained model's weights instead of a fresh init (a config's `inherit`): every param whose name and
-   * shape match the parent's is copied, the rest keep the job's own seeded init. Single-split jobs only.
+   * shape match the parent's is copied, the rest keep the job's own seeded init. A k-fold job's fold networks each
+   * inherit from the parent bag's network of the same fold (workers/warm-start.ts).
    */
   readonly warmStart?: WarmStart;
 }

@@ -1,5 +1,6 @@
 import { evaluate, type Dataset } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
+import { inheritMatchingWeights } from '../engine/io/weights.js';
 import { deriveSeed } from '../engine/rng.js';
 import type { EpochMetrics } from '../engine/train/index.js';
 import { gather, outOfFold, splitTensors, type FoldIndices, type LoadedDataset } from '../data/index.js';
@@ -11,11 +12,15 @@ import { buildNetwork } from '../search/build.js';
 import type { TrainingJob } from '../search/jobs.js';
 import type { ModelResult } from '../store/types.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
+import { parentFoldNetworks } from './warm-start.js';
 
 /**
  * A job on a k-fold data set (data.kfold, dataset.folds): a bag of k networks of the job's architecture, as
  * bagged ensembles are built. Fold network f trains on every fold but f (its seed is deriveSeed(job seed, 'fold',
- * f), split into the usual 'init' and 'train' streams), validates and is temperature-calibrated on fold f.
+ * f), split into the usual 'init' and 'train' streams), validates and is temperature-calibrated on fold f. With a
+ * warm start (a config's `inherit`), fold network f starts from the parent bag's fold network f, which never trained
+ * on fold f either, so the out-of-fold predictions stay out of fold; a fold the parent never trained (a stopped bag)
+ * starts from its own init.
  *
  * - valProbs: out-of-fold predictions — each row predicted by the one fold network that did not train on it — in
  *   the order of dataset.val, so evolution and ensemble selection read them like any validation predictions.
@@ -37,10 +42,13 @@ export async function processBaggedJob(job: TrainingJob, dataset: LoadedDataset,
   const settings = withTrainingGenes(job.training, job.arch);
   const classes = dataset.numClasses;
   const test = splitTensors(dataset, dataset.test);
+  const parents = job.warmStart ? parentFoldNetworks(job.warmStart) : [];
   const trained: FoldModel[] = [];
   for (const [f, fold] of folds.entries()) {
     const seed = deriveSeed(job.seed, 'fold', f);
     const network = buildNetwork(job.arch, task, deriveSeed(seed, 'init'));
+    const parent = parents[f];
+    if (parent) inheritMatchingWeights(network, parent);
     network.modelId = `${job.modelId}/fold${f}`;
     const validation = splitTensors(dataset, gather(dataset.train, fold.val));
     const fit = fitJobNetwork(job, settings, network, splitTensors(dataset, gather(dataset.train, fold.train)), validation, {
@@ -76,7 +84,9 @@ export async function processBaggedJob(job: TrainingJob, dataset: LoadedDataset,
   const temperatures = trained.map((t) => t.temperature);
   const weights = encodeJobModel(bag, job, dataset, {
     folds: String(folds.length),
-    ...(temperatures.every((t) => t !== null) ? { temperatures: temperatures.join(',') } : {}),
+    // Per fold, 1 where calibration was not applied: what a child inheriting fold f divides back out.
+    ...(temperatures.some((t) => t !== null) ? { temperatures: temperatures.map((t) => t ?? 1).join(',') } : {}),
+    ...(job.warmStart ? { inheritedFrom: job.warmStart.modelId } : {}),
   });
   return {
     modelId: job.modelId,

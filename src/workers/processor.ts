@@ -1,4 +1,3 @@
-import { uncalibrate } from '../engine/calibration.js';
 import { dataError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
@@ -7,10 +6,10 @@ import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
 import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
 import type { ModelResult } from '../store/types.js';
-import type { DataRef, TrainingJob, WarmStart } from '../search/jobs.js';
-import { decodeLoomModel } from '../engine/io/loom-format.js';
+import type { DataRef, TrainingJob } from '../search/jobs.js';
 import { inheritMatchingWeights } from '../engine/io/weights.js';
 import { processBaggedJob } from './bagging.js';
+import { parentNetwork } from './warm-start.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
 
 export type { ProcessOptions } from './fit.js';
@@ -38,29 +37,19 @@ export function loadJobData(ref: DataRef): LoadedDataset {
   return dataset;
 }
 
-/** Copies into `network` what it shares (same param name and shape) with the trained parent the job names. */
-function inheritFrom(network: Network, parent: WarmStart): void {
-  // A Buffer is a Uint8Array, and the decoder reads through a DataView, so no aligned copy is needed.
-  const parentFile = decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`);
-  // Training goes on from what the parent's training produced, not from its calibrated output layer.
-  const stored = parentFile.metadata.temperature;
-  const temperature = typeof stored === 'string' ? Number(stored) : NaN;
-  if (temperature > 0 && Number.isFinite(temperature)) uncalibrate(parentFile.network, temperature);
-  inheritMatchingWeights(network, parentFile.network);
-}
-
 /**
  * Trains and evaluates one job. Weight init and training noise (shuffling, dropout) draw from separate streams
  * derived from the job's seed, so a change in how training consumes randomness never changes the initial weights.
  * A job with a warmStart starts from its parent's weights where they fit (the rest from its own init).
- * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts), which never inherits.
+ * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts).
  */
 export async function processJob(job: TrainingJob, dataset: LoadedDataset, options: ProcessOptions): Promise<ModelResult> {
   if (dataset.folds) return processBaggedJob(job, dataset, dataset.folds, options);
   const started = Date.now();
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const network: Network = buildNetwork(job.arch, task, deriveSeed(job.seed, 'init'));
-  if (job.warmStart) inheritFrom(network, job.warmStart);
+  // Every param whose name and shape match the parent's (uncalibrated, warm-start.ts) is copied; the rest keep their init.
+  if (job.warmStart) inheritMatchingWeights(network, parentNetwork(job.warmStart));
   // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
   const settings = withTrainingGenes(job.training, job.arch);
   const validation = splitTensors(dataset, dataset.val);

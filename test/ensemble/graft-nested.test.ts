@@ -3,7 +3,7 @@ import { evaluate, predict } from '../../src/engine/eval.js';
 import { decodeModels, encodeLoomModel, pickModel } from '../../src/engine/io/index.js';
 import type { ParallelSpec } from '../../src/engine/layers/parallel.js';
 import type { Network } from '../../src/engine/network.js';
-import { graftEnsemble, graftHives } from '../../src/ensemble/graft.js';
+import { ensembleMembers, graftEnsemble, graftHives } from '../../src/ensemble/graft.js';
 import { combineProbabilities } from '../../src/ensemble/select.js';
 import type { LoadedDataset } from '../../src/data/index.js';
 import { asTensor, blobs, trainMembers, type TrainedMember } from './fixture.js';
@@ -47,5 +47,31 @@ describe('a graft of grafts (bagged models in an ensemble)', () => {
   it('refuses a bag in a hive graft, which needs single networks', () => {
     const bag = graftEnsemble(members.slice(0, 2).map((m) => ({ network: m.network, weight: 1 })));
     expect(() => graftHives([bag, members[2]!.network], {}, ['bag', 'm2'])).toThrow(/bag is an ensemble/);
+  });
+});
+
+describe('the members of an ensemble graft', () => {
+  it('come back as standalone networks with their weights, predicting what they did before grafting', () => {
+    const test = asTensor(data, data.test);
+    const graft = roundTrip(graftEnsemble([{ network: members[1]!.network, weight: 3 }, { network: members[2]!.network, weight: 1 }]));
+    const back = ensembleMembers(graft);
+    expect(back?.map((m) => m.weight)).toEqual([expect.closeTo(0.75, 6), expect.closeTo(0.25, 6)]);
+    back!.forEach(({ network }, k) => {
+      const source = members[k + 1]!;
+      // Logits only (the member's final softmax is not part of a branch); the same params under the same names.
+      const byName = new Map(source.network.params().map((p) => [p.name, p.value]));
+      for (const p of network.params()) expect(maxDiff(p.value, byName.get(p.name)!)).toBe(0);
+      expect(network.paramCount()).toBe(source.network.paramCount());
+      const logits = predict(network, test.x).data;
+      const c = data.numClasses;
+      const probs = Float32Array.from(logits, (_, i) => {
+        const row = logits.subarray(Math.floor(i / c) * c, Math.floor(i / c) * c + c);
+        const max = Math.max(...row);
+        const total = row.reduce((a, v) => a + Math.exp(v - max), 0);
+        return Math.exp((logits[i] as number) - max) / total;
+      });
+      expect(maxDiff(probs, source.test.probabilities)).toBeLessThan(1e-5);
+    });
+    expect(ensembleMembers(members[0]!.network)).toBeNull();
   });
 });

@@ -93,10 +93,10 @@ describe('weight inheritance', () => {
     expect(gap(calibrated)).toBeGreaterThan(1e-3);
   }, 60_000);
 
-  const run = async (inherit: 'all' | 'children'): Promise<{ jobs: TrainingJob[]; store: Store }> => {
+  const run = async (inherit: 'all' | 'children', data: object = { ref: 'synthetic:bars' }): Promise<{ jobs: TrainingJob[]; store: Store }> => {
     const config = parseSearchConfig({
       seed: 4,
-      data: { ref: 'synthetic:bars' },
+      data,
       population: 3,
       generations: 2,
       elite: 1,
@@ -140,9 +140,25 @@ describe('weight inheritance', () => {
     expect(refits[0]!.warmStart).toBeUndefined();
   }, 120_000);
 
-  it('the config refuses inheritance with k-fold data and unknown modes', () => {
+  it("a k-fold run with inherit 'all' sends bags their parent bag, and each stored child says what it inherited from", async () => {
+    const { jobs, store } = await run('all', { ref: 'iris', kfold: 3 });
+    try {
+      const later = jobs.filter((j) => j.generation > 0);
+      expect(later.length).toBeGreaterThan(1);
+      for (const j of later) {
+        expect(j.warmStart?.modelId).toBe(j.arch.parents[0]);
+        const file = decodeLoomModel(store.getWeights('run-inherit', j.modelId)!.bytes);
+        expect(file.metadata.folds).toBe('3');
+        expect(file.metadata.inheritedFrom).toBe(j.arch.parents[0]);
+      }
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('the config takes inheritance with k-fold data (fold by fold) and refuses unknown modes', () => {
     expect(parseSearchConfig({}).inherit).toBe('none');
     expect(() => parseSearchConfig({ inherit: 'parents' })).toThrow(/inherit.*"none", "children", "all"/);
-    expect(() => parseSearchConfig({ inherit: 'children', data: { ref: 'iris', kfold: 5 } })).toThrow(/inherit.*kfold/);
+    expect(parseSearchConfig({ inherit: 'children', data: { ref: 'iris', kfold: 5 } }).inherit).toBe('children');
   });
 });

@@ -12,6 +12,9 @@ import { prunedAt } from '../../src/search/pruners.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { meanCurve } from '../../src/workers/bagging.js';
 import { fitJobNetwork } from '../../src/workers/fit.js';
+import { parentFoldNetworks } from '../../src/workers/warm-start.js';
+import { ensembleMembers } from '../../src/ensemble/graft.js';
+import type { Network } from '../../src/engine/network.js';
 import { processJob } from '../../src/workers/processor.js';
 import processTrainingJob from '../../src/workers/sandbox.js';
 import { decodeResult, type WireResult } from '../../src/workers/wire.js';
@@ -124,4 +127,65 @@ describe('a bagged (k-fold) job', () => {
     expect(maxDiff(back.testProbs, result.testProbs)).toBe(0);
     await expect(remote({ ...job, data: { ...job.data, kfold: 1 } })).rejects.toThrow(/data\.kfold/);
   });
+});
+
+describe('a warm-started (inheriting) bagged job', () => {
+  /** The fold networks of a bag's stored file, each as training left it (uncalibrated), by fold. */
+  const storedFolds = (r: ModelResult): Network[] => parentFoldNetworks({ modelId: r.modelId, weights: Buffer.from(r.weights).toString('base64') });
+  const gap = (a: Network, b: Network): number => {
+    const byName = new Map(b.params().map((p) => [p.name, p.value]));
+    return Math.max(...a.params().map((p) => maxDiff(p.value, byName.get(p.name) as Float32Array)));
+  };
+  /** A child of `parent` that trains too slowly to move (and is not calibrated), so its folds show where they started. */
+  const child = (parent: ModelResult | null) =>
+    processJob(
+      {
+        ...job,
+        modelId: 'c1',
+        seed: 12,
+        arch: { ...job.arch, learningRate: 1e-7, epochs: 1 },
+        training: { ...job.training, epochs: 1, calibration: 'none' },
+        ...(parent ? { warmStart: { modelId: parent.modelId, weights: Buffer.from(parent.weights).toString('base64') } } : {}),
+      },
+      dataset,
+      { worker: 'test' },
+    );
+
+  it("starts fold network f from the parent's fold network f, with the parent's temperature taken back out", async () => {
+    const parentFile = pickModel(decodeModels(result.weights));
+    const temperatures = String(parentFile.metadata?.temperatures).split(',').map(Number);
+    expect(temperatures.some((t) => Math.abs(t - 1) > 0.05)).toBe(true);
+    const parents = storedFolds(result);
+    expect(parents).toHaveLength(K);
+    const warm = await child(result);
+    expect(pickModel(decodeModels(warm.weights)).metadata?.inheritedFrom).toBe('m1');
+    const children = storedFolds(warm);
+    for (let f = 0; f < K; f++) {
+      expect(gap(children[f]!, parents[f]!)).toBeLessThan(1e-4);
+      // Not some other fold's network (each trained on fold f's rows), and not the calibrated one.
+      expect(gap(children[f]!, parents[(f + 1) % K]!)).toBeGreaterThan(1e-2);
+    }
+    const calibrated = ensembleMembers(parentFile.network)!;
+    const scaled = temperatures.findIndex((t) => Math.abs(t - 1) > 0.05);
+    expect(gap(children[scaled]!, calibrated[scaled]!.network)).toBeGreaterThan(1e-3);
+  }, 60_000);
+
+  it('a fold the parent never trained (a pruned bag) starts from its own init', async () => {
+    const stopped = await processJob({ ...job, modelId: 'p0', stopBelow: [{ epoch: 2, minValAccuracy: 1.01 }] }, dataset, { worker: 'test' });
+    const parents = storedFolds(stopped);
+    expect(parents).toHaveLength(1);
+    const [warm, cold] = [storedFolds(await child(stopped)), storedFolds(await child(null))];
+    expect(gap(warm[0]!, parents[0]!)).toBeLessThan(1e-4);
+    expect(gap(cold[0]!, parents[0]!)).toBeGreaterThan(1e-2);
+    for (let f = 1; f < K; f++) expect(gap(warm[f]!, cold[f]!)).toBe(0);
+  }, 60_000);
+
+  it('refuses to cross a single-split parent with a k-fold job, and the reverse', async () => {
+    const plain = loadDataset('iris', { splitSeed: 2 });
+    // processJob trains on the data set it is given: the plain split makes a single-split job.
+    const single = await processJob({ ...job, modelId: 's1' }, plain, { worker: 'test' });
+    await expect(child(single)).rejects.toThrow(/parent s1 is not a k-fold bag/);
+    const fromBag = { ...job, modelId: 'c2', warmStart: { modelId: 'm1', weights: Buffer.from(result.weights).toString('base64') } };
+    await expect(processJob(fromBag, plain, { worker: 'test' })).rejects.toThrow(/parent m1 is a k-fold bag/);
+  }, 60_000);
 });

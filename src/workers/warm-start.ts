@@ -1,0 +1,39 @@
+import { uncalibrate } from '../engine/calibration.js';
+import { dataError } from '../engine/errors.js';
+import { decodeLoomModel, type LoomModelFile } from '../engine/io/loom-format.js';
+import type { Network } from '../engine/network.js';
+import { ensembleMembers } from '../ensemble/graft.js';
+import type { WarmStart } from '../search/jobs.js';
+
+/**
+ * What a warm-started job (a config's `inherit`) starts from: the parent's networks as its training left them.
+ * A calibrated output layer has its temperature taken back out, since training goes on from what the optimizer
+ * produced, not from logits rescaled by a factor it never saw.
+ */
+
+const decodeParent = (parent: WarmStart): LoomModelFile => decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`);
+
+const uncalibrated = (network: Network, stored: unknown): Network => {
+  const temperature = Number(stored);
+  if (stored !== undefined && temperature > 0 && Number.isFinite(temperature)) uncalibrate(network, temperature);
+  return network;
+};
+
+/** A single-split parent's network. */
+export function parentNetwork(parent: WarmStart): Network {
+  const file = decodeParent(parent);
+  if (file.metadata.folds !== undefined) throw dataError(`parent ${parent.modelId} is a k-fold bag; a single-split job cannot inherit from it`);
+  return uncalibrated(file.network, file.metadata.temperature);
+}
+
+/**
+ * A k-fold bag's fold networks in fold order, fold f uncalibrated by the f-th of its `temperatures`. A bag stopped
+ * early (pruned, interrupted) holds only the folds it trained, so the list can be shorter than its `folds`.
+ */
+export function parentFoldNetworks(parent: WarmStart): Network[] {
+  const file = decodeParent(parent);
+  const members = file.metadata.folds === undefined ? null : ensembleMembers(file.network);
+  if (!members) throw dataError(`parent ${parent.modelId} is not a k-fold bag; a k-fold job can only inherit from one`);
+  const temperatures = typeof file.metadata.temperatures === 'string' ? file.metadata.temperatures.split(',') : [];
+  return members.map(({ network }, f) => uncalibrated(network, temperatures[f]));
+}
