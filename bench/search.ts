@@ -85,6 +85,8 @@ export interface SearchBenchSettings {
    * Evolution: weight inheritance (the config's `inherit`; on k-fold data fold by fold): 0 none, 1 children, 2 children and
    * refits (the default). Decided on development seeds 201-202 (MNIST, Fashion-MNIST; never reported): evolution's
    * ensemble test accuracy, mean of the four runs, 90.29 without inheritance, 90.79 with 'children', 91.43 with 'all'.
+   * On the k-fold tabular sets (development seeds 201-220, 'all' vs none): cars 81.53 vs 80.34 (random 80.42),
+   * penguins 99.50 vs 99.60 (one row in one seed).
    */
   readonly inherit: number;
   readonly threads: number;
