@@ -135,7 +135,8 @@ function ensembleBranches(net: Network): Branch[] | null {
 /**
  * The members of an ensemble graft (a grafted ensemble or a k-fold bag) as standalone networks, in branch order,
  * with their mixture weights; null when the network is not one. Each member is its branch's logit layers as a plain
- * network (no final softmax), so its params are named as in the network it came from (L<i>.<param>).
+ * network (no final softmax), its params named L<i>.<param> with i counting the source's enabled layers: the names
+ * the source had when none was disabled, as in every network a search builds.
  */
 export function ensembleMembers(net: Network): { network: Network; weight: number }[] | null {
   const branches = ensembleBranches(net);
