@@ -29,7 +29,9 @@ const MAX_INVERSE = 50;
  * i.e. targets (1 − ε)·onehot + ε/c with ε = c / (n + c). Without it a validation set that the model gets entirely
  * right has no finite optimum (every sharpening lowers its log-loss), the fit runs to the 50× limit, and the first
  * wrong test row costs tens of nats; with it a model never claims more than (n + 1) / (n + c) on what n rows
- * showed. On hundreds of rows ε is under 2 % and moves T little.
+ * showed. On hundreds of rows ε is under 2 % and moves T little. Half a pseudo-observation per class
+ * (Krichevsky–Trofimov) gave lower test log-loss on the search bench's development seeds but a worse chosen
+ * ensemble where validation is small (cars, 5-fold: evolution's 81.53 → 80.68 %), so Laplace's stays.
  */
 export const laplaceSmoothing = (rows: number, classes: number): number => classes / (rows + classes);
 
