@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, predict } from '../../src/engine/eval.js';
+import { softmaxInto } from '../../src/engine/math.js';
 import { decodeModels, encodeLoomModel, pickModel } from '../../src/engine/io/index.js';
 import type { ParallelSpec } from '../../src/engine/layers/parallel.js';
 import type { Network } from '../../src/engine/network.js';
@@ -64,12 +65,8 @@ describe('the members of an ensemble graft', () => {
       expect(network.paramCount()).toBe(source.network.paramCount());
       const logits = predict(network, test.x).data;
       const c = data.numClasses;
-      const probs = Float32Array.from(logits, (_, i) => {
-        const row = logits.subarray(Math.floor(i / c) * c, Math.floor(i / c) * c + c);
-        const max = Math.max(...row);
-        const total = row.reduce((a, v) => a + Math.exp(v - max), 0);
-        return Math.exp((logits[i] as number) - max) / total;
-      });
+      const probs = new Float32Array(logits.length);
+      for (let o = 0; o < logits.length; o += c) softmaxInto(logits, o, c, probs.subarray(o, o + c));
       expect(maxDiff(probs, source.test.probabilities)).toBeLessThan(1e-5);
     });
     expect(ensembleMembers(members[0]!.network)).toBeNull();

@@ -3,6 +3,7 @@ import { parseSearchConfig } from '../../src/search/config.js';
 import { Coordinator } from '../../src/search/coordinator.js';
 import type { TrainingJob } from '../../src/search/jobs.js';
 import { InProcessExecutor } from '../helpers/in-process-executor.js';
+import { maxParamGap, type NamedValues } from '../helpers/params.js';
 import { refitId } from '../../src/search/refit.js';
 import { buildNetwork } from '../../src/search/build.js';
 import { STANDARD_GRID_SHAPES, finishConfig, generateConfigs, searchSpace } from '../../src/search/arch.js';
@@ -14,17 +15,6 @@ import { loadDataset } from '../../src/data/index.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { processJob } from '../../src/workers/processor.js';
-
-interface NamedValues {
-  readonly name: string;
-  readonly value: Float32Array;
-}
-
-/** The largest absolute difference between same-named params of two networks (every param of `a` must be in `b`). */
-function maxParamGap(a: readonly NamedValues[], b: readonly NamedValues[]): number {
-  const byName = new Map(b.map((p) => [p.name, p.value]));
-  return Math.max(...a.map((p) => Math.max(...p.value.map((v, i) => Math.abs(v - byName.get(p.name)![i]!)))));
-}
 
 const dataset = loadDataset('synthetic:bars', { splitSeed: 1 });
 const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };

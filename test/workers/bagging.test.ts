@@ -13,6 +13,7 @@ import type { ModelResult } from '../../src/store/types.js';
 import { meanCurve } from '../../src/workers/bagging.js';
 import { fitJobNetwork } from '../../src/workers/fit.js';
 import { parentFoldNetworks } from '../../src/workers/warm-start.js';
+import { maxParamGap } from '../helpers/params.js';
 import { ensembleMembers } from '../../src/ensemble/graft.js';
 import type { Network } from '../../src/engine/network.js';
 import { processJob } from '../../src/workers/processor.js';
@@ -132,10 +133,7 @@ describe('a bagged (k-fold) job', () => {
 describe('a warm-started (inheriting) bagged job', () => {
   /** The fold networks of a bag's stored file, each as training left it (uncalibrated), by fold. */
   const storedFolds = (r: ModelResult): Network[] => parentFoldNetworks({ modelId: r.modelId, weights: Buffer.from(r.weights).toString('base64') });
-  const gap = (a: Network, b: Network): number => {
-    const byName = new Map(b.params().map((p) => [p.name, p.value]));
-    return Math.max(...a.params().map((p) => maxDiff(p.value, byName.get(p.name) as Float32Array)));
-  };
+  const gap = (a: Network, b: Network): number => maxParamGap(a.params(), b.params());
   /** A child of `parent` that trains too slowly to move (and is not calibrated), so its folds show where they started. */
   const child = (parent: ModelResult | null) =>
     processJob(
