@@ -12,7 +12,7 @@ import { buildNetwork } from '../search/build.js';
 import type { TrainingJob } from '../search/jobs.js';
 import type { ModelResult } from '../store/types.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
-import { parentFoldNetworks } from './warm-start.js';
+import { foldTemperaturesMetadata, parentFoldNetworks } from './warm-start.js';
 
 /**
  * A job on a k-fold data set (data.kfold, dataset.folds): a bag of k networks of the job's architecture, as
@@ -81,13 +81,8 @@ export async function processBaggedJob(job: TrainingJob, dataset: LoadedDataset,
   const valMask = correctnessMask(valProbs, dataset.val.y, classes);
   const testMask = correctnessMask(testProbs, dataset.test.y, classes);
   const bag = graftEnsemble(trained.map((t) => ({ network: t.network, weight: 1 })));
-  const temperatures = trained.map((t) => t.temperature);
-  const weights = encodeJobModel(bag, job, dataset, {
-    folds: String(folds.length),
-    // Per fold, 1 where calibration was not applied: what a child inheriting fold f divides back out.
-    ...(temperatures.some((t) => t !== null) ? { temperatures: temperatures.map((t) => t ?? 1).join(',') } : {}),
-    ...(job.warmStart ? { inheritedFrom: job.warmStart.modelId } : {}),
-  });
+  // Each fold's temperature: what a child inheriting fold f divides back out.
+  const weights = encodeJobModel(bag, job, dataset, { folds: String(folds.length), ...foldTemperaturesMetadata(trained.map((t) => t.temperature)) });
   return {
     modelId: job.modelId,
     metrics: meanCurve(trained.map((t) => t.history)),

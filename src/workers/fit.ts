@@ -81,11 +81,17 @@ export function assertFiniteProbabilities(job: TrainingJob, ...probabilities: re
   }
 }
 
-/** The job's model file: the network with the run, generation and data checksum (plus `metadata`) recorded. */
+/** The job's model file: the network with the run, generation, data checksum and the parent it inherited from (plus `metadata`) recorded. */
 export function encodeJobModel(network: Network, job: TrainingJob, dataset: LoadedDataset, metadata: Record<string, string>): Uint8Array {
   return encodeLoomModel(network, {
     dtype: 'float32',
     modelId: job.modelId,
-    metadata: { runId: job.runId, generation: String(job.generation), dataChecksum: dataset.checksum, ...metadata },
+    metadata: {
+      runId: job.runId,
+      generation: String(job.generation),
+      dataChecksum: dataset.checksum,
+      ...(job.warmStart ? { inheritedFrom: job.warmStart.modelId } : {}),
+      ...metadata,
+    },
   });
 }

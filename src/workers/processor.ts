@@ -9,7 +9,7 @@ import type { ModelResult } from '../store/types.js';
 import type { DataRef, TrainingJob } from '../search/jobs.js';
 import { inheritMatchingWeights } from '../engine/io/weights.js';
 import { processBaggedJob } from './bagging.js';
-import { parentNetwork } from './warm-start.js';
+import { parentNetwork, temperatureMetadata } from './warm-start.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
 
 export type { ProcessOptions } from './fit.js';
@@ -69,10 +69,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
   assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);
-  const weights = encodeJobModel(network, job, dataset, {
-    ...(calibration?.applied ? { temperature: String(calibration.temperature) } : {}),
-    ...(job.warmStart ? { inheritedFrom: job.warmStart.modelId } : {}),
-  });
+  const weights = encodeJobModel(network, job, dataset, temperatureMetadata(calibration?.applied ? calibration.temperature : null));
   return {
     modelId: job.modelId,
     metrics: history,

@@ -13,6 +13,18 @@ import type { WarmStart } from '../search/jobs.js';
 
 const decodeParent = (parent: WarmStart): LoomModelFile => decodeLoomModel(Buffer.from(parent.weights, 'base64'), `weights of parent ${parent.modelId}`);
 
+/**
+ * The metadata a job's model file records of its calibration, written here beside its reader so the two agree on one
+ * format: a single network's temperature, or a bag's per-fold list (comma-joined, 1 where calibration was not applied).
+ */
+export function temperatureMetadata(temperature: number | null): Record<string, string> {
+  return temperature === null ? {} : { temperature: String(temperature) };
+}
+
+export function foldTemperaturesMetadata(temperatures: readonly (number | null)[]): Record<string, string> {
+  return temperatures.some((t) => t !== null) ? { temperatures: temperatures.map((t) => t ?? 1).join(',') } : {};
+}
+
 const uncalibrated = (network: Network, stored: unknown): Network => {
   const temperature = Number(stored);
   if (stored !== undefined && temperature > 0 && Number.isFinite(temperature)) uncalibrate(network, temperature);
