@@ -7,6 +7,8 @@ export interface ProgressState {
   total: number;
   /** Short free text after the counters, e.g. "gen 2/4 | best val 97.3%". */
   detail: string;
+  /** The time left when the caller knows better than the models' rate (a time-budgeted search); NaN for unknown. */
+  etaMs?: number;
 }
 
 export function formatDuration(ms: number): string {
@@ -21,8 +23,29 @@ export function formatDuration(ms: number): string {
 export function renderBar(state: ProgressState, elapsedMs: number, width = 24): string {
   const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 0;
   const filled = Math.round(fraction * width);
-  const eta = state.done > 0 ? (elapsedMs / state.done) * (state.total - state.done) : NaN;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${state.done}/${state.total} models | ${state.detail} | elapsed ${formatDuration(elapsedMs)} | ETA ${state.done > 0 ? formatDuration(eta) : '?'}`;
+  const eta = state.etaMs ?? (state.done > 0 ? (elapsedMs / state.done) * (state.total - state.done) : NaN);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${state.done}/${state.total} models | ${state.detail} | elapsed ${formatDuration(elapsedMs)} | ETA ${formatDuration(eta)}`;
+}
+
+/** Where a time-budgeted search stands, for its ETA. */
+export interface BudgetedSearchClock {
+  readonly elapsedMs: number;
+  /** When the search stops starting models (elapsed ms); the refit follows. */
+  readonly searchEndsMs: number;
+  /** Epochs trained so far, over all workers. */
+  readonly epochsDone: number;
+  /** Epochs the refit still has to train. */
+  readonly refitEpochsLeft: number;
+}
+
+/**
+ * The time a budgeted search has left: what remains of its budget, then the refit's epochs at the rate epochs have
+ * been trained so far. The model count cannot tell it: the number of models is what the budget decides.
+ */
+export function budgetedEta(clock: BudgetedSearchClock): number {
+  if (clock.epochsDone <= 0) return Number.NaN;
+  const msPerEpoch = clock.elapsedMs / clock.epochsDone;
+  return Math.max(0, clock.searchEndsMs - clock.elapsedMs) + clock.refitEpochsLeft * msPerEpoch;
 }
 
 export class ProgressBar {

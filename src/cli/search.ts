@@ -11,7 +11,7 @@ import { ThreadPoolExecutor } from '../workers/pool.js';
 import { QueueExecutor } from '../workers/queue.js';
 import type { Executor } from '../search/jobs.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
-import { ProgressBar } from './progress.js';
+import { budgetedEta, ProgressBar } from './progress.js';
 import { pct, type Command } from './shared.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -143,6 +143,14 @@ class SearchProgress {
   private readonly budget: SearchConfig['budget'];
   private best = 0;
   private readonly epochs = new Map<string, string>();
+  // The ETA of a time-budgeted search (cli/progress.ts budgetedEta): minutes of search, then the refit's epochs.
+  private readonly started = Date.now();
+  private readonly budgetMinutes: number;
+  private readonly refitEpochsPerModel: number;
+  private refitEpochs: number;
+  private searchEndsMs = Infinity;
+  private epochsDone = 0;
+  private refitEpochsDone = 0;
 
   constructor(
     private readonly args: SearchArgs,
@@ -154,6 +162,25 @@ class SearchProgress {
     this.total = config ? totalModels(config) : 0;
     this.generations = config?.generations ?? 0;
     this.budget = config?.budget;
+    this.budgetMinutes = Math.min(config && config.timeBudgetMinutes > 0 ? config.timeBudgetMinutes : Infinity, config?.budget?.minutes ?? Infinity);
+    // A k-fold model trains a network per fold: its progress counts every fold's epochs.
+    this.refitEpochsPerModel = config?.refit ? config.refit.epochs * (config.data.kfold ?? 1) : 0;
+    this.refitEpochs = (config?.refit?.models ?? 0) * this.refitEpochsPerModel;
+  }
+
+  private inRefit(): boolean {
+    return this.generation >= this.generations && this.generations > 0;
+  }
+
+  /** NaN (the model-rate ETA) unless the search is time-budgeted. */
+  private eta(): number {
+    if (!Number.isFinite(this.budgetMinutes)) return Number.NaN;
+    return budgetedEta({
+      elapsedMs: Date.now() - this.started,
+      searchEndsMs: this.inRefit() ? 0 : this.searchEndsMs,
+      epochsDone: this.epochsDone,
+      refitEpochsLeft: Math.max(0, this.refitEpochs - this.refitEpochsDone),
+    });
   }
 
   /** Lines that matter even with --quiet or --json (why a model failed) go to stderr either way. */
@@ -166,7 +193,7 @@ class SearchProgress {
     const best = this.done > 0 ? `${(this.best * 100).toFixed(1)}%` : '-';
     const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
     // The refit is one extra generation after the search's last (search/refit.ts): named as such, not "gen 5/4".
-    const phase = this.generation >= this.generations && this.generations > 0 ? 'refit' : `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`}`;
+    const phase = this.inRefit() ? 'refit' : `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`}`;
     return `${phase} | best val ${best}${training}`;
   }
 
@@ -180,6 +207,7 @@ class SearchProgress {
   readonly onEvent = (e: RunEvent): void => {
     switch (e.kind) {
       case 'run-start':
+        this.searchEndsMs = Date.now() - this.started + this.budgetMinutes * 60_000;
         this.total = e.totalModels;
         this.done = e.doneModels;
         this.generations = e.generations;
@@ -188,9 +216,14 @@ class SearchProgress {
       case 'generation-start':
         this.generation = e.generation;
         // The refit's models are the last ones: the total is now known (a budget may have cut the search short).
-        if (e.generation >= this.generations && this.generations > 0) this.total = this.done + e.models;
+        if (this.inRefit()) {
+          this.total = this.done + e.models;
+          this.refitEpochs = e.models * this.refitEpochsPerModel;
+        }
         break;
       case 'model-progress':
+        this.epochsDone++;
+        if (this.inRefit()) this.refitEpochsDone++;
         this.epochs.set(e.progress.modelId, `${e.progress.modelId}:${e.progress.epoch}/${e.progress.epochs}`);
         break;
       case 'model-done':
@@ -216,7 +249,8 @@ class SearchProgress {
       default:
         break;
     }
-    this.bar.update({ done: this.done, total: this.total, detail: this.detail() }, e.kind !== 'model-progress');
+    const eta = this.eta();
+    this.bar.update({ done: this.done, total: this.total, detail: this.detail(), ...(Number.isNaN(eta) ? {} : { etaMs: eta }) }, e.kind !== 'model-progress');
   };
 }
 

@@ -3,6 +3,7 @@ import type { ArchConfig } from '../search/arch.js';
 import { rankRecords } from '../search/best.js';
 import { parseRunConfig, type InheritMode } from '../search/config.js';
 import { inheritsFrom } from '../search/inherit.js';
+import { epochsRun } from '../search/pruners.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import { openDb, pct, type Command } from './shared.js';
 import type { Store } from '../store/store.js';
@@ -78,10 +79,11 @@ export const command: Command = {
         );
       }
       if (pruned.length > 0) {
-        console.log(`  pruned models (stopped early by the pruner; validation accuracy per epoch):`);
+        console.log(`  pruned models (stopped early by the pruner; validation accuracy per epoch, "@0.25" at a mid-epoch check):`);
         for (const m of pruned.slice(0, top)) {
-          const curve = (m.metrics ?? []).map((e) => (e.valAccuracy === undefined ? '-' : pct(e.valAccuracy))).join(' ');
-          console.log(`    ${m.modelId.padEnd(8)} after ${(m.metrics ?? []).length} epoch(s): ${curve}`);
+          const metrics = m.metrics ?? [];
+          const curve = metrics.map((e) => `${e.valAccuracy === undefined ? '-' : pct(e.valAccuracy)}${Number.isInteger(e.epoch) ? '' : `@${e.epoch}`}`).join(' ');
+          console.log(`    ${m.modelId.padEnd(8)} after ${epochsRun(metrics)} epoch(s): ${curve}`);
         }
         if (pruned.length > top) console.log(`    … ${pruned.length - top} more`);
       }

@@ -176,7 +176,7 @@ function parsePruner(v: unknown): PrunerSpec {
   const spec: PrunerSpec = {
     kind: oneOf('pruner.kind', v.kind, PRUNER_KINDS, 'asha'),
     ...(v.eta === undefined ? {} : { eta: num('pruner.eta', v.eta, 1.01, 100, 3) }),
-    ...(v.minEpochs === undefined ? {} : { minEpochs: int('pruner.minEpochs', v.minEpochs, 1, LIMITS.epochs, 1) }),
+    ...(v.minEpochs === undefined ? {} : { minEpochs: num('pruner.minEpochs', v.minEpochs, 0.001, LIMITS.epochs, 1) }),
     ...(v.warmupEpochs === undefined ? {} : { warmupEpochs: int('pruner.warmupEpochs', v.warmupEpochs, 0, LIMITS.epochs, 0) }),
     ...(v.minSamples === undefined ? {} : { minSamples: int('pruner.minSamples', v.minSamples, 1, LIMITS.population, 3) }),
     ...(v.wave === undefined ? {} : { wave: int('pruner.wave', v.wave, 1, LIMITS.population, 4) }),
@@ -254,6 +254,12 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   }
   const name = value.name ?? 'search';
   if (typeof name !== 'string') throw configError('name', 'must be a string');
+  const pruner = parsePruner(value.pruner);
+  const training = parseTraining(value.training);
+  // Only the 'normal' loop reports each optimizer step, where a mid-epoch rung is checked.
+  if (pruner.kind === 'asha' && !Number.isInteger(pruner.minEpochs ?? 1) && training.mode !== 'normal') {
+    throw configError('pruner.minEpochs', `a rung within the first epoch (${pruner.minEpochs}) needs training.mode "normal", not "${training.mode}"`);
+  }
   return {
     name,
     seed,
@@ -275,12 +281,12 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     diversityWeight: num('diversityWeight', value.diversityWeight, 0, 10, 0.1),
     timeBudgetMinutes: num('timeBudgetMinutes', value.timeBudgetMinutes, 0, 1e6, 0),
     fitness: oneOf('fitness', value.fitness, FITNESS_KINDS, 'nes'),
-    pruner: parsePruner(value.pruner),
+    pruner,
     ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
     ...refitField(value.refit),
     inherit: parseInherit(value.inherit),
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
-    training: parseTraining(value.training),
+    training,
     generator,
   };
 }

@@ -13,7 +13,7 @@ import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
 import { bestRecord } from './best.js';
 import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
-import { Budget, createPruner, prunedAt, type Curve } from './pruners.js';
+import { Budget, createPruner, curveOf, epochsRun, prunedAt, type Curve } from './pruners.js';
 import type { RungThreshold } from './jobs.js';
 
 /**
@@ -192,7 +192,7 @@ export class Coordinator {
     this.store.resetRunningModels(runId);
     // The budget counts the epochs already trained (a resumed run) and the minutes from now.
     const budget = new Budget(config.budget, started, this.now);
-    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend((m.metrics?.length ?? 0) * epochCost(config));
+    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend(epochsRun(m.metrics ?? []) * epochCost(config));
     const deadline = Math.min(started + budgetMs, budget.deadline);
     const spent = (): boolean => this.now() > deadline || budget.exhausted();
     const total = totalModels(config);
@@ -475,7 +475,7 @@ export class Coordinator {
         this.store.markModelPending(runId, model.modelId);
         continue;
       }
-      budget?.spend(result.metrics.length * epochCost(config));
+      budget?.spend(epochsRun(result.metrics) * epochCost(config));
       const at = stopBelow.length > 0 ? prunedAt(curveOf(result.metrics), stopBelow) : null;
       if (at !== null) {
         // Stopped by the pruner on purpose: kept with its partial curve, not a failure and not an ensemble candidate.
@@ -515,7 +515,3 @@ export class Coordinator {
   }
 }
 
-/** A stored curve's validation accuracy per epoch (NaN where an epoch was not validated). */
-function curveOf(metrics: readonly { readonly valAccuracy?: number }[]): number[] {
-  return metrics.map((m) => m.valAccuracy ?? Number.NaN);
-}

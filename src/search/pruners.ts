@@ -15,13 +15,37 @@ import type { RungThreshold } from './jobs.js';
  *
  * - Asynchronous successive halving (ASHA, Li et al. 2020, the stopping form Ray Tune uses): rungs at epochs
  *   r, r·η, r·η², … below the full budget; at a rung a model continues only when it is in the top 1/η of the
- *   values recorded at that rung (its value ≥ the ⌈n/η⌉-th highest of the n recorded ones).
+ *   values recorded at that rung (its value ≥ the ⌈n/η⌉-th highest of the n recorded ones). A first rung below one
+ *   epoch (say 0.25) is checked mid-epoch, after the optimizer step that reaches it: where one epoch is already
+ *   long, most models then stop after a share of one.
  * - Median stopping (Golovin et al. 2017, Google Vizier): after `warmupEpochs`, a model stops at epoch e when its
  *   best value so far is below the median, over earlier models, of their running mean of validation accuracy up to e.
  */
 
-/** One finished (or pruned) model's validation accuracy after each epoch it trained (index e − 1 for epoch e). */
-export type Curve = readonly number[];
+/**
+ * One finished (or pruned) model's validation accuracy, as points in training epochs: one per epoch, plus a point at
+ * each sub-epoch rung it was checked at (an ASHA `minEpochs` below 1, checked mid-epoch).
+ */
+export interface CurvePoint {
+  readonly epoch: number;
+  readonly valAccuracy: number;
+}
+export type Curve = readonly CurvePoint[];
+
+/** A stored or returned model's curve: its metrics entries in epoch order (NaN where an entry was not validated). */
+export function curveOf(metrics: readonly { readonly epoch: number; readonly valAccuracy?: number }[]): Curve {
+  return metrics.map((m) => ({ epoch: m.epoch, valAccuracy: m.valAccuracy ?? Number.NaN })).sort((a, b) => a.epoch - b.epoch);
+}
+
+/** A curve of one value per whole epoch (epoch i + 1 for value i). */
+export function epochCurve(values: readonly number[]): Curve {
+  return values.map((valAccuracy, i) => ({ epoch: i + 1, valAccuracy }));
+}
+
+/** The training epochs a curve stands for (its last point; a model pruned mid-epoch trained a fraction of one). */
+export function epochsRun(metrics: readonly { readonly epoch: number }[]): number {
+  return metrics.reduce((most, m) => Math.max(most, m.epoch), 0);
+}
 
 export interface Pruner {
   readonly name: PrunerKind;
@@ -36,7 +60,7 @@ export interface PrunerSpec {
   readonly kind: PrunerKind;
   /** ASHA: reduction factor η (default 3). */
   readonly eta?: number;
-  /** ASHA: the first rung, in epochs (default 1). */
+  /** ASHA: the first rung, in epochs (default 1): a whole number, or a share of the first epoch below 1 (checked mid-epoch). */
   readonly minEpochs?: number;
   /** Median: no stopping up to this epoch (default 0). */
   readonly warmupEpochs?: number;
@@ -49,12 +73,21 @@ export interface PrunerSpec {
   readonly wave?: number;
 }
 
-/** Epochs of ASHA's rungs below maxEpochs: r, r·η, r·η², … (the full budget itself is no rung: stopping there saves nothing). */
+/**
+ * Epochs of ASHA's rungs below maxEpochs: r, r·η, r·η², … (the full budget itself is no rung: stopping there saves
+ * nothing). Rungs from one epoch up are whole epochs (rounded, at least one apart), so only a first rung below 1
+ * (a share of an epoch, for data where one epoch is already expensive) and its successors below 1 are mid-epoch.
+ */
 export function ashaRungs(maxEpochs: number, minEpochs = 1, eta = 3): number[] {
-  if (!(Number.isInteger(minEpochs) && minEpochs >= 1)) throw configError('pruner.minEpochs', `must be an integer ≥ 1, got ${minEpochs}`);
+  const wholeOrShare = Number.isInteger(minEpochs) ? minEpochs >= 1 : minEpochs > 0 && minEpochs < 1;
+  if (!wholeOrShare) throw configError('pruner.minEpochs', `must be a whole number ≥ 1 or a share of an epoch between 0 and 1, got ${minEpochs}`);
   if (!(Number.isFinite(eta) && eta > 1)) throw configError('pruner.eta', `must be a number > 1, got ${eta}`);
   const rungs: number[] = [];
-  for (let r = minEpochs; r < maxEpochs; r = Math.max(r + 1, Math.round(r * eta))) rungs.push(r);
+  for (let r = minEpochs; r < maxEpochs; ) {
+    rungs.push(r);
+    const next = r * eta;
+    r = next < 1 ? next : Math.max(Math.floor(r) + 1, Math.round(next));
+  }
   return rungs;
 }
 
@@ -82,7 +115,14 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 
-const bestUpTo = (curve: Curve, epoch: number): number => Math.max(...curve.slice(0, epoch));
+/** The best value a curve reached up to `epoch` (NaN where it has no validated point by then). */
+const bestUpTo = (curve: Curve, epoch: number): number => {
+  const values = curve.filter((p) => p.epoch <= epoch && !Number.isNaN(p.valAccuracy)).map((p) => p.valAccuracy);
+  return values.length > 0 ? Math.max(...values) : Number.NaN;
+};
+
+/** Whether a curve has a point at or beyond `epoch` (it trained that far). */
+const reached = (curve: Curve, epoch: number): boolean => curve.some((p) => p.epoch >= epoch);
 
 export function ashaPruner(eta = 3, minEpochs = 1, minSamples = Math.ceil(eta)): Pruner {
   ashaRungs(minEpochs + 1, minEpochs, eta); // validates eta and minEpochs now
@@ -90,8 +130,11 @@ export function ashaPruner(eta = 3, minEpochs = 1, minSamples = Math.ceil(eta)):
     name: 'asha',
     thresholds(history, maxEpochs) {
       return ashaRungs(maxEpochs, minEpochs, eta).flatMap((epoch) => {
-        const recorded = history.filter((c) => c.length >= epoch).map((c) => bestUpTo(c, epoch));
-        return recorded.length >= minSamples ? [{ epoch, minValAccuracy: ashaCutoff(recorded, eta) }] : [];
+        const recorded = history.filter((c) => reached(c, epoch)).map((c) => bestUpTo(c, epoch)).filter((v) => !Number.isNaN(v));
+        if (recorded.length >= minSamples) return [{ epoch, minValAccuracy: ashaCutoff(recorded, eta) }];
+        // A mid-epoch rung is only measured where a job is told to check it: without enough values yet, it is sent
+        // with threshold 0 (never stops), so the job records its value there for later thresholds.
+        return Number.isInteger(epoch) ? [] : [{ epoch, minValAccuracy: 0 }];
       });
     },
   };
@@ -103,7 +146,11 @@ export function medianPruner(warmupEpochs = 0, minSamples = 3): Pruner {
     thresholds(history, maxEpochs) {
       const out: RungThreshold[] = [];
       for (let epoch = warmupEpochs + 1; epoch < maxEpochs; epoch++) {
-        const means = history.filter((c) => c.length >= epoch).map((c) => c.slice(0, epoch).reduce((a, b) => a + b, 0) / epoch);
+        // Per whole epoch: a median rule has no mid-epoch points.
+        const means = history
+          .map((c) => c.filter((p) => Number.isInteger(p.epoch) && p.epoch <= epoch))
+          .filter((c) => c.length >= epoch)
+          .map((c) => c.reduce((a, p) => a + p.valAccuracy, 0) / epoch);
         if (means.length >= minSamples) out.push({ epoch, minValAccuracy: median(means) });
       }
       return out;
@@ -129,7 +176,7 @@ export function createPruner(spec: PrunerSpec): Pruner {
  */
 export function prunedAt(curve: Curve, thresholds: readonly RungThreshold[]): number | null {
   for (const t of [...thresholds].sort((a, b) => a.epoch - b.epoch)) {
-    if (curve.length < t.epoch) return null;
+    if (!reached(curve, t.epoch)) return null;
     if (bestUpTo(curve, t.epoch) < t.minValAccuracy) return t.epoch;
   }
   return null;

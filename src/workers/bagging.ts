@@ -122,12 +122,13 @@ function partialValidation(trained: readonly FoldModel[], folds: readonly FoldIn
 
 /**
  * Per epoch, the mean over the folds that reached it (early stopping can end folds at different epochs) of loss,
- * accuracy, validation loss and accuracy and learning rate; ms is their sum.
+ * accuracy, validation loss and accuracy and learning rate; ms is their sum. A mid-epoch pruning check (fold 0's
+ * alone) is an epoch of its own.
  */
 export function meanCurve(histories: readonly (readonly EpochMetrics[])[]): EpochMetrics[] {
-  const length = Math.max(0, ...histories.map((h) => h.length));
-  return Array.from({ length }, (_, e) => {
-    const rows = histories.map((h) => h[e]).filter((m): m is EpochMetrics => m !== undefined);
+  const epochs = [...new Set(histories.flatMap((h) => h.map((m) => m.epoch)))].sort((a, b) => a - b);
+  return epochs.map((epoch) => {
+    const rows = histories.map((h) => h.find((m) => m.epoch === epoch)).filter((m): m is EpochMetrics => m !== undefined);
     const mean = (pick: (m: EpochMetrics) => number | undefined): number | undefined => {
       const values = rows.map(pick).filter((v): v is number => v !== undefined);
       return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
@@ -135,7 +136,7 @@ export function meanCurve(histories: readonly (readonly EpochMetrics[])[]): Epoc
     const valLoss = mean((m) => m.valLoss);
     const valAccuracy = mean((m) => m.valAccuracy);
     return {
-      epoch: e + 1,
+      epoch,
       loss: mean((m) => m.loss) as number,
       accuracy: mean((m) => m.accuracy) as number,
       ...(valLoss === undefined ? {} : { valLoss }),

@@ -1,11 +1,11 @@
 import { calibrateTemperature, type Calibration } from '../engine/calibration.js';
 import { LoomError } from '../engine/errors.js';
-import type { Dataset } from '../engine/eval.js';
 import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { Network } from '../engine/network.js';
 import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
 import { trainWithMode } from '../engine/train/modes.js';
-import type { EpochMetrics } from '../engine/train/index.js';
+import type { EpochMetrics, StepProgress } from '../engine/train/index.js';
+import { evaluate, type Dataset } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
 import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
 
@@ -31,6 +31,7 @@ export interface FitOptions {
 }
 
 export interface Fit {
+  /** One entry per epoch trained, plus one per mid-epoch rung checked (pruning only), in epoch order. */
   readonly history: EpochMetrics[];
   /** Stopped by the job's pruning thresholds (its curve fell below a rung). */
   readonly pruned: boolean;
@@ -40,15 +41,21 @@ export interface Fit {
 
 /**
  * Trains `network` on `train`, validating on `validation` every epoch; with `prune`, stops after an epoch whose
- * best validation accuracy so far is below the job's threshold for it (search/pruners.ts). Then, unless the
- * settings say 'none', fits a temperature on `validation` (engine/calibration.ts): predictions unchanged,
- * probabilities honest.
+ * best validation accuracy so far is below the job's threshold for it (search/pruners.ts). A threshold at a share of
+ * an epoch (a rung below 1) is checked after the optimizer step that reaches it, and its value joins the history at
+ * that epoch; checking changes no weight. Then, unless the settings say 'none', fits a temperature on `validation`
+ * (engine/calibration.ts): predictions unchanged, probabilities honest.
  */
 export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, network: Network, train: Dataset, validation: Dataset & { y: Int32Array }, options: FitOptions): Fit {
   const pruning = options.prune && job.stopBelow && job.stopBelow.length > 0 ? new AbortController() : null;
   let bestVal = -Infinity;
   const signal = pruning ? (options.signal ? AbortSignal.any([options.signal, pruning.signal]) : pruning.signal) : options.signal;
-  const history = trainWithMode(network, train, {
+  const midEpoch = pruning ? (job.stopBelow ?? []).filter((t) => !Number.isInteger(t.epoch)).sort((a, b) => a.epoch - b.epoch) : [];
+  if (midEpoch.length > 0 && settings.mode !== 'normal') {
+    throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId}: a pruning rung within an epoch (${midEpoch[0]?.epoch}) needs training.mode "normal", not "${settings.mode}"`);
+  }
+  const checks: EpochMetrics[] = [];
+  const trained = trainWithMode(network, train, {
     mode: settings.mode,
     epochs: settings.epochs,
     batchSize: settings.batchSize,
@@ -61,6 +68,21 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
     validation,
     ...(settings.patience > 0 ? { earlyStopping: { monitor: 'valAccuracy' as const, patience: settings.patience } } : {}),
     ...(signal ? { signal } : {}),
+    ...(midEpoch.length > 0
+      ? {
+          onStep: (p: StepProgress) => {
+            for (;;) {
+              const rung = midEpoch[checks.length];
+              if (!rung || p.epochs < rung.epoch || pruning?.signal.aborted) return;
+              const started = performance.now();
+              const scored = evaluate(network, validation);
+              checks.push({ epoch: rung.epoch, loss: p.loss, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started });
+              bestVal = Math.max(bestVal, scored.accuracy);
+              if (bestVal < rung.minValAccuracy) pruning?.abort();
+            }
+          },
+        }
+      : {}),
     onEpoch: (m) => {
       options.onEpoch?.(m);
       if (pruning && m.valAccuracy !== undefined) {
@@ -69,7 +91,8 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
         if (rung && bestVal < rung.minValAccuracy) pruning.abort();
       }
     },
-  }).history;
+  });
+  const history = [...trained.history, ...checks].sort((a, b) => a.epoch - b.epoch);
   const calibration = (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;
   return { history, pruned: pruning?.signal.aborted ?? false, calibration };
 }

@@ -60,7 +60,7 @@ function checkJob(data: unknown): TrainingJob {
 
 function checkStopBelow(v: unknown): RungThreshold[] {
   const ok = (t: unknown): t is RungThreshold =>
-    isObject(t) && typeof t.epoch === 'number' && Number.isInteger(t.epoch) && t.epoch >= 1 && typeof t.minValAccuracy === 'number' && Number.isFinite(t.minValAccuracy);
+    isObject(t) && typeof t.epoch === 'number' && Number.isFinite(t.epoch) && t.epoch > 0 && typeof t.minValAccuracy === 'number' && Number.isFinite(t.minValAccuracy);
   if (!Array.isArray(v) || !v.every(ok)) throw new LoomError('LOOM_ERR_QUEUE', `a job's stopBelow must be a list of {epoch, minValAccuracy}: ${JSON.stringify(v)?.slice(0, 120)}`);
   return v.map((t) => ({ epoch: t.epoch, minValAccuracy: t.minValAccuracy }));
 }

@@ -7,7 +7,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
-import { prunedAt } from '../../src/search/pruners.js';
+import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
 import { loadJobData } from '../../src/workers/processor.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
@@ -28,10 +28,13 @@ class CurveExecutor implements Executor {
     const skill = rng.uniform(0.4, 0.95);
     const metrics = [];
     let best = -Infinity;
-    for (let epoch = 1; epoch <= job.training.epochs; epoch++) {
+    // Whole epochs, plus the mid-epoch rungs the job is told to check (as fit.ts adds them to the curve).
+    const midEpoch = (job.stopBelow ?? []).map((t) => t.epoch).filter((e) => !Number.isInteger(e));
+    const points = [...midEpoch, ...Array.from({ length: job.training.epochs }, (_, i) => i + 1)].sort((a, b) => a - b);
+    for (const epoch of points) {
       const valAccuracy = skill * (1 - 0.5 ** epoch);
       metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
-      onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
+      if (Number.isInteger(epoch)) onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
       best = Math.max(best, valAccuracy);
       const rung = job.stopBelow?.find((t) => t.epoch === epoch);
       if (rung && best < rung.minValAccuracy) break;
@@ -89,7 +92,7 @@ describe('multi-fidelity search', () => {
     expect(pruned.length).toBeGreaterThan(0);
     for (const m of pruned) {
       const job = executor.jobs.find((j) => j.modelId === m.modelId)!;
-      const curve = (m.metrics ?? []).map((e) => e.valAccuracy ?? NaN);
+      const curve = curveOf(m.metrics ?? []);
       expect(curve.length).toBeLessThan(9);
       expect(prunedAt(curve, job.stopBelow ?? [])).toBe(curve.length);
       expect(events.some((e) => e.kind === 'model-pruned' && e.modelId === m.modelId)).toBe(true);
@@ -120,6 +123,31 @@ describe('multi-fidelity search', () => {
     expect(json.pruned.map((m) => m.modelId).sort()).toEqual(pruned.map((m) => m.modelId).sort());
   });
 
+  it('checks a first rung below one epoch mid-epoch: pruned models end there and loom show marks the point', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-mf-'));
+    const db = join(dir, 'loom.db');
+    const store = Store.open(db);
+    const executor = new CurveExecutor();
+    await new Coordinator({ store, executor }).start(parseSearchConfig({ ...base, generations: 2, pruner: { kind: 'asha', minEpochs: 0.25 } }), 'q');
+    // Rungs for 9 epochs: 0.25, 0.75, then whole epochs 2 and 6. Every job is told the mid-epoch rungs (threshold 0
+    // until three models have a value there), so the first wave records them too.
+    expect(executor.jobs.every((j) => (j.stopBelow ?? []).slice(0, 2).map((t) => t.epoch).join() === '0.25,0.75')).toBe(true);
+    const pruned = store.listModels('q').filter((m) => m.status === 'pruned');
+    const atQuarter = pruned.filter((m) => epochsRun(m.metrics ?? []) === 0.25);
+    expect(atQuarter.length).toBeGreaterThan(0);
+    store.close();
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    try {
+      await showCommand.run(['q', '--db', db]);
+    } finally {
+      vi.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const line = out.find((l) => l.includes(atQuarter[0]!.modelId) && l.includes('after'));
+    expect(line).toMatch(/after 0\.25 epoch\(s\): \d+\.\d+%@0\.25$/);
+  });
+
   it('makes the same pruning decisions whatever the number of workers', async () => {
     const statuses = async (workers: number): Promise<Record<string, string>> => {
       const store = Store.open(':memory:');
@@ -134,22 +162,25 @@ describe('multi-fidelity search', () => {
   });
 
   it('spends an epoch budget instead of a fixed number of generations, trying more models when pruning', async () => {
-    const run = async (pruner: string): Promise<{ models: number; epochs: number }> => {
+    const run = async (pruner: unknown): Promise<{ models: number; epochs: number }> => {
       const store = Store.open(':memory:');
       const executor = new CurveExecutor();
       await new Coordinator({ store, executor }).start(parseSearchConfig({ ...base, budget: { epochs: 200 }, pruner }), 'b');
       const all = store.listModels('b').filter((m) => m.status === 'done' || m.status === 'pruned');
-      const epochs = all.reduce((a, m) => a + (m.metrics?.length ?? 0), 0);
+      const epochs = all.reduce((a, m) => a + epochsRun(m.metrics ?? []), 0);
       store.close();
       return { models: all.length, epochs };
     };
     const plain = await run('none');
     const asha = await run('asha');
+    // A first rung at a quarter epoch: most models stop after a share of one, counted as that share.
+    const quarter = await run({ kind: 'asha', minEpochs: 0.25 });
     // The budget is spent (up to the models in flight when it ran out), not more than a generation over it.
-    for (const r of [plain, asha]) {
+    for (const r of [plain, asha, quarter]) {
       expect(r.epochs).toBeGreaterThanOrEqual(200);
       expect(r.epochs).toBeLessThan(200 + 6 * 9);
     }
     expect(asha.models).toBeGreaterThan(plain.models);
+    expect(quarter.models).toBeGreaterThan(2 * asha.models); // 223 vs 83 vs 22 without a pruner
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Budget, ashaCutoff, ashaPruner, ashaRungs, createPruner, medianPruner, promote, prunedAt } from '../../src/search/pruners.js';
+import { Budget, ashaCutoff, ashaPruner, ashaRungs, createPruner, curveOf, epochCurve, epochsRun, medianPruner, promote, prunedAt } from '../../src/search/pruners.js';
 
 describe('successive halving / ASHA rungs', () => {
   it('places rungs at r·η^k below the full budget', () => {
@@ -9,7 +9,49 @@ describe('successive halving / ASHA rungs', () => {
     expect(ashaRungs(10, 2, 2)).toEqual([2, 4, 8]);
     expect(ashaRungs(1, 1, 3)).toEqual([]);
     expect(() => ashaRungs(9, 0, 3)).toThrow(/minEpochs/);
+    expect(() => ashaRungs(9, 1.5, 3)).toThrow(/minEpochs/); // above one epoch, rungs are whole epochs
     expect(() => ashaRungs(9, 1, 1)).toThrow(/eta/);
+  });
+
+  it('starts below one epoch when minEpochs is a share of one: mid-epoch rungs, then whole epochs', () => {
+    expect(ashaRungs(4, 0.25, 3)).toEqual([0.25, 0.75, 2]); // 0.75·3 = 2.25 rounds to a whole epoch
+    expect(ashaRungs(27, 0.5, 2)).toEqual([0.5, 1, 2, 4, 8, 16]);
+    expect(ashaRungs(10, 0.1, 4)).toEqual([0.1, 0.4, 2, 8]); // 0.4·4 = 1.6 → 2
+    expect(ashaRungs(0.2, 0.25, 3)).toEqual([]);
+  });
+
+  it('sends a mid-epoch rung with threshold 0 until it has enough values, so the first models record it', () => {
+    // Curves as jobs return them: a point at each mid-epoch check, then one per epoch.
+    const checked = (at25: number, at75: number, ...epochs: number[]) => [{ epoch: 0.25, valAccuracy: at25 }, { epoch: 0.75, valAccuracy: at75 }, ...epochCurve(epochs)];
+    const pruner = ashaPruner(3, 0.25);
+    expect(pruner.thresholds([], 4)).toEqual([
+      { epoch: 0.25, minValAccuracy: 0 },
+      { epoch: 0.75, minValAccuracy: 0 },
+    ]);
+    // A model trained without checks has no value at 0.25 (it does not count there) but does at epoch 2.
+    const history = [checked(0.5, 0.7, 0.8, 0.85, 0.9, 0.92), checked(0.6, 0.65, 0.75, 0.8, 0.82, 0.83), checked(0.4, 0.6, 0.7, 0.72), epochCurve([0.9, 0.95, 0.96, 0.97])];
+    expect(pruner.thresholds(history, 4)).toEqual([
+      { epoch: 0.25, minValAccuracy: 0.6 }, // three values (0.5, 0.6, 0.4): the ⌈3/3⌉-th highest
+      { epoch: 0.75, minValAccuracy: 0.7 }, // best so far: 0.7, 0.65, 0.6
+      { epoch: 2, minValAccuracy: 0.85 }, // four values (0.85, 0.8, 0.72, 0.95): the 2nd highest
+    ]);
+    // Pruned at the first mid-epoch rung: the curve ends there, and it trained a quarter of an epoch.
+    const t = pruner.thresholds(history, 4);
+    const stopped = [{ epoch: 0.25, valAccuracy: 0.45 }];
+    expect(prunedAt(stopped, t)).toBe(0.25);
+    expect(epochsRun(stopped)).toBe(0.25);
+    expect(prunedAt(checked(0.7, 0.8, 0.9), t)).toBeNull(); // has not reached rung 2
+    expect(prunedAt(checked(0.7, 0.75, 0.78, 0.8), t)).toBe(2);
+    expect(prunedAt(checked(0.7, 0.75, 0.78, 0.9), t)).toBeNull();
+  });
+
+  it('reads a curve from metrics entries in epoch order', () => {
+    const metrics = [{ epoch: 1, valAccuracy: 0.8 }, { epoch: 0.25, valAccuracy: 0.5 }, { epoch: 2 }];
+    const curve = curveOf(metrics);
+    expect(curve.map((p) => p.epoch)).toEqual([0.25, 1, 2]);
+    expect(curve[2]!.valAccuracy).toBeNaN();
+    expect(epochsRun(metrics)).toBe(2);
+    expect(epochsRun([])).toBe(0);
   });
 
   it('promotes the top ⌈n/η⌉ of a rung', () => {
@@ -26,7 +68,7 @@ describe('successive halving / ASHA rungs', () => {
       [0.9, 0.91, 0.92, 0.93],
       [0.7],
       [0.8, 0.85],
-    ];
+    ].map((values) => epochCurve(values));
     // Rungs at 1 and 3 for 9 epochs; rung 1 has 4 values (cutoff = 2nd best = 0.8), rung 3 only 2 (< minSamples 3).
     expect(ashaPruner(3, 1).thresholds(history, 9)).toEqual([{ epoch: 1, minValAccuracy: 0.8 }]);
     expect(ashaPruner(3, 1, 2).thresholds(history, 9)).toEqual([
@@ -41,12 +83,12 @@ describe('successive halving / ASHA rungs', () => {
       { epoch: 1, minValAccuracy: 0.8 },
       { epoch: 3, minValAccuracy: 0.9 },
     ];
-    expect(prunedAt([0.7, 0.95, 0.99], t)).toBe(1);
-    expect(prunedAt([0.85, 0.86, 0.88, 0.95], t)).toBe(3);
+    expect(prunedAt(epochCurve([0.7, 0.95, 0.99]), t)).toBe(1);
+    expect(prunedAt(epochCurve([0.85, 0.86, 0.88, 0.95]), t)).toBe(3);
     // Best so far, not the last value: a dip after a good epoch does not prune.
-    expect(prunedAt([0.85, 0.92, 0.6, 0.95], t)).toBeNull();
-    expect(prunedAt([0.85], t)).toBeNull(); // has not reached rung 3 yet
-    expect(prunedAt([0.1, 0.1], [])).toBeNull();
+    expect(prunedAt(epochCurve([0.85, 0.92, 0.6, 0.95]), t)).toBeNull();
+    expect(prunedAt(epochCurve([0.85]), t)).toBeNull(); // has not reached rung 3 yet
+    expect(prunedAt(epochCurve([0.1, 0.1]), [])).toBeNull();
   });
 });
 
@@ -56,7 +98,7 @@ describe('median stopping', () => {
       [0.2, 0.4, 0.6],
       [0.4, 0.6, 0.8],
       [0.6, 0.8, 1.0],
-    ];
+    ].map((values) => epochCurve(values));
     // Running means at epoch 1: 0.2, 0.4, 0.6 → median 0.4; at epoch 2: 0.3, 0.5, 0.7 → 0.5. Epoch 3 is the last: no rung.
     const t = medianPruner(0, 3).thresholds(history, 3);
     expect(t.map((x) => x.epoch)).toEqual([1, 2]);
@@ -64,13 +106,13 @@ describe('median stopping', () => {
     expect(t[1]!.minValAccuracy).toBeCloseTo(0.5, 12);
     expect(medianPruner(1, 3).thresholds(history, 3).map((x) => x.epoch)).toEqual([2]);
     expect(medianPruner(0, 4).thresholds(history, 3)).toEqual([]);
-    expect(prunedAt([0.3, 0.45], t)).toBe(1);
-    expect(prunedAt([0.45, 0.45], t)).toBe(2);
+    expect(prunedAt(epochCurve([0.3, 0.45]), t)).toBe(1);
+    expect(prunedAt(epochCurve([0.45, 0.45]), t)).toBe(2);
   });
 
   it('builds pruners from specs and rejects bad ones', () => {
-    expect(createPruner({ kind: 'none' }).thresholds([[0.1, 0.2]], 5)).toEqual([]);
-    expect(createPruner({ kind: 'asha', eta: 2, minSamples: 1 }).thresholds([[0.5, 0.6, 0.7, 0.8]], 4)).toEqual([
+    expect(createPruner({ kind: 'none' }).thresholds([epochCurve([0.1, 0.2])], 5)).toEqual([]);
+    expect(createPruner({ kind: 'asha', eta: 2, minSamples: 1 }).thresholds([epochCurve([0.5, 0.6, 0.7, 0.8])], 4)).toEqual([
       { epoch: 1, minValAccuracy: 0.5 },
       { epoch: 2, minValAccuracy: 0.6 },
     ]);

@@ -8,7 +8,7 @@ import { finishConfig, generateConfigs, searchSpace, STANDARD_GRID_SHAPES, withT
 import { buildNetwork } from '../../src/search/build.js';
 import { DEFAULT_TRAINING } from '../../src/search/config.js';
 import type { JobProgress, TrainingJob } from '../../src/search/jobs.js';
-import { prunedAt } from '../../src/search/pruners.js';
+import { curveOf, prunedAt } from '../../src/search/pruners.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { meanCurve } from '../../src/workers/bagging.js';
 import { fitJobNetwork } from '../../src/workers/fit.js';
@@ -109,7 +109,7 @@ describe('a bagged (k-fold) job', () => {
     const progress: JobProgress[] = [];
     const pruned = await processJob({ ...job, stopBelow }, dataset, { worker: 'test', onProgress: (p) => progress.push(p) });
     expect(pruned.metrics).toHaveLength(2);
-    expect(prunedAt(pruned.metrics.map((m) => m.valAccuracy ?? 0), stopBelow)).toBe(2);
+    expect(prunedAt(curveOf(pruned.metrics), stopBelow)).toBe(2);
     // Only fold 0 trained: progress never went past its epochs, and the bag holds one network.
     expect(Math.max(...progress.map((p) => p.epoch))).toBe(2);
     expect(progress[0]?.epochs).toBe(K * EPOCHS);

@@ -29,5 +29,5 @@ export {
   type ScheduleSpec,
 } from './schedulers.js';
 export { clipGradNorm, globalGradNorm } from './clip.js';
-export { train, type EarlyStopping, type EpochMetrics, type TrainOptions, type TrainResult } from './loop.js';
+export { train, type EarlyStopping, type EpochMetrics, type StepProgress, type TrainOptions, type TrainResult } from './loop.js';
 export type { Dataset } from '../eval.js';

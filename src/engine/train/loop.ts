@@ -10,7 +10,7 @@ import { createOptimizer } from './optimizers.js';
 import { makeSchedule } from './schedulers.js';
 import type { TrainOptions, TrainResult } from './options.js';
 
-export type { EarlyStopping, EpochMetrics, TrainOptions, TrainResult } from './options.js';
+export type { EarlyStopping, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './options.js';
 
 /**
  * Trains a network with mini-batch gradient descent. Each epoch visits every sample once in a seeded random
@@ -71,6 +71,7 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
       optimizer.step(run.params, totals.lr, options.backend ?? defaultBackend());
       step++;
       totals.steps++;
+      options.onStep?.({ epochs: epoch - 1 + groupEnd / samples, loss: totals.lossSum / groupEnd });
     }
     return totals;
   });

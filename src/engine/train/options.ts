@@ -62,11 +62,21 @@ export interface TrainOptions {
   /** Needs `validation`. */
   readonly earlyStopping?: EarlyStopping;
   readonly onEpoch?: (metrics: EpochMetrics) => void;
+  /**
+   * Called after each optimizer step (mode 'normal' only) with the progress in epochs (epoch − 1 + the share of this
+   * epoch's rows done) and the mean training loss of this epoch so far: where a search checks a model mid-epoch.
+   */
+  readonly onStep?: (progress: StepProgress) => void;
   /** Checked between optimizer steps; training stops with stopReason 'aborted'. */
   readonly signal?: AbortSignal;
   readonly backend?: Backend;
   /** Batch size for validation inference (default 256). */
   readonly evalBatchSize?: number;
+}
+
+export interface StepProgress {
+  readonly epochs: number;
+  readonly loss: number;
 }
 
 export interface TrainResult {

@@ -1,0 +1,79 @@
+import type { SandboxedJob } from 'bullmq';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset, type LoadedDataset } from '../../src/data/index.js';
+import { Rng } from '../../src/engine/rng.js';
+import { finishConfig, generateConfigs, searchSpace, STANDARD_GRID_SHAPES, type ArchConfig } from '../../src/search/arch.js';
+import { DEFAULT_TRAINING, parseSearchConfig } from '../../src/search/config.js';
+import type { TrainingJob } from '../../src/search/jobs.js';
+import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
+import type { ModelResult } from '../../src/store/types.js';
+import { processJob } from '../../src/workers/processor.js';
+import processTrainingJob from '../../src/workers/sandbox.js';
+import { decodeResult, type WireResult } from '../../src/workers/wire.js';
+
+/** ASHA's rungs below one epoch (pruner.minEpochs < 1): checked inside the epoch, after the step that reaches them. */
+
+const EPOCHS = 3;
+let single: LoadedDataset;
+let job: TrainingJob;
+let plain: ModelResult;
+
+function arch(data: LoadedDataset): ArchConfig {
+  const task = { inputShape: data.inputShape, numClasses: data.numClasses };
+  const [base] = generateConfigs(1, task, new Rng(5), searchSpace(task, { dModels: [8], gridShapes: [STANDARD_GRID_SHAPES[0]!], maxBrains: 1, lrMin: 0.01, lrMax: 0.02 }));
+  const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = base!;
+  return finishConfig({ ...genes, epochs: EPOCHS, batchSize: 16, dropout: 0.1, labelSmoothing: 0 });
+}
+
+beforeAll(async () => {
+  single = loadDataset('iris', { splitSeed: 2 });
+  job = {
+    runId: 'r', modelId: 'm1', generation: 0, arch: arch(single),
+    data: { ref: 'iris', checksum: single.checksum, splitSeed: 2 },
+    training: { ...DEFAULT_TRAINING, epochs: EPOCHS }, seed: 7,
+  };
+  plain = await processJob(job, single, { worker: 'test' });
+}, 60_000);
+
+describe('a pruning rung within an epoch', () => {
+  it('records the model\'s validation accuracy there without changing its training', async () => {
+    const checked = await processJob({ ...job, stopBelow: [{ epoch: 0.5, minValAccuracy: 0 }] }, single, { worker: 'test' });
+    expect(checked.metrics.map((m) => m.epoch)).toEqual([0.5, 1, 2, 3]);
+    const at = checked.metrics[0]!;
+    expect(at.valAccuracy).toBeGreaterThan(0);
+    expect(at.valAccuracy).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(at.loss)).toBe(true);
+    // Evaluating mid-epoch draws no training noise (dropout is on) and moves no weight: the same model, bit for bit.
+    expect(Array.from(checked.valProbs)).toEqual(Array.from(plain.valProbs));
+    expect(checked.metrics.filter((m) => Number.isInteger(m.epoch)).map((m) => m.loss)).toEqual(plain.metrics.map((m) => m.loss));
+    expect(prunedAt(curveOf(checked.metrics), [{ epoch: 0.5, minValAccuracy: 0 }])).toBeNull();
+  });
+
+  it('stops a model below the threshold there: its curve ends at the rung and it counts a share of an epoch', async () => {
+    const stopBelow = [{ epoch: 0.5, minValAccuracy: 1.01 }];
+    const stopped = await processJob({ ...job, stopBelow }, single, { worker: 'test' });
+    expect(stopped.metrics.map((m) => m.epoch)).toEqual([0.5]);
+    expect(prunedAt(curveOf(stopped.metrics), stopBelow)).toBe(0.5);
+    expect(epochsRun(stopped.metrics)).toBe(0.5);
+    // Nothing trained after the check: the returned model is the one it scored (calibration keeps every argmax).
+    expect(stopped.valAccuracy).toBeCloseTo(stopped.metrics[0]!.valAccuracy!, 12);
+  });
+
+  it('stops a bag after fold 0\'s check, and crosses Redis (the remote processor parses the fractional rung)', async () => {
+    const bagged = loadDataset('iris', { splitSeed: 2, kfold: 3 });
+    const bagJob: TrainingJob = { ...job, data: { ...job.data, kfold: 3 }, stopBelow: [{ epoch: 0.5, minValAccuracy: 1.01 }] };
+    const local = await processJob(bagJob, bagged, { worker: 'test' });
+    expect(local.metrics.map((m) => m.epoch)).toEqual([0.5]);
+    const wire = await processTrainingJob({ data: JSON.parse(JSON.stringify(bagJob)), updateProgress: async () => {} } as unknown as SandboxedJob<TrainingJob, WireResult>);
+    const remote = decodeResult(wire, 'm1');
+    expect(remote.metrics.map((m) => m.epoch)).toEqual([0.5]);
+    expect(Array.from(remote.valProbs)).toEqual(Array.from(local.valProbs));
+  });
+
+  it('is refused by the config with a training mode that has no per-step hook', () => {
+    const base = { data: { ref: 'iris' }, pruner: { kind: 'asha', minEpochs: 0.25 } };
+    expect(parseSearchConfig(base).pruner.minEpochs).toBe(0.25);
+    expect(() => parseSearchConfig({ ...base, training: { mode: 'step' } })).toThrow(/pruner\.minEpochs.*training\.mode "normal"/);
+    expect(() => parseSearchConfig({ ...base, pruner: { kind: 'asha', minEpochs: 1.5 } })).toThrow(/pruner\.minEpochs/);
+  });
+});
