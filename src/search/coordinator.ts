@@ -477,7 +477,9 @@ export class Coordinator {
       }
       budget?.spend(epochsRun(result.metrics) * epochCost(config));
       const at = stopBelow.length > 0 ? prunedAt(curveOf(result.metrics), stopBelow) : null;
-      if (at !== null) {
+      // Pruned means it stopped at that rung. A bag is judged on fold 0 alone, so a bag that trained every fold is
+      // done even where its folds' mean curve dips below a rung.
+      if (at !== null && epochsRun(result.metrics) === at) {
         // Stopped by the pruner on purpose: kept with its partial curve, not a failure and not an ensemble candidate.
         this.store.markModelPruned(runId, model.modelId, { metrics: result.metrics, valAccuracy: result.valAccuracy, trainMs: result.trainMs, worker: result.worker });
         this.emit({ kind: 'model-pruned', modelId: model.modelId, epoch: at, valAccuracy: result.valAccuracy, trainMs: result.trainMs });

@@ -148,6 +148,26 @@ describe('multi-fidelity search', () => {
     expect(line).toMatch(/after 0\.25 epoch\(s\): \d+\.\d+%@0\.25$/);
   });
 
+  it('labels pruned only a model that stopped at the rung, not a full curve below it (a bag judged on fold 0)', async () => {
+    // A bag's returned curve is its folds' mean, which can dip below a rung fold 0 passed: it trains on regardless.
+    class FullCurves extends CurveExecutor {
+      readonly thresholds: TrainingJob['stopBelow'][] = [];
+      override run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+        this.thresholds.push(job.stopBelow);
+        return super.run({ ...job, stopBelow: undefined }, onProgress);
+      }
+    }
+    const store = Store.open(':memory:');
+    const executor = new FullCurves();
+    await new Coordinator({ store, executor }).start(parseSearchConfig({ ...base, generations: 2, pruner: 'asha' }), 'f');
+    const models = store.listModels('f');
+    expect(models.every((m) => m.status === 'done')).toBe(true);
+    // Meaningful: some of these full curves are below a threshold their job was sent.
+    const below = executor.jobs.filter((j, k) => prunedAt(curveOf(models.find((m) => m.modelId === j.modelId)?.metrics ?? []), executor.thresholds[k] ?? []) !== null);
+    expect(below.length).toBeGreaterThan(0);
+    store.close();
+  });
+
   it('makes the same pruning decisions whatever the number of workers', async () => {
     const statuses = async (workers: number): Promise<Record<string, string>> => {
       const store = Store.open(':memory:');
