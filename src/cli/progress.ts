@@ -20,11 +20,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** With a given ETA the bar fills by time; otherwise by models done of `total` (0: not known, a count alone). */
 export function renderBar(state: ProgressState, elapsedMs: number, width = 24): string {
-  const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 0;
-  const filled = Math.round(fraction * width);
-  const eta = state.etaMs ?? (state.done > 0 ? (elapsedMs / state.done) * (state.total - state.done) : NaN);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${state.done}/${state.total} models | ${state.detail} | elapsed ${formatDuration(elapsedMs)} | ETA ${formatDuration(eta)}`;
+  const given = state.etaMs !== undefined && Number.isFinite(state.etaMs);
+  const fraction = given ? elapsedMs / (elapsedMs + (state.etaMs as number) || 1) : state.total > 0 ? Math.min(1, state.done / state.total) : 0;
+  const filled = Math.round(Math.min(1, fraction) * width);
+  const eta = state.etaMs ?? (state.done > 0 && state.total > 0 ? (elapsedMs / state.done) * (state.total - state.done) : NaN);
+  const count = state.total > 0 ? `${state.done}/${state.total}` : `${state.done}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count} models | ${state.detail} | elapsed ${formatDuration(elapsedMs)} | ETA ${formatDuration(eta)}`;
 }
 
 /** Where a time-budgeted search stands, for its ETA. */

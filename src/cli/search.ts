@@ -193,13 +193,15 @@ class SearchProgress {
     const best = this.done > 0 ? `${(this.best * 100).toFixed(1)}%` : '-';
     const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
     // The refit is one extra generation after the search's last (search/refit.ts): named as such, not "gen 5/4".
-    const phase = this.inRefit() ? 'refit' : `gen ${this.generation + 1}${this.budget ? '' : `/${this.generations}`}`;
+    // A budgeted search's generation count is a cap, not a plan: no "of N".
+    const budgeted = this.budget !== undefined || Number.isFinite(this.budgetMinutes);
+    const phase = this.inRefit() ? 'refit' : `gen ${this.generation + 1}${budgeted ? '' : `/${this.generations}`}`;
     return `${phase} | best val ${best}${training}`;
   }
 
   /** "20 models over 3 generations", or what a budgeted search spends (its model count is not known up front). */
   private size(models: number, generations: number): string {
-    if (!this.budget) return `${models} models over ${generations} generations`;
+    if (!this.budget) return `${models} models over ${generations} generations${Number.isFinite(this.budgetMinutes) ? ` at most, new ones for ${this.budgetMinutes} minutes` : ''}`;
     const parts = [this.budget.minutes !== undefined ? `${this.budget.minutes} minutes` : '', this.budget.epochs !== undefined ? `${this.budget.epochs} training epochs` : ''];
     return `models until a budget of ${parts.filter(Boolean).join(' or ')} is spent (at most ${generations} generations)`;
   }
@@ -250,7 +252,9 @@ class SearchProgress {
         break;
     }
     const eta = this.eta();
-    this.bar.update({ done: this.done, total: this.total, detail: this.detail(), ...(Number.isNaN(eta) ? {} : { etaMs: eta }) }, e.kind !== 'model-progress');
+    // A time-budgeted search's model count is what the budget decides: no total until the refit's is known.
+    const total = Number.isFinite(this.budgetMinutes) && !this.inRefit() ? 0 : this.total;
+    this.bar.update({ done: this.done, total, detail: this.detail(), ...(Number.isNaN(eta) ? {} : { etaMs: eta }) }, e.kind !== 'model-progress');
   };
 }
 

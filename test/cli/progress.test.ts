@@ -10,6 +10,8 @@ describe('the progress bar', () => {
 
   it('shows the ETA it is given instead (a time-budgeted search)', () => {
     expect(renderBar({ done: 2, total: 82, detail: 'gen 1/20', etaMs: 330_000 }, 60_000)).toContain('ETA 5m30s');
+    // Without a total (a budget decides the count), a count alone, and the bar fills by time: 2 of 8 minutes.
+    expect(renderBar({ done: 9, total: 0, detail: 'gen 3', etaMs: 360_000 }, 120_000, 8)).toBe('[##......] 9 models | gen 3 | elapsed 2m00s | ETA 6m00s');
   });
 
   it('formats durations', () => {

@@ -240,3 +240,17 @@ describe('train()', () => {
     expect(() => train(net, { x: tensor([2, 3]), y: [0, 1] }, { epochs: 1 })).toThrow(/the network takes \[4\]/);
   });
 });
+
+describe('the per-step hook', () => {
+  it('reports each optimizer step\'s progress in epochs and the epoch\'s running mean loss', () => {
+    const data = blobs(50, 4);
+    const steps: { epochs: number; loss: number }[] = [];
+    const result = train(mlp(), data, { epochs: 2, batchSize: 16, seed: 1, learningRate: 0.05, onStep: (p) => steps.push(p) });
+    // 50 rows in batches of 16: 4 steps an epoch, ending at 16, 32, 48 and 50 rows.
+    expect(steps.map((s) => s.epochs)).toEqual([16 / 50, 32 / 50, 48 / 50, 1, 1 + 16 / 50, 1 + 32 / 50, 1 + 48 / 50, 2]);
+    expect(result.steps).toBe(steps.length);
+    // The running mean at each epoch's last step is that epoch's loss.
+    expect(steps[3]!.loss).toBeCloseTo(result.history[0]!.loss, 6);
+    expect(steps[7]!.loss).toBeCloseTo(result.history[1]!.loss, 6);
+  });
+});
