@@ -22,8 +22,8 @@ export function formatDuration(ms: number): string {
 
 /** With a given ETA the bar fills by time; otherwise by models done of `total` (0: not known, a count alone). */
 export function renderBar(state: ProgressState, elapsedMs: number, width = 24): string {
-  const given = state.etaMs !== undefined && Number.isFinite(state.etaMs);
-  const fraction = given ? elapsedMs / (elapsedMs + (state.etaMs as number) || 1) : state.total > 0 ? Math.min(1, state.done / state.total) : 0;
+  const given = state.etaMs;
+  const fraction = given !== undefined && Number.isFinite(given) ? elapsedMs / (elapsedMs + given || 1) : state.total > 0 ? state.done / state.total : 0;
   const filled = Math.round(Math.min(1, fraction) * width);
   const eta = state.etaMs ?? (state.done > 0 && state.total > 0 ? (elapsedMs / state.done) * (state.total - state.done) : NaN);
   const count = state.total > 0 ? `${state.done}/${state.total}` : `${state.done}`;

@@ -143,12 +143,12 @@ class SearchProgress {
   private readonly budget: SearchConfig['budget'];
   private best = 0;
   private readonly epochs = new Map<string, string>();
-  // The ETA of a time-budgeted search (cli/progress.ts budgetedEta): minutes of search, then the refit's epochs.
+  private readonly timeBudgetMinutes: number;
+  // The ETA of a time-budgeted search (cli/progress.ts budgetedEta): the coordinator's deadline, then the refit's epochs.
   private readonly started = Date.now();
-  private readonly budgetMinutes: number;
+  private searchDeadline: number | null = null;
   private readonly refitEpochsPerModel: number;
   private refitEpochs: number;
-  private searchEndsMs = Infinity;
   private epochsDone = 0;
   private refitEpochsDone = 0;
 
@@ -162,7 +162,7 @@ class SearchProgress {
     this.total = config ? totalModels(config) : 0;
     this.generations = config?.generations ?? 0;
     this.budget = config?.budget;
-    this.budgetMinutes = Math.min(config && config.timeBudgetMinutes > 0 ? config.timeBudgetMinutes : Infinity, config?.budget?.minutes ?? Infinity);
+    this.timeBudgetMinutes = config?.timeBudgetMinutes ?? 0;
     // A k-fold model trains a network per fold: its progress counts every fold's epochs.
     this.refitEpochsPerModel = config?.refit ? config.refit.epochs * (config.data.kfold ?? 1) : 0;
     this.refitEpochs = (config?.refit?.models ?? 0) * this.refitEpochsPerModel;
@@ -174,10 +174,10 @@ class SearchProgress {
 
   /** NaN (the model-rate ETA) unless the search is time-budgeted. */
   private eta(): number {
-    if (!Number.isFinite(this.budgetMinutes)) return Number.NaN;
+    if (this.searchDeadline === null) return Number.NaN;
     return budgetedEta({
       elapsedMs: Date.now() - this.started,
-      searchEndsMs: this.inRefit() ? 0 : this.searchEndsMs,
+      searchEndsMs: this.inRefit() ? 0 : this.searchDeadline - this.started,
       epochsDone: this.epochsDone,
       refitEpochsLeft: Math.max(0, this.refitEpochs - this.refitEpochsDone),
     });
@@ -194,14 +194,14 @@ class SearchProgress {
     const training = this.epochs.size ? ` | training ${[...this.epochs.values()].join(' ')}` : '';
     // The refit is one extra generation after the search's last (search/refit.ts): named as such, not "gen 5/4".
     // A budgeted search's generation count is a cap, not a plan: no "of N".
-    const budgeted = this.budget !== undefined || Number.isFinite(this.budgetMinutes);
+    const budgeted = this.budget !== undefined || this.searchDeadline !== null;
     const phase = this.inRefit() ? 'refit' : `gen ${this.generation + 1}${budgeted ? '' : `/${this.generations}`}`;
     return `${phase} | best val ${best}${training}`;
   }
 
   /** "20 models over 3 generations", or what a budgeted search spends (its model count is not known up front). */
   private size(models: number, generations: number): string {
-    if (!this.budget) return `${models} models over ${generations} generations${Number.isFinite(this.budgetMinutes) ? ` at most, new ones for ${this.budgetMinutes} minutes` : ''}`;
+    if (!this.budget) return `${models} models over ${generations} generations${this.timeBudgetMinutes > 0 ? ` at most, new ones for ${this.timeBudgetMinutes} minutes` : ''}`;
     const parts = [this.budget.minutes !== undefined ? `${this.budget.minutes} minutes` : '', this.budget.epochs !== undefined ? `${this.budget.epochs} training epochs` : ''];
     return `models until a budget of ${parts.filter(Boolean).join(' or ')} is spent (at most ${generations} generations)`;
   }
@@ -209,7 +209,7 @@ class SearchProgress {
   readonly onEvent = (e: RunEvent): void => {
     switch (e.kind) {
       case 'run-start':
-        this.searchEndsMs = Date.now() - this.started + this.budgetMinutes * 60_000;
+        this.searchDeadline = e.searchDeadline ?? null;
         this.total = e.totalModels;
         this.done = e.doneModels;
         this.generations = e.generations;
@@ -253,7 +253,7 @@ class SearchProgress {
     }
     const eta = this.eta();
     // A time-budgeted search's model count is what the budget decides: no total until the refit's is known.
-    const total = Number.isFinite(this.budgetMinutes) && !this.inRefit() ? 0 : this.total;
+    const total = this.searchDeadline !== null && !this.inRefit() ? 0 : this.total;
     this.bar.update({ done: this.done, total, detail: this.detail(), ...(Number.isNaN(eta) ? {} : { etaMs: eta }) }, e.kind !== 'model-progress');
   };
 }

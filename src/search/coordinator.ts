@@ -25,7 +25,15 @@ import type { RungThreshold } from './jobs.js';
  * would have, trains only the models that are not done, and never trains a finished model twice.
  */
 export type RunEvent =
-  | { kind: 'run-start'; runId: string; totalModels: number; doneModels: number; generations: number }
+  | {
+      kind: 'run-start';
+      runId: string;
+      totalModels: number;
+      doneModels: number;
+      generations: number;
+      /** When the search stops starting models (ms since the epoch, the coordinator's clock); absent with no minutes budget. */
+      searchDeadline?: number;
+    }
   | { kind: 'generation-start'; generation: number; models: number }
   | { kind: 'model-start'; modelId: string; generation: number }
   | { kind: 'model-progress'; progress: JobProgress }
@@ -196,7 +204,14 @@ export class Coordinator {
     const deadline = Math.min(started + budgetMs, budget.deadline);
     const spent = (): boolean => this.now() > deadline || budget.exhausted();
     const total = totalModels(config);
-    this.emit({ kind: 'run-start', runId, totalModels: total, doneModels: this.store.listModels(runId, { status: 'done' }).length, generations: config.generations });
+    this.emit({
+      kind: 'run-start',
+      runId,
+      totalModels: total,
+      doneModels: this.store.listModels(runId, { status: 'done' }).length,
+      generations: config.generations,
+      ...(Number.isFinite(deadline) ? { searchDeadline: deadline } : {}),
+    });
 
     let status: RunSummary['status'] = 'finished';
     try {

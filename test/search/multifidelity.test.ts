@@ -168,6 +168,26 @@ describe('multi-fidelity search', () => {
     store.close();
   });
 
+  it('announces when a minutes budget stops the search (the progress bar\'s ETA reads it), and nothing without one', async () => {
+    const startEvent = async (extra: object): Promise<RunEvent | undefined> => {
+      const store = Store.open(':memory:');
+      const events: RunEvent[] = [];
+      await new Coordinator({ store, executor: new CurveExecutor(), onEvent: (e) => events.push(e) }).start(parseSearchConfig({ ...base, generations: 1, ...extra }), 's');
+      store.close();
+      return events.find((e) => e.kind === 'run-start');
+    };
+    const before = Date.now();
+    const timed = await startEvent({ timeBudgetMinutes: 5, budget: { minutes: 7 } });
+    const after = Date.now();
+    // The earlier of the two minute budgets, from the run's start.
+    const deadline = timed?.kind === 'run-start' ? timed.searchDeadline : undefined;
+    expect(deadline).toBeGreaterThanOrEqual(before + 5 * 60_000);
+    expect(deadline).toBeLessThanOrEqual(after + 5 * 60_000);
+    const untimed = await startEvent({});
+    expect(untimed?.kind).toBe('run-start');
+    expect(untimed !== undefined && 'searchDeadline' in untimed).toBe(false);
+  });
+
   it('makes the same pruning decisions whatever the number of workers', async () => {
     const statuses = async (workers: number): Promise<Record<string, string>> => {
       const store = Store.open(':memory:');
