@@ -38,7 +38,9 @@ const DEFAULT_CONFIG = new URL('../configs/mnist-quick.json', import.meta.url);
 
 export async function benchSearchThroughput(options: SearchThroughputOptions = {}): Promise<SearchThroughputRow[]> {
   const raw = JSON.parse(readFileSync(DEFAULT_CONFIG, 'utf8')) as Record<string, unknown>;
-  const { refit: _refit, timeBudgetMinutes: _minutes, data, ...rest } = raw;
+  // Its space and training, not its search policy: a steady schedule with a pruner would make what 1 and 2 threads
+  // train depend on which job ends first under the epoch budget, and this compares the same models' wall time.
+  const { refit: _refit, timeBudgetMinutes: _minutes, schedule: _schedule, pruner: _pruner, lanes: _lanes, data, ...rest } = raw;
   const config = parseSearchConfig({
     ...rest,
     data: { ...(typeof data === 'object' && data !== null ? data : {}), limit: options.limit ?? 2000 },

@@ -243,7 +243,11 @@ class SearchProgress {
         this.epochs.delete(e.modelId);
         break;
       case 'generation-done':
-        this.bar.log(`${e.generation >= this.generations && this.generations > 0 ? 'refit' : `generation ${e.generation + 1}`}: best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}`);
+        this.bar.log(
+          `${e.generation >= this.generations && this.generations > 0 ? 'refit' : `generation ${e.generation + 1}`}: ${
+            e.done > 0 ? `best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}` : 'no model trained to the end (pruned or failed)'
+          }`,
+        );
         break;
       case 'budget-exhausted':
         this.bar.log(`time budget reached before generation ${e.generation + 1}; finishing`);
@@ -304,6 +308,10 @@ export interface SearchCliOptions {
 export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
   const args = parseSearchArgs(argv);
   const config = args.resume ? undefined : readSearchConfig(args.configPath, args.seed === undefined ? {} : { seed: args.seed });
+  // A queue's fleet is unknown here, and a steady schedule's results depend on its lanes: the config must say.
+  if (args.redis && config?.schedule === 'steady' && config.lanes === undefined) {
+    throw new LoomError('LOOM_ERR_CONFIG', 'a "steady" schedule through a queue needs "lanes" in the config: the number of jobs your workers train at once');
+  }
   // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.
   const executor = await openExecutor(args, deps);
   const freshDb = !existsSync(args.dbPath);

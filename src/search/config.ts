@@ -40,6 +40,14 @@ export interface SearchConfig {
   readonly pruner: PrunerSpec;
   /** Spend this (wall minutes and/or summed training epochs) instead of a fixed number of generations. */
   readonly budget?: BudgetSpec;
+  /**
+   * How models are started: 'generations' (default) trains a generation, then breeds the next from it; 'steady'
+   * (search/steady.ts) breeds one model whenever a worker is free, from the models finished by then, so no worker
+   * waits for a generation's slowest model. `population × generations` is then only a cap on the models.
+   */
+  readonly schedule: ScheduleKind;
+  /** A steady schedule's virtual lanes (its results depend on them): default the worker count when the run starts, then recorded. */
+  readonly lanes?: number;
   /** Final refit (search/refit.ts): the best `models` are retrained with `epochs` epochs before the ensemble is formed. */
   readonly refit?: RefitSpec;
   /**
@@ -55,6 +63,9 @@ export interface SearchConfig {
   /** Architecture generator options (arch.ts ArchGenOptions); grid shapes may be given by name ("2x2 Standard"). */
   readonly generator: Partial<ArchGenOptions>;
 }
+
+export const SCHEDULE_KINDS = ['generations', 'steady'] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export const INHERIT_MODES = ['none', 'children', 'all'] as const;
 export type InheritMode = (typeof INHERIT_MODES)[number];
@@ -228,6 +239,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   rejectUnknown('', value, [
     'name', 'seed', 'data', 'population', 'generations', 'elite', 'tournamentSize', 'mutationRate', 'crossoverRate',
     'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'refit', 'inherit',
+    'schedule', 'lanes',
   ]);
   const dataIn = value.data === undefined ? {} : value.data;
   if (!isObject(dataIn)) throw configError('data', 'must be an object like {"ref": "mnist"}');
@@ -260,6 +272,8 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   if (pruner.kind === 'asha' && !Number.isInteger(pruner.minEpochs ?? 1) && training.mode !== 'normal') {
     throw configError('pruner.minEpochs', `a rung within the first epoch (${pruner.minEpochs}) needs training.mode "normal", not "${training.mode}"`);
   }
+  const schedule = oneOf('schedule', value.schedule, SCHEDULE_KINDS, 'generations');
+  if (value.lanes !== undefined && schedule !== 'steady') throw configError('lanes', 'applies to "schedule": "steady" only');
   return {
     name,
     seed,
@@ -283,6 +297,8 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     fitness: oneOf('fitness', value.fitness, FITNESS_KINDS, 'nes'),
     pruner,
     ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
+    schedule,
+    ...(value.lanes === undefined ? {} : { lanes: int('lanes', value.lanes, 1, 256, 1) }),
     ...refitField(value.refit),
     inherit: parseInherit(value.inherit),
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),

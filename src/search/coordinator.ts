@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
-import { generateConfigs, searchSpace, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
 import { refitConfigs, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
@@ -15,6 +15,7 @@ import { bestRecord } from './best.js';
 import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
 import { Budget, createPruner, curveOf, epochsRun, prunedAt, type Curve } from './pruners.js';
 import type { RungThreshold } from './jobs.js';
+import { costLowerBound, modelCost, SteadySchedule } from './steady.js';
 
 /**
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
@@ -40,7 +41,7 @@ export type RunEvent =
   | { kind: 'model-done'; modelId: string; valAccuracy: number; testAccuracy: number; trainMs: number; worker: string }
   | { kind: 'model-failed'; modelId: string; error: string; attempts: number }
   | { kind: 'model-pruned'; modelId: string; epoch: number; valAccuracy: number; trainMs: number }
-  | { kind: 'generation-done'; generation: number; bestValAccuracy: number; meanValAccuracy: number }
+  | { kind: 'generation-done'; generation: number; bestValAccuracy: number; meanValAccuracy: number; /** Members trained to the end (not pruned or failed). */ done: number }
   | { kind: 'budget-exhausted'; generation: number };
 
 export interface CoordinatorOptions {
@@ -88,6 +89,8 @@ const leaseLost = (runId: string): LoomError =>
 export function totalModels(config: SearchConfig): number {
   // A budgeted search has no fixed size: an epoch budget gives a lower bound (pruned models cost less), minutes none.
   if (config.budget) return config.budget.epochs !== undefined ? Math.max(config.population, Math.ceil(config.budget.epochs / config.training.epochs)) : 0;
+  // A steady schedule keeps no elites: every model is new.
+  if (config.schedule === 'steady') return config.population * config.generations;
   return config.population + (config.generations - 1) * (config.population - config.elite);
 }
 
@@ -122,6 +125,8 @@ export class Coordinator {
 
   /** Starts a new run and runs it to the end (or until interrupted). */
   async start(config: SearchConfig, runId = newRunId()): Promise<RunSummary> {
+    // A steady schedule's results depend on its lanes: recorded with the run, so a resume with other workers replays it.
+    if (config.schedule === 'steady' && config.lanes === undefined) config = { ...config, lanes: this.executor.concurrency };
     const dataset = loadDataset(config.data.ref, dataOptions(config.data));
     this.store.createRun({
       id: runId,
@@ -215,32 +220,8 @@ export class Coordinator {
 
     let status: RunSummary['status'] = 'finished';
     try {
-      for (let generation = 0; generation < config.generations; generation++) {
-        const members = this.ensureGeneration(runId, config, task, generation, dataset.val.y);
-        if (spent()) {
-          this.emit({ kind: 'budget-exhausted', generation });
-          break;
-        }
-        const pending = members.filter((m) => m.status === 'pending');
-        this.emit({ kind: 'generation-start', generation, models: pending.length });
-        await this.trainAll(runId, config, dataset, pending, deadline, generation, budget, members.map((m) => m.modelId));
-        // Every finished model gets its fitness and parts stored (auditable), including the last generation's.
-        this.storeFitness(runId, this.fitnessOf(runId, config, generation, dataset.val.y));
-        const done = this.store.listModels(runId, { status: 'done' }).filter((m) => members.some((x) => x.modelId === m.modelId));
-        const accs = done.map((m) => m.valAccuracy ?? 0);
-        const stats = {
-          members: members.map((m) => m.modelId),
-          bestValAccuracy: accs.length ? Math.max(...accs) : 0,
-          meanValAccuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : 0,
-          done: done.length,
-        };
-        this.store.finishGeneration(runId, generation, stats);
-        this.emit({ kind: 'generation-done', generation, bestValAccuracy: stats.bestValAccuracy, meanValAccuracy: stats.meanValAccuracy });
-        if (spent() && generation + 1 < config.generations) {
-          this.emit({ kind: 'budget-exhausted', generation: generation + 1 });
-          break;
-        }
-      }
+      if (config.schedule === 'steady') await this.searchSteady(runId, config, dataset, task, spent, budget);
+      else await this.searchGenerations(runId, config, dataset, task, spent, deadline, budget);
       if (config.refit) await this.refit(runId, config, dataset, config.refit);
     } catch (err) {
       if (this.lease?.lost) throw leaseLost(runId);
@@ -363,16 +344,21 @@ export class Coordinator {
       fitness: mine.map((k) => scored.fitness[k] as number),
       parts: mine.map((k) => scored.parts[k] as FitnessResult['parts'][number]),
     });
+    this.finishGeneration(runId, generation, memberIds);
+  }
+
+  /** Marks a generation finished with its members' aggregates, and says so. */
+  private finishGeneration(runId: string, generation: number, memberIds: readonly string[]): void {
     const done = this.store.listModels(runId, { status: 'done' }).filter((m) => memberIds.includes(m.modelId));
     const accs = done.map((m) => m.valAccuracy ?? 0);
     const stats = {
-      members: memberIds,
+      members: [...memberIds],
       bestValAccuracy: accs.length ? Math.max(...accs) : 0,
       meanValAccuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : 0,
       done: done.length,
     };
     this.store.finishGeneration(runId, generation, stats);
-    this.emit({ kind: 'generation-done', generation, bestValAccuracy: stats.bestValAccuracy, meanValAccuracy: stats.meanValAccuracy });
+    this.emit({ kind: 'generation-done', generation, bestValAccuracy: stats.bestValAccuracy, meanValAccuracy: stats.meanValAccuracy, done: stats.done });
   }
 
   /**
@@ -384,6 +370,11 @@ export class Coordinator {
     const records = this.store
       .listModels(runId, { status: 'done' })
       .filter((m) => (config.fitness === 'nes' ? m.generation <= generation || members.has(m.modelId) : members.has(m.modelId)));
+    return this.score(runId, config, records, valLabels);
+  }
+
+  /** The fitness (search/fitness.ts) of these finished models, from their stored validation predictions. */
+  private score(runId: string, config: SearchConfig, records: ModelRecord[], valLabels: Int32Array): FitnessResult & { records: ModelRecord[]; masks: readonly Uint8Array[] } {
     if (records.length === 0) return { records, masks: [], fitness: [], parts: [], parentPool: [] };
     const val = this.store.getPredictions(runId, 'val', records.map((m) => m.modelId));
     const fitness = computeFitness(config.fitness, { modelIds: val.modelIds, valProbs: val.probs, labels: valLabels, numClasses: val.numClasses }, { lambda: config.diversityWeight });
@@ -394,6 +385,215 @@ export class Coordinator {
     this.store.transaction(() => {
       scored.records.forEach((m, k) => this.store.setFitness(runId, m.modelId, scored.fitness[k] as number, partsRecord(scored.parts[k] as FitnessResult['parts'][number])));
     });
+  }
+
+  /** Generational evolution (the default schedule): each generation trains, then the next is bred from it. */
+  private async searchGenerations(runId: string, config: SearchConfig, dataset: LoadedDataset, task: TaskShape, spent: () => boolean, deadline: number, budget: Budget): Promise<void> {
+    for (let generation = 0; generation < config.generations; generation++) {
+      const members = this.ensureGeneration(runId, config, task, generation, dataset.val.y);
+      if (spent()) {
+        this.emit({ kind: 'budget-exhausted', generation });
+        break;
+      }
+      const pending = members.filter((m) => m.status === 'pending');
+      this.emit({ kind: 'generation-start', generation, models: pending.length });
+      await this.trainAll(runId, config, dataset, pending, deadline, generation, budget, members.map((m) => m.modelId));
+      // Every finished model gets its fitness and parts stored (auditable), including the last generation's.
+      this.storeFitness(runId, this.fitnessOf(runId, config, generation, dataset.val.y));
+      this.finishGeneration(runId, generation, members.map((m) => m.modelId));
+      if (spent() && generation + 1 < config.generations) {
+        this.emit({ kind: 'budget-exhausted', generation: generation + 1 });
+        break;
+      }
+    }
+  }
+
+  /**
+   * Steady-state evolution (config.schedule 'steady'; the schedule is search/steady.ts). Model k is generation 0's
+   * k-th random config while k < population, else bred from the models that ended, in the schedule's virtual time, by
+   * its start; its pruning thresholds come from the same models. It trains as soon as that is decided, so no worker
+   * waits for a generation. Model k is `g<k div population>-<k mod population>` and joins that generation's members
+   * when it is created (with its config, in one transaction), so `loom show` and the dashboard read a steady run like
+   * any other, and a resumed run replays the schedule from the models already created.
+   */
+  private async searchSteady(runId: string, config: SearchConfig, dataset: LoadedDataset, task: TaskShape, spent: () => boolean, budget: Budget): Promise<void> {
+    const size = config.population;
+    const cap = size * config.generations;
+    const schedule = new SteadySchedule(config.lanes ?? this.executor.concurrency);
+    const space = searchSpace(task, config.generator);
+    const firstConfigs = generateConfigs(size, task, new Rng(generationSeed(config.seed, 0)), space, 'g0-');
+    const pruner = createPruner(config.pruner);
+    const folds = epochCost(config);
+    const earlyStopping = config.training.patience > 0;
+    const dataRef = { ref: config.data.ref, checksum: dataset.checksum, ...dataOptions(config.data) };
+    // Per model k: its record (re-read once final), its validated config (null if the stored one no longer is) and thresholds.
+    const models: ModelRecord[] = [];
+    const archs: (ArchConfig | null)[] = [];
+    const stops: RungThreshold[][] = [];
+    const epochsOf = (arch: ArchConfig | null): number => (arch ? withTrainingGenes(config.training, arch).epochs : config.training.epochs);
+    const isFinal = (m: ModelRecord): boolean => m.status === 'done' || m.status === 'pruned' || m.status === 'failed';
+    const costOf = (k: number): number => {
+      const m = models[k] as ModelRecord;
+      const outcome = m.status === 'done' || m.status === 'pruned' ? m.status : 'failed';
+      return modelCost(outcome, epochsRun(m.metrics ?? []), epochsOf(archs[k] ?? null), folds);
+    };
+    // A bag's progress counts its folds' epochs one after another, which no rung refers to: its bound stays the first.
+    const boundAt = (k: number, progress: number): number =>
+      costLowerBound(progress, epochsOf(archs[k] ?? null) * folds, stops[k] ?? [], earlyStopping);
+    const thresholdsAt = (start: number, arch: ArchConfig | null): RungThreshold[] => {
+      const history = schedule
+        .endedBy(start)
+        .map((i) => models[i] as ModelRecord)
+        .filter((m) => m.status === 'done' || m.status === 'pruned')
+        .map((m) => curveOf(m.metrics ?? []));
+      return pruner.thresholds(history, epochsOf(arch));
+    };
+    const place = (slot: { lane: number; start: number }, model: ModelRecord, arch: ArchConfig | null): number => {
+      models.push(model);
+      archs.push(arch);
+      stops.push(thresholdsAt(slot.start, arch));
+      return schedule.add(slot, boundAt(models.length - 1, 0));
+    };
+    const membersOf = (generation: number): string[] => models.filter((m) => m.generation === generation).map((m) => m.modelId);
+    const finishIfComplete = (generation: number): void => {
+      const members = models.filter((m) => m.generation === generation);
+      if (members.length === size && members.every(isFinal)) this.finishGeneration(runId, generation, members.map((m) => m.modelId));
+    };
+
+    // Replay: the models created before (a resumed run) take the slots they had.
+    for (const model of this.store.listModels(runId).filter((m) => m.generation < config.generations)) {
+      const slot = schedule.next(true);
+      if (!slot) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${model.modelId} does not fit the run's steady schedule; was the run's config changed?`);
+      let arch: ArchConfig | null = null;
+      try {
+        arch = validateConfig(model.arch);
+      } catch {
+        // trainOne fails the model with the reason.
+      }
+      const k = place(slot, model, arch);
+      if (isFinal(model)) schedule.finish(k, costOf(k));
+    }
+
+    let failure: unknown = null;
+    let wake: (() => void) | null = null;
+    const poke = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const inFlight = new Set<Promise<void>>();
+    const launch = (k: number): void => {
+      const run: Promise<void> = this.trainOne(runId, config, dataRef, models[k] as ModelRecord, stops[k], budget, (progress) => {
+        if (folds === 1) schedule.raiseLowerBound(k, boundAt(k, progress.epoch));
+        poke();
+      })
+        .then(() => {
+          const model = this.store.getModel(runId, (models[k] as ModelRecord).modelId);
+          if (!model || !isFinal(model)) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${(models[k] as ModelRecord).modelId} is not final after training`);
+          models[k] = model;
+          schedule.finish(k, costOf(k));
+          finishIfComplete(model.generation);
+        })
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          inFlight.delete(run);
+          poke();
+        });
+      inFlight.add(run);
+    };
+    models.forEach((m, k) => {
+      if (!isFinal(m)) launch(k);
+    });
+
+    let announced = false;
+    for (;;) {
+      const stopping = failure !== null || this.options.signal?.aborted === true || this.lease?.lost === true;
+      while (!stopping && schedule.size < cap) {
+        if (spent()) {
+          // The first generation not started in full (a partial one has started).
+          if (!announced) this.emit({ kind: 'budget-exhausted', generation: Math.ceil(schedule.size / size) });
+          announced = true;
+          break;
+        }
+        const slot = schedule.next();
+        if (!slot) break;
+        const k = schedule.size;
+        const generation = Math.floor(k / size);
+        const position = k % size;
+        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, schedule.endedBy(slot.start), generation, position, dataset.val.y);
+        const members = [...membersOf(generation), arch.id];
+        this.store.transaction(() => {
+          if (position === 0) this.store.addGeneration(runId, generation, { members });
+          else this.store.updateGeneration(runId, generation, { members });
+          this.store.addModels(runId, [{ modelId: arch.id, generation, arch, parentIds: arch.parents, seed: modelSeed(config.seed, arch.id) }]);
+        });
+        if (position === 0) this.emit({ kind: 'generation-start', generation, models: size });
+        const model = this.store.getModel(runId, arch.id);
+        if (!model) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${arch.id} was not stored`);
+        launch(place(slot, model, arch));
+      }
+      if (inFlight.size === 0) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    if (failure !== null) throw failure;
+    if (this.options.signal?.aborted || this.lease?.lost) throw new RunInterrupted();
+    // The last generation may be partial (the budget ended the search): it is finished with what it has.
+    const last = models.length > 0 ? (models[models.length - 1] as ModelRecord).generation : -1;
+    if (last >= 0 && !this.store.listGenerations(runId).find((g) => g.index === last)?.finishedAt) this.finishGeneration(runId, last, membersOf(last));
+    // Every finished model's fitness as evolution would see it next, as the last generation of a generational run has.
+    this.storeFitness(runId, this.score(runId, config, this.steadyPopulation(config, models.filter((m) => m.status === 'done')), dataset.val.y));
+  }
+
+  /** Whom a steady search breeds from: NES chooses its ensemble from every finished model; the other fitnesses age (regularized evolution), keeping the `population` most recent. */
+  private steadyPopulation(config: SearchConfig, done: ModelRecord[]): ModelRecord[] {
+    return config.fitness === 'nes' ? done : done.slice(-config.population);
+  }
+
+  /** Model k of a steady search (k ≥ population): one child of the models that ended before it starts, from its own seed. */
+  private breedSteady(
+    runId: string,
+    config: SearchConfig,
+    task: TaskShape,
+    space: ReturnType<typeof searchSpace>,
+    models: readonly ModelRecord[],
+    archs: readonly (ArchConfig | null)[],
+    ended: readonly number[],
+    generation: number,
+    position: number,
+    valLabels: Int32Array,
+  ): ArchConfig {
+    const rng = new Rng(deriveSeed(config.seed, 'steady-child', generation * config.population + position));
+    const done = ended.filter((i) => (models[i] as ModelRecord).status === 'done' && archs[i]);
+    // Nothing finished yet (everything so far pruned or failed): a fresh random config.
+    if (done.length === 0) return randomConfig(`g${generation}-${position}`, task, rng, space);
+    const population = this.steadyPopulation(config, done.map((i) => models[i] as ModelRecord));
+    const scored = this.score(runId, config, population, valLabels);
+    this.storeFitness(runId, scored);
+    const individuals: Individual[] = population.map((m, j) => ({
+      config: archs[models.indexOf(m)] as ArchConfig,
+      valAccuracy: m.valAccuracy ?? 0,
+      valMask: scored.masks[j] as Uint8Array,
+    }));
+    const [child] = nextGeneration(individuals, rng, {
+      fitness: scored.fitness,
+      parentPool: scored.parentPool,
+      generation,
+      firstIndex: position,
+      size: 1,
+      elite: 0,
+      tournamentSize: config.tournamentSize,
+      mutationRate: config.mutationRate,
+      crossoverRate: config.crossoverRate,
+      lambda: config.diversityWeight,
+      genOptions: space,
+      avoid: archs.filter((a): a is ArchConfig => a !== null),
+    });
+    if (!child) throw new Error('nextGeneration returned no child');
+    return child;
   }
 
   private async trainAll(
@@ -450,6 +650,7 @@ export class Coordinator {
     model: ModelRecord,
     stopBelow: readonly RungThreshold[] = [],
     budget?: Budget,
+    onProgress?: (progress: JobProgress) => void,
   ): Promise<void> {
     let arch: ArchConfig;
     try {
@@ -477,7 +678,10 @@ export class Coordinator {
       this.emit({ kind: 'model-start', modelId: model.modelId, generation: model.generation });
       let result: ModelResult;
       try {
-        result = await this.executor.run(job, (progress) => this.emit({ kind: 'model-progress', progress }));
+        result = await this.executor.run(job, (progress) => {
+          this.emit({ kind: 'model-progress', progress });
+          onProgress?.(progress);
+        });
       } catch (err) {
         if (this.options.signal?.aborted) throw new RunInterrupted();
         const message = err instanceof Error ? err.message : String(err);
@@ -498,6 +702,13 @@ export class Coordinator {
         // Stopped by the pruner on purpose: kept with its partial curve, not a failure and not an ensemble candidate.
         this.store.markModelPruned(runId, model.modelId, { metrics: result.metrics, valAccuracy: result.valAccuracy, trainMs: result.trainMs, worker: result.worker });
         this.emit({ kind: 'model-pruned', modelId: model.modelId, epoch: at, valAccuracy: result.valAccuracy, trainMs: result.trainMs });
+        return;
+      }
+      if (result.valProbs.length === 0) {
+        // Only a pruned job returns no predictions: one that did not stop at a rung it was sent is a worker's fault.
+        const message = `the worker returned no predictions, as for a pruned model, but its curve (to epoch ${epochsRun(result.metrics)}) did not stop at a rung it was sent`;
+        this.store.markModelFailed(runId, model.modelId, message);
+        this.emit({ kind: 'model-failed', modelId: model.modelId, error: message, attempts: model.attempts });
         return;
       }
       this.store.recordResult(runId, result);

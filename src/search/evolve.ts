@@ -313,6 +313,10 @@ export function tournamentSelect(fitness: readonly number[], rng: Rng, size: num
 export interface NextGenerationOptions {
   /** Generation number of the children: their ids are `g<generation>-<index>`. */
   readonly generation: number;
+  /** Index in the generation of the first new config (steady-state evolution breeds one at a time). Default 0. */
+  readonly firstIndex?: number;
+  /** Configs besides the population that no child may duplicate (models pruned or still training). */
+  readonly avoid?: readonly ArchGenes[];
   /** Size of the new population. Default: the current size. */
   readonly size?: number;
   /** The top `elite` by fitness are carried over unchanged (same config, same id). Default 2. */
@@ -371,10 +375,12 @@ export function nextGeneration(population: readonly Individual[], rng: Rng, opti
 
   const ranked = population.map((_, i) => i).sort((i, j) => (fitness[j] as number) - (fitness[i] as number) || i - j);
   const next: ArchConfig[] = ranked.slice(0, elite).map((i) => (population[i] as Individual).config);
-  const seen = new Set(population.map((p) => genomeKey(p.config)));
+  const seen = new Set([...population.map((p) => genomeKey(p.config)), ...(options.avoid ?? []).map(genomeKey)]);
+  const firstIndex = options.firstIndex ?? 0;
+  if (!Number.isInteger(firstIndex) || firstIndex < 0) throw configError('firstIndex', `must be an integer ≥ 0, got ${firstIndex}`);
   const mutateOpts = (id: string): MutateOptions => ({ ...options.mutation, genOptions, id });
   while (next.length < size) {
-    const id = `g${generation}-${next.length}`;
+    const id = `g${generation}-${firstIndex + next.length}`;
     const first = selectParent().config;
     let child: ArchConfig;
     let crossed = false;

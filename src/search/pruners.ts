@@ -85,7 +85,8 @@ export function ashaRungs(maxEpochs: number, minEpochs = 1, eta = 3): number[] {
   const rungs: number[] = [];
   for (let r = minEpochs; r < maxEpochs; ) {
     rungs.push(r);
-    const next = r * eta;
+    // Rounded to 1e-9 so a share like 1/9 · 3 · 3 is 0.999, not 0.9990000000000001, in curves and `loom show`.
+    const next = Math.round(r * eta * 1e9) / 1e9;
     r = next < 1 ? next : Math.max(Math.floor(r) + 1, Math.round(next));
   }
   return rungs;

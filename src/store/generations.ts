@@ -15,6 +15,13 @@ export function addGeneration(s: StoreDb, runId: string, index: number, stats?: 
   );
 }
 
+/** Replaces a started generation's stats without finishing it (a steady-state search adds members one by one). */
+export function updateGeneration(s: StoreDb, runId: string, index: number, stats: GenerationStats): void {
+  s.writable('update a generation');
+  const text = toJson(parseGenerationStats(stats, `run ${runId} generation ${index}: stats`));
+  s.requireChange(s.stmt('UPDATE generations SET stats = ? WHERE run_id = ? AND idx = ?').run(text, runId, index), `no generation ${index} in run ${runId}`);
+}
+
 export function finishGeneration(s: StoreDb, runId: string, index: number, stats: GenerationStats): void {
   s.writable('finish a generation');
   const text = toJson(parseGenerationStats(stats, `run ${runId} generation ${index}: stats`));

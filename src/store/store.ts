@@ -145,6 +145,9 @@ export class Store {
   addGeneration(runId: string, index: number, stats?: GenerationStats): void {
     generations.addGeneration(this.s, runId, index, stats);
   }
+  updateGeneration(runId: string, index: number, stats: GenerationStats): void {
+    generations.updateGeneration(this.s, runId, index, stats);
+  }
   finishGeneration(runId: string, index: number, stats: GenerationStats): void {
     generations.finishGeneration(this.s, runId, index, stats);
   }

@@ -11,7 +11,7 @@ import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
 import type { TrainingJob } from '../search/jobs.js';
 import type { ModelResult } from '../store/types.js';
-import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
+import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, prunedResult, type ProcessOptions } from './fit.js';
 import { foldTemperaturesMetadata, parentFoldNetworks } from './warm-start.js';
 
 /**
@@ -30,10 +30,10 @@ import { foldTemperaturesMetadata, parentFoldNetworks } from './warm-start.js';
  * - metrics: per epoch, the mean over folds of each fold's metrics (ms: their sum, the epoch's cost).
  *
  * Pruning is judged on fold 0's curve while it trains: folds train one after another, so a fold-mean curve exists
- * only once every fold has trained, when stopping saves nothing. A bag stopped there (or interrupted) is the
- * folds trained so far: its metrics are their mean curve — fold 0's alone when pruned, so the coordinator, which
- * checks the returned curve against the same thresholds, marks it pruned — and rows of untrained folds get the
- * trained networks' (in-sample) mean; its valAccuracy counts only out-of-fold rows. A complete bag is judged by
+ * only once every fold has trained, when stopping saves nothing. A bag stopped there returns fold 0's curve and
+ * nothing else (fit.ts prunedResult), which the coordinator, checking it against the same thresholds, marks pruned.
+ * An interrupted bag is the folds trained so far: its metrics are their mean curve, rows of untrained folds get the
+ * trained networks' (in-sample) mean, and its valAccuracy counts only out-of-fold rows. A complete bag is judged by
  * the coordinator on its fold-mean curve.
  */
 export async function processBaggedJob(job: TrainingJob, dataset: LoadedDataset, folds: readonly FoldIndices[], options: ProcessOptions): Promise<ModelResult> {
@@ -64,6 +64,8 @@ export async function processBaggedJob(job: TrainingJob, dataset: LoadedDataset,
           ...(m.valAccuracy === undefined ? {} : { valAccuracy: m.valAccuracy }),
         }),
     });
+    // A bag is pruned on fold 0's curve: then it is no ensemble candidate, and nothing of it is scored (fit.ts).
+    if (fit.pruned) return prunedResult(job, fit.history, network.paramCount(), classes, options.worker, started);
     const heldOut = evaluate(network, validation).probabilities;
     const testProbs = evaluate(network, test).probabilities;
     assertFiniteProbabilities(job, heldOut, testProbs);

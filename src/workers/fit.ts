@@ -8,6 +8,7 @@ import type { EpochMetrics, StepProgress } from '../engine/train/index.js';
 import { evaluate, type Dataset } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
 import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
+import type { ModelResult } from '../store/types.js';
 
 /**
  * Training one network of a job on one train/validation pair, then calibrating it on that validation data:
@@ -27,6 +28,7 @@ export interface FitOptions {
   /** Apply the job's pruning thresholds (job.stopBelow) to this network's curve. */
   readonly prune: boolean;
   readonly signal?: AbortSignal;
+  /** After each epoch, and after each mid-epoch pruning check (its point on the curve). */
   readonly onEpoch?: (m: EpochMetrics) => void;
 }
 
@@ -55,6 +57,7 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
     throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId}: a pruning rung within an epoch (${midEpoch[0]?.epoch}) needs training.mode "normal", not "${settings.mode}"`);
   }
   const checks: EpochMetrics[] = [];
+  let stoppedAtCheck: number | null = null;
   const trained = trainWithMode(network, train, {
     mode: settings.mode,
     epochs: settings.epochs,
@@ -76,9 +79,14 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
               if (!rung || p.epochs < rung.epoch || pruning?.signal.aborted) return;
               const started = performance.now();
               const scored = evaluate(network, validation);
-              checks.push({ epoch: rung.epoch, loss: p.loss, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started });
+              const check = { epoch: rung.epoch, loss: p.loss, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
+              checks.push(check);
+              options.onEpoch?.(check);
               bestVal = Math.max(bestVal, scored.accuracy);
-              if (bestVal < rung.minValAccuracy) pruning?.abort();
+              if (bestVal < rung.minValAccuracy) {
+                stoppedAtCheck = rung.epoch;
+                pruning?.abort();
+              }
             }
           },
         }
@@ -92,9 +100,41 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
       }
     },
   });
-  const history = [...trained.history, ...checks].sort((a, b) => a.epoch - b.epoch);
-  const calibration = (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;
-  return { history, pruned: pruning?.signal.aborted ?? false, calibration };
+  // A check at an epoch's last step stops nothing more in that epoch, and the loop still records the epoch (no step
+  // after the check, the same weights): the model stopped at the check, so its curve ends there.
+  const epochs = stoppedAtCheck === null ? trained.history : trained.history.filter((m) => m.epoch <= (stoppedAtCheck ?? Infinity));
+  const history = [...epochs, ...checks].sort((a, b) => a.epoch - b.epoch);
+  const pruned = pruning?.signal.aborted ?? false;
+  // A pruned network is no ensemble candidate (prunedResult): calibrating it would be time spent on nothing.
+  const calibration = !pruned && (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;
+  return { history, pruned, calibration };
+}
+
+/**
+ * A pruned job's result: its curve and its validation accuracy where it stopped (the curve's last validated point;
+ * nothing trained after that check), with no predictions and no weights. The coordinator keeps only these of a
+ * pruned model, which is no ensemble candidate, so scoring it on validation and test and encoding it would be time
+ * spent on nothing: they were about half of what a model stopped at a quarter of an MNIST epoch cost.
+ */
+export function prunedResult(job: TrainingJob, history: readonly EpochMetrics[], paramCount: number, numClasses: number, worker: string, startedAt: number): ModelResult {
+  const validated = history.filter((m) => m.valAccuracy !== undefined && !Number.isNaN(m.valAccuracy));
+  const last = validated[validated.length - 1];
+  if (!last) throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId} was pruned before any validated point`);
+  return {
+    modelId: job.modelId,
+    metrics: history,
+    valProbs: new Float32Array(0),
+    testProbs: new Float32Array(0),
+    valMask: new Uint8Array(0),
+    testMask: new Uint8Array(0),
+    weights: new Uint8Array(0),
+    paramCount,
+    trainMs: Date.now() - startedAt,
+    worker,
+    valAccuracy: last.valAccuracy as number,
+    testAccuracy: Number.NaN,
+    numClasses,
+  };
 }
 
 /** A diverged network can end an epoch with a finite loss yet output NaN: that model failed, it is no result. */

@@ -10,7 +10,7 @@ import type { DataRef, TrainingJob } from '../search/jobs.js';
 import { inheritMatchingWeights } from '../engine/io/weights.js';
 import { processBaggedJob } from './bagging.js';
 import { parentNetwork, temperatureMetadata } from './warm-start.js';
-import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, type ProcessOptions } from './fit.js';
+import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, prunedResult, type ProcessOptions } from './fit.js';
 
 export type { ProcessOptions } from './fit.js';
 
@@ -53,7 +53,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
   const settings = withTrainingGenes(job.training, job.arch);
   const validation = splitTensors(dataset, dataset.val);
-  const { history, calibration } = fitJobNetwork(job, settings, network, splitTensors(dataset, dataset.train), validation, {
+  const { history, calibration, pruned } = fitJobNetwork(job, settings, network, splitTensors(dataset, dataset.train), validation, {
     seed: deriveSeed(job.seed, 'train'),
     prune: true,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -66,6 +66,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
         ...(m.valAccuracy === undefined ? {} : { valAccuracy: m.valAccuracy }),
       }),
   });
+  if (pruned) return prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started);
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
   assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);

@@ -118,7 +118,8 @@ export function decodeResult(value: unknown, expectedModelId?: string): ModelRes
     trainMs: num(value, 'trainMs'),
     worker: str(value, 'worker'),
     valAccuracy: num(value, 'valAccuracy'),
-    testAccuracy: num(value, 'testAccuracy'),
+    // A pruned model's result has no test predictions, and so no test accuracy (JSON carries its NaN as null).
+    testAccuracy: testMask.length === 0 ? Number.NaN : num(value, 'testAccuracy'),
     numClasses,
   };
 }

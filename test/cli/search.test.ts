@@ -104,6 +104,15 @@ describe('loom search / runs / show', () => {
     expect((await loom(['search', unknown])).stderr).toMatch(/"populaton": unknown field/);
   });
 
+  it('asks for the lanes of a steady schedule through a queue, whose fleet it cannot count, before connecting', async () => {
+    const steady = writeConfig('steady.json', { schedule: 'steady' });
+    // An unreachable server: the config is refused first, so the error names the config, not the connection.
+    const res = await loom(['search', steady, '--db', join(dir, 'steady.db'), '--redis', 'redis://127.0.0.1:1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/"steady" schedule through a queue needs "lanes"/);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('gives clear errors for a missing config, a missing data file and bad flags', async () => {
     expect((await loom(['search', join(dir, 'nope.json')])).stderr).toMatch(/config file not found/);
     const missingData = writeConfig('missing-data.json', { data: { ref: 'csv:/no/such/file.csv' } });

@@ -3,63 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { command as showCommand } from '../../src/cli/show.js';
-import { Rng } from '../../src/engine/rng.js';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
-import { loadJobData } from '../../src/workers/processor.js';
+import { CurveExecutor } from '../helpers/curve-executor.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
-
-/**
- * A stand-in for training: each model has a skill drawn from its id; its validation curve rises towards it, and it
- * honours `stopBelow` exactly as the job processor does. Fast, so the search logic is tested, not the engine.
- */
-class CurveExecutor implements Executor {
-  readonly jobs: TrainingJob[] = [];
-  constructor(readonly concurrency = 2) {}
-  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
-    this.jobs.push(job);
-    const data = loadJobData(job.data);
-    let h = 7;
-    for (const ch of job.modelId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
-    const rng = new Rng(h);
-    const skill = rng.uniform(0.4, 0.95);
-    const metrics = [];
-    let best = -Infinity;
-    // Whole epochs, plus the mid-epoch rungs the job is told to check (as fit.ts adds them to the curve).
-    const midEpoch = (job.stopBelow ?? []).map((t) => t.epoch).filter((e) => !Number.isInteger(e));
-    const points = [...midEpoch, ...Array.from({ length: job.training.epochs }, (_, i) => i + 1)].sort((a, b) => a - b);
-    for (const epoch of points) {
-      const valAccuracy = skill * (1 - 0.5 ** epoch);
-      metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
-      if (Number.isInteger(epoch)) onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
-      best = Math.max(best, valAccuracy);
-      const rung = job.stopBelow?.find((t) => t.epoch === epoch);
-      if (rung && best < rung.minValAccuracy) break;
-    }
-    const c = data.numClasses;
-    const probs = (y: Int32Array): [Float32Array, Uint8Array] => {
-      const p = new Float32Array(y.length * c).fill(0.1 / c);
-      const mask = new Uint8Array(y.length);
-      y.forEach((label, r) => {
-        const right = rng.next() < skill;
-        p[r * c + (right ? label : (label + 1) % c)] += 0.9;
-        mask[r] = right ? 1 : 0;
-      });
-      return [p, mask];
-    };
-    const [valProbs, valMask] = probs(data.val.y);
-    const [testProbs, testMask] = probs(data.test.y);
-    const acc = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0) / m.length;
-    return {
-      modelId: job.modelId, metrics, valProbs, testProbs, valMask, testMask, weights: new Uint8Array(8), paramCount: 10,
-      trainMs: metrics.length, worker: 'curve', valAccuracy: acc(valMask), testAccuracy: acc(testMask), numClasses: c,
-    };
-  }
-  async close(): Promise<void> {}
-}
 
 const base = {
   name: 'mf',
@@ -165,6 +115,24 @@ describe('multi-fidelity search', () => {
     // Meaningful: some of these full curves are below a threshold their job was sent.
     const below = executor.jobs.filter((j, k) => prunedAt(curveOf(models.find((m) => m.modelId === j.modelId)?.metrics ?? []), executor.thresholds[k] ?? []) !== null);
     expect(below.length).toBeGreaterThan(0);
+    store.close();
+  });
+
+  it('fails, rather than storing or crashing on, a result without predictions from a model that stopped at no rung', async () => {
+    // Only a pruned job returns no predictions (fit.ts prunedResult); anything else is a worker's fault, named.
+    class Hollow extends CurveExecutor {
+      override async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+        const r = await super.run(job, onProgress);
+        if (job.modelId !== 'g0-1') return r;
+        return { ...r, valProbs: new Float32Array(0), testProbs: new Float32Array(0), valMask: new Uint8Array(0), testMask: new Uint8Array(0) };
+      }
+    }
+    const store = Store.open(':memory:');
+    const summary = await new Coordinator({ store, executor: new Hollow() }).start(parseSearchConfig({ ...base, generations: 1 }), 'h');
+    const hollow = store.getModel('h', 'g0-1');
+    expect(hollow?.status).toBe('failed');
+    expect(hollow?.error).toMatch(/no predictions.*did not stop at a rung/);
+    expect(summary.modelsTrained).toBe(5);
     store.close();
   });
 

@@ -18,6 +18,8 @@ describe('successive halving / ASHA rungs', () => {
     expect(ashaRungs(27, 0.5, 2)).toEqual([0.5, 1, 2, 4, 8, 16]);
     expect(ashaRungs(10, 0.1, 4)).toEqual([0.1, 0.4, 2, 8]); // 0.4·4 = 1.6 → 2
     expect(ashaRungs(0.2, 0.25, 3)).toEqual([]);
+    // Shares are kept to 1e-9, so repeated products do not drift (0.111 · 9 is 0.999, not 0.9990000000000001).
+    expect(ashaRungs(4, 0.111, 3)).toEqual([0.111, 0.333, 0.999, 3]);
   });
 
   it('sends a mid-epoch rung with threshold 0 until it has enough values, so the first models record it', () => {

@@ -55,8 +55,19 @@ describe('a pruning rung within an epoch', () => {
     expect(stopped.metrics.map((m) => m.epoch)).toEqual([0.5]);
     expect(prunedAt(curveOf(stopped.metrics), stopBelow)).toBe(0.5);
     expect(epochsRun(stopped.metrics)).toBe(0.5);
-    // Nothing trained after the check: the returned model is the one it scored (calibration keeps every argmax).
-    expect(stopped.valAccuracy).toBeCloseTo(stopped.metrics[0]!.valAccuracy!, 12);
+    // Nothing trained after the check: its validation accuracy is the check's.
+    expect(stopped.valAccuracy).toBe(stopped.metrics[0]!.valAccuracy!);
+    // A pruned model is no ensemble candidate: nothing else of it is scored or encoded (the coordinator keeps none of it).
+    expect([stopped.valProbs.length, stopped.testProbs.length, stopped.valMask.length, stopped.weights.length]).toEqual([0, 0, 0, 0]);
+    expect(stopped.testAccuracy).toBeNaN();
+  });
+
+  it('ends the curve at a check on an epoch\'s last step, though the loop still closes that epoch', async () => {
+    // Iris: 7 steps of 16 rows per epoch, so 0.999 is reached only by the last one.
+    const stopBelow = [{ epoch: 0.999, minValAccuracy: 1.01 }];
+    const stopped = await processJob({ ...job, stopBelow }, single, { worker: 'test' });
+    expect(stopped.metrics.map((m) => m.epoch)).toEqual([0.999]);
+    expect(prunedAt(curveOf(stopped.metrics), stopBelow)).toBe(epochsRun(stopped.metrics));
   });
 
   it('stops a bag after fold 0\'s check, and crosses Redis (the remote processor parses the fractional rung)', async () => {
@@ -66,8 +77,11 @@ describe('a pruning rung within an epoch', () => {
     expect(local.metrics.map((m) => m.epoch)).toEqual([0.5]);
     const wire = await processTrainingJob({ data: JSON.parse(JSON.stringify(bagJob)), updateProgress: async () => {} } as unknown as SandboxedJob<TrainingJob, WireResult>);
     const remote = decodeResult(wire, 'm1');
-    expect(remote.metrics.map((m) => m.epoch)).toEqual([0.5]);
-    expect(Array.from(remote.valProbs)).toEqual(Array.from(local.valProbs));
+    expect(remote.metrics.map((m) => [m.epoch, m.valAccuracy])).toEqual(local.metrics.map((m) => [m.epoch, m.valAccuracy]));
+    expect(remote.valAccuracy).toBe(local.valAccuracy);
+    // A pruned bag's result carries no predictions, and crosses Redis without a test accuracy.
+    expect([remote.valProbs.length, remote.testProbs.length, remote.weights.length]).toEqual([0, 0, 0]);
+    expect(remote.testAccuracy).toBeNaN();
   });
 
   it('is refused by the config with a training mode that has no per-step hook', () => {

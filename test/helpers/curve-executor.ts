@@ -1,0 +1,62 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Rng } from '../../src/engine/rng.js';
+import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
+import { loadJobData } from '../../src/workers/processor.js';
+import type { ModelResult } from '../../src/store/types.js';
+
+/**
+ * A stand-in for training: each model has a skill drawn from its id; its validation curve rises towards it, and it
+ * honours `stopBelow` exactly as the job processor does. Fast, so the search logic is tested, not the engine.
+ */
+export class CurveExecutor implements Executor {
+  readonly jobs: TrainingJob[] = [];
+  /** `pause`: milliseconds to wait before each point of a job's curve (real time, to vary which job ends first). */
+  constructor(
+    readonly concurrency = 2,
+    private readonly pause?: (job: TrainingJob, epoch: number) => number,
+  ) {}
+  async run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+    this.jobs.push(job);
+    const data = loadJobData(job.data);
+    let h = 7;
+    for (const ch of job.modelId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+    const rng = new Rng(h);
+    const skill = rng.uniform(0.4, 0.95);
+    const metrics = [];
+    let best = -Infinity;
+    // Whole epochs, plus the mid-epoch rungs the job is told to check (as fit.ts adds them to the curve).
+    const midEpoch = (job.stopBelow ?? []).map((t) => t.epoch).filter((e) => !Number.isInteger(e));
+    const points = [...midEpoch, ...Array.from({ length: job.training.epochs }, (_, i) => i + 1)].sort((a, b) => a - b);
+    for (const epoch of points) {
+      const valAccuracy = skill * (1 - 0.5 ** epoch);
+      metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
+      const wait = this.pause?.(job, epoch) ?? 0;
+      if (wait > 0) await sleep(wait);
+      // Every point is reported, mid-epoch checks included, as fit.ts reports them.
+      onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
+      best = Math.max(best, valAccuracy);
+      const rung = job.stopBelow?.find((t) => t.epoch === epoch);
+      if (rung && best < rung.minValAccuracy) break;
+    }
+    const c = data.numClasses;
+    const probs = (y: Int32Array): [Float32Array, Uint8Array] => {
+      const p = new Float32Array(y.length * c).fill(0.1 / c);
+      const mask = new Uint8Array(y.length);
+      y.forEach((label, r) => {
+        const right = rng.next() < skill;
+        p[r * c + (right ? label : (label + 1) % c)] += 0.9;
+        mask[r] = right ? 1 : 0;
+      });
+      return [p, mask];
+    };
+    const [valProbs, valMask] = probs(data.val.y);
+    const [testProbs, testMask] = probs(data.test.y);
+    const acc = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0) / m.length;
+    return {
+      modelId: job.modelId, metrics, valProbs, testProbs, valMask, testMask, weights: new Uint8Array(8), paramCount: 10,
+      trainMs: metrics.length, worker: 'curve', valAccuracy: acc(valMask), testAccuracy: acc(testMask), numClasses: c,
+    };
+  }
+  async close(): Promise<void> {}
+}
+

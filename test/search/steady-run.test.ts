@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.js';
+import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
+import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
+import type { JobProgress, TrainingJob } from '../../src/search/jobs.js';
+import { epochsRun } from '../../src/search/pruners.js';
+import { Store } from '../../src/store/store.js';
+import type { ModelResult } from '../../src/store/types.js';
+import { CurveExecutor } from '../helpers/curve-executor.js';
+
+/** Steady-state evolution (schedule "steady"): models start as workers free up, and the run is still a function of its seed. */
+
+const base = {
+  name: 'steady',
+  seed: 5,
+  data: { ref: 'synthetic:blobs' },
+  population: 4,
+  generations: 6,
+  schedule: 'steady',
+  training: { epochs: 9, batchSize: 16 },
+  pruner: { kind: 'asha', minEpochs: 0.25, minSamples: 1 },
+  generator: { dModels: [8, 16], numHeads: [2], gridShapes: ['1x1 Mono', '4x1 Tall', '1x4 Wide'], maxBrains: 4 },
+};
+
+/** Random real pauses per curve point, so jobs end in an order of their own. */
+const jittered = (workers: number, seed: number): CurveExecutor => {
+  const rng = new Rng(seed);
+  return new CurveExecutor(workers, () => rng.int(4));
+};
+
+/** Everything a run decided, per model: config, lineage, thresholds sent, outcome. */
+async function runSnapshot(store: Store, runId: string, executor: CurveExecutor): Promise<unknown[]> {
+  const thresholds = new Map(executor.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
+  return store.listModels(runId).map((m) => ({
+    id: m.modelId,
+    generation: m.generation,
+    arch: m.arch,
+    parents: m.parentIds,
+    status: m.status,
+    curve: (m.metrics ?? []).map((p) => [p.epoch, p.valAccuracy]),
+    stopBelow: thresholds.get(m.modelId),
+  }));
+}
+
+async function steadyRun(config: SearchConfig, executor: CurveExecutor, runId = 's'): Promise<{ store: Store; events: RunEvent[] }> {
+  const store = Store.open(':memory:');
+  const events: RunEvent[] = [];
+  await new Coordinator({ store, executor, onEvent: (e) => events.push(e) }).start(config, runId);
+  return { store, events };
+}
+
+describe('steady-state search', () => {
+  it('breeds and prunes the same models whatever order jobs end in and however many workers run them', async () => {
+    const config = parseSearchConfig({ ...base, lanes: 3 });
+    const a = jittered(3, 1);
+    const first = await steadyRun(config, a);
+    const want = await runSnapshot(first.store, 's', a);
+    const models = first.store.listModels('s');
+    expect(models).toHaveLength(totalModels(config));
+    expect(totalModels(config)).toBe(24);
+    // Meaningful: children were bred, and models were pruned, some inside the first epoch.
+    expect(models.filter((m) => m.parentIds.length > 0).length).toBeGreaterThan(10);
+    expect(models.filter((m) => m.status === 'pruned' && epochsRun(m.metrics ?? []) === 0.25).length).toBeGreaterThan(0);
+    expect(models.filter((m) => m.status === 'done').length).toBeGreaterThan(3);
+    // Every generation is recorded with its members in order and finished.
+    const generations = first.store.listGenerations('s');
+    expect(generations.map((g) => g.stats?.members)).toEqual([0, 1, 2, 3, 4, 5].map((g) => [0, 1, 2, 3].map((p) => `g${g}-${p}`)));
+    expect(generations.every((g) => g.finishedAt !== null)).toBe(true);
+    // Fitness of every finished model is stored (auditable), as a generational run stores it.
+    expect(models.filter((m) => m.status === 'done').every((m) => m.fitness !== null)).toBe(true);
+    first.store.close();
+    for (const executor of [jittered(3, 2), jittered(1, 3), new CurveExecutor(2)]) {
+      const again = await steadyRun(config, executor);
+      expect(await runSnapshot(again.store, 's', executor)).toEqual(want);
+      again.store.close();
+    }
+  });
+
+  it('records the lanes it ran on, so a resume with other workers replays the same schedule', async () => {
+    const config = parseSearchConfig(base);
+    expect(config.lanes).toBeUndefined();
+    const executor = new CurveExecutor(3);
+    const run = await steadyRun(config, executor, 'l');
+    expect(parseSearchConfig(run.store.getRunConfig('l')).lanes).toBe(3);
+    const want = await runSnapshot(run.store, 'l', executor);
+    run.store.close();
+    // Interrupted mid-run with jobs in flight (they reject, as worker threads do), then resumed on one worker.
+    const store = Store.open(':memory:');
+    const abort = new AbortController();
+    class Interruptible extends CurveExecutor {
+      override run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+        return new Promise((resolve, reject) => {
+          abort.signal.addEventListener('abort', () => reject(new Error('worker stopped')));
+          super.run(job, onProgress).then(resolve, reject);
+        });
+      }
+    }
+    const rng = new Rng(9);
+    const interrupted = new Interruptible(3, () => 1 + rng.int(3));
+    let started = 0;
+    const summary = await new Coordinator({
+      store,
+      executor: interrupted,
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.kind === 'model-start' && ++started === 12) abort.abort();
+      },
+    }).start(config, 'l');
+    expect(summary.status).toBe('interrupted');
+    const created = store.listModels('l');
+    expect(created.length).toBeLessThan(24);
+    // Meaningful: models were in flight when it stopped, and are pending again.
+    expect(created.filter((m) => m.status === 'pending').length).toBeGreaterThan(0);
+    const resumed = jittered(1, 4);
+    await new Coordinator({ store, executor: resumed }).resume('l');
+    const snapshot = (await runSnapshot(store, 'l', resumed)) as { id: string; stopBelow: unknown }[];
+    // Thresholds of models trained before the interruption were sent to the first executor.
+    const sentFirst = new Map(interrupted.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
+    expect(snapshot.map((m) => ({ ...m, stopBelow: m.stopBelow ?? sentFirst.get(m.id) }))).toEqual(want);
+    store.close();
+  });
+
+  it('is a config choice: "lanes" belongs to it, and an unknown schedule is named', () => {
+    expect(parseSearchConfig({}).schedule).toBe('generations');
+    expect(parseSearchConfig({ schedule: 'steady', lanes: 4 }).lanes).toBe(4);
+    expect(() => parseSearchConfig({ lanes: 4 })).toThrow(/lanes.*steady/);
+    expect(() => parseSearchConfig({ schedule: 'async' })).toThrow(/schedule/);
+    expect(() => parseSearchConfig({ schedule: 'steady', lanes: 0 })).toThrow(/lanes/);
+    // No elites in a steady run: population × generations models at most.
+    expect(totalModels(parseSearchConfig({ schedule: 'steady', population: 5, generations: 3, elite: 2 }))).toBe(15);
+  });
+});
