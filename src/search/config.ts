@@ -183,7 +183,7 @@ function parsePruner(v: unknown): PrunerSpec {
   if (v === undefined) return { kind: 'none' };
   if (typeof v === 'string') return { kind: oneOf('pruner', v, PRUNER_KINDS, 'none') };
   if (!isObject(v)) throw configError('pruner', `must be one of ${PRUNER_KINDS.map((k) => `"${k}"`).join(', ')} or an object {kind, eta, minEpochs, warmupEpochs, minSamples}`);
-  rejectUnknown('pruner', v, ['kind', 'eta', 'minEpochs', 'warmupEpochs', 'minSamples', 'wave']);
+  rejectUnknown('pruner', v, ['kind', 'eta', 'minEpochs', 'warmupEpochs', 'minSamples', 'wave', 'window']);
   const spec: PrunerSpec = {
     kind: oneOf('pruner.kind', v.kind, PRUNER_KINDS, 'asha'),
     ...(v.eta === undefined ? {} : { eta: num('pruner.eta', v.eta, 1.01, 100, 3) }),
@@ -191,6 +191,7 @@ function parsePruner(v: unknown): PrunerSpec {
     ...(v.warmupEpochs === undefined ? {} : { warmupEpochs: int('pruner.warmupEpochs', v.warmupEpochs, 0, LIMITS.epochs, 0) }),
     ...(v.minSamples === undefined ? {} : { minSamples: int('pruner.minSamples', v.minSamples, 1, LIMITS.population, 3) }),
     ...(v.wave === undefined ? {} : { wave: int('pruner.wave', v.wave, 1, LIMITS.population, 4) }),
+    ...(v.window === undefined ? {} : { window: int('pruner.window', v.window, 1, LIMITS.population, 1) }),
   };
   createPruner(spec); // validates the combination now, before any training
   return spec;

@@ -21,9 +21,10 @@ import { costLowerBound, modelCost, SteadySchedule } from './steady.js';
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
  * to the store. The coordinator is the only writer of the store.
  *
- * Crash safety: a generation's configs are written (as pending models) before any of them trains, and every
- * random choice is seeded from (run seed, generation), so `resume` re-creates exactly what an uninterrupted run
- * would have, trains only the models that are not done, and never trains a finished model twice.
+ * Crash safety: a generation's configs are written (as pending models) before any of them trains (with a steady
+ * schedule, each model's before it trains), and every random choice is seeded from the run seed (and generation, or
+ * model index), so `resume` re-creates exactly what an uninterrupted run would have, trains only the models that are
+ * not done, and never trains a finished model twice.
  */
 export type RunEvent =
   | {

@@ -62,6 +62,8 @@ export interface PrunerSpec {
   readonly eta?: number;
   /** ASHA: the first rung, in epochs (default 1): a whole number, or a share of the first epoch below 1 (checked mid-epoch). */
   readonly minEpochs?: number;
+  /** ASHA: compare a model at a rung with the `window` most recent values there only (default all; see ashaPruner). */
+  readonly window?: number;
   /** Median: no stopping up to this epoch (default 0). */
   readonly warmupEpochs?: number;
   /** Both: a rung (or epoch) needs values from at least this many earlier models before it prunes (default η for ASHA, 3 for median). */
@@ -125,13 +127,20 @@ const bestUpTo = (curve: Curve, epoch: number): number => {
 /** Whether a curve has a point at or beyond `epoch` (it trained that far). */
 const reached = (curve: Curve, epoch: number): boolean => curve.some((p) => p.epoch >= epoch);
 
-export function ashaPruner(eta = 3, minEpochs = 1, minSamples = Math.ceil(eta)): Pruner {
+/**
+ * `window`: compare with the `window` most recent values at each rung only (history is in the order models were
+ * created). ASHA's top 1/η assumes the models it compares come from one distribution; evolution's do not — children
+ * of good parents beat the random first models, so against every value ever recorded they pass more often than 1/η.
+ */
+export function ashaPruner(eta = 3, minEpochs = 1, minSamples = Math.ceil(eta), window = Infinity): Pruner {
   ashaRungs(minEpochs + 1, minEpochs, eta); // validates eta and minEpochs now
+  if (!(window >= 1)) throw configError('pruner.window', `must be a whole number ≥ 1, got ${window}`);
   return {
     name: 'asha',
     thresholds(history, maxEpochs) {
       return ashaRungs(maxEpochs, minEpochs, eta).flatMap((epoch) => {
-        const recorded = history.filter((c) => reached(c, epoch)).map((c) => bestUpTo(c, epoch)).filter((v) => !Number.isNaN(v));
+        const all = history.filter((c) => reached(c, epoch)).map((c) => bestUpTo(c, epoch)).filter((v) => !Number.isNaN(v));
+        const recorded = all.slice(Math.max(0, all.length - window));
         if (recorded.length >= minSamples) return [{ epoch, minValAccuracy: ashaCutoff(recorded, eta) }];
         // A mid-epoch rung is only measured where a job is told to check it: without enough values yet, it is sent
         // with threshold 0 (never stops), so the job records its value there for later thresholds.
@@ -165,7 +174,7 @@ export function createPruner(spec: PrunerSpec): Pruner {
   if (spec.kind === 'none') return noPruner;
   if (spec.kind === 'asha') {
     const eta = spec.eta ?? 3;
-    return ashaPruner(eta, spec.minEpochs ?? 1, spec.minSamples ?? Math.ceil(eta));
+    return ashaPruner(eta, spec.minEpochs ?? 1, spec.minSamples ?? Math.ceil(eta), spec.window ?? Infinity);
   }
   if (spec.kind === 'median') return medianPruner(spec.warmupEpochs ?? 0, spec.minSamples ?? 3);
   throw configError('pruner.kind', `must be one of ${PRUNER_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(spec.kind)}`);

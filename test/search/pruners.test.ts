@@ -1,3 +1,4 @@
+import { parseSearchConfig } from '../../src/search/config.js';
 import { describe, expect, it } from 'vitest';
 import { Budget, ashaCutoff, ashaPruner, ashaRungs, createPruner, curveOf, epochCurve, epochsRun, medianPruner, promote, prunedAt } from '../../src/search/pruners.js';
 
@@ -78,6 +79,22 @@ describe('successive halving / ASHA rungs', () => {
       { epoch: 3, minValAccuracy: 0.92 },
     ]);
     expect(ashaPruner(3, 1).thresholds([], 9)).toEqual([]);
+  });
+
+  it('compares with the most recent values at each rung only, given a window', () => {
+    // An improving population: three weak first models, then three strong ones (in the order they were created).
+    const history = [0.5, 0.55, 0.6, 0.9, 0.92, 0.94].map((v) => epochCurve([v, v]));
+    // All six: the 2nd best of six (0.92, so the three strong ones pass twice as often as a third). The last three:
+    // the best of them (0.94).
+    expect(ashaPruner(3, 1).thresholds(history, 3)).toEqual([{ epoch: 1, minValAccuracy: 0.92 }]);
+    expect(ashaPruner(3, 1, 3, 3).thresholds(history, 3)).toEqual([{ epoch: 1, minValAccuracy: 0.94 }]);
+    // The window counts values at the rung: a model that never reached it takes no place (the last four values are
+    // 0.6 … 0.94, whose 2nd best is 0.92; the last four curves would hold three values, whose best is 0.94).
+    const withShort = [...history.slice(0, 4), epochCurve([]), ...history.slice(4)];
+    expect(ashaPruner(3, 1, 3, 4).thresholds(withShort, 3)).toEqual([{ epoch: 1, minValAccuracy: 0.92 }]);
+    expect(() => ashaPruner(3, 1, 3, 0)).toThrow(/window/);
+    expect(parseSearchConfig({ pruner: { kind: 'asha', window: 9 } }).pruner.window).toBe(9);
+    expect(() => parseSearchConfig({ pruner: { kind: 'asha', window: 0 } })).toThrow(/pruner\.window/);
   });
 
   it('prunes a curve at the first rung where its best so far is below the cutoff', () => {
