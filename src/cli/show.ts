@@ -1,7 +1,7 @@
 import { LoomError } from '../engine/errors.js';
 import type { ArchConfig } from '../search/arch.js';
 import { rankRecords } from '../search/best.js';
-import { parseRunConfig, type InheritMode } from '../search/config.js';
+import { parseRunConfig, type InheritMode, type SearchConfig } from '../search/config.js';
 import { inheritsFrom } from '../search/inherit.js';
 import { epochsRun } from '../search/pruners.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
@@ -18,12 +18,12 @@ accuracy, and the best models (chosen on validation accuracy; test accuracy show
   --top N     how many models to list (default 10)
   --json      JSON output`;
 
-/** The run's `inherit`; 'none' when its stored config no longer parses (show still shows the rest). */
-function runInherit(store: Store, runId: string): InheritMode {
+/** The run's config; null when its stored config no longer parses (show still shows the rest). */
+function runConfig(store: Store, runId: string): SearchConfig | null {
   try {
-    return parseRunConfig(store.getRunConfig(runId), runId).inherit;
+    return parseRunConfig(store.getRunConfig(runId), runId);
   } catch {
-    return 'none';
+    return null;
   }
 }
 
@@ -57,7 +57,8 @@ export const command: Command = {
       // The one best-model rule (search/best.ts): val accuracy, then val log-loss, then id.
       const ranked = rankRecords(models).slice(0, top);
       const generations = store.listGenerations(runId);
-      const inherit = runInherit(store, runId);
+      const config = runConfig(store, runId);
+      const inherit: InheritMode = config?.inherit ?? 'none';
       // Stopped early by the search's pruner (not failures): shown with the partial curve they trained.
       const pruned = models.filter((m) => m.status === 'pruned');
       if (values.json) {
@@ -69,7 +70,10 @@ export const command: Command = {
       console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${unfinishedNote(run.status, models.filter((m) => m.status === 'pending' || m.status === 'running').length)}`);
       for (const g of generations) {
         const s = g.stats ?? { members: [] };
-        console.log(`  generation ${g.index + 1}: ${s.members?.length ?? '?'} members, best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`);
+        // The refit is one more generation (search/refit.ts); a generation whose members were all pruned has no figures.
+        const label = config?.refit && g.index >= config.generations ? 'refit' : `generation ${g.index + 1}`;
+        const figures = s.done === 0 ? 'none trained to the end (pruned or failed)' : `best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`;
+        console.log(`  ${label}: ${s.members?.length ?? '?'} members, ${figures}`);
       }
       console.log('  best models (by validation accuracy, then validation log-loss, then id):');
       for (const m of ranked) {

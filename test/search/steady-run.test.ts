@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { command as showCommand } from '../../src/cli/show.js';
 import { Rng } from '../../src/engine/rng.js';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
@@ -118,6 +122,31 @@ describe('steady-state search', () => {
     const sentFirst = new Map(interrupted.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
     expect(snapshot.map((m) => ({ ...m, stopBelow: m.stopBelow ?? sentFirst.get(m.id) }))).toEqual(want);
     store.close();
+  });
+
+  it('reads in loom show like any run: generations in order, the refit named, all-pruned generations said so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-steady-'));
+    const db = join(dir, 'loom.db');
+    const store = Store.open(db);
+    await new Coordinator({ store, executor: new CurveExecutor(2) }).start(parseSearchConfig({ ...base, lanes: 2, refit: { models: 2, epochs: 3 } }), 'v');
+    const generations = store.listGenerations('v');
+    store.close();
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    try {
+      await showCommand.run(['v', '--db', db]);
+    } finally {
+      vi.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const lines = out.join('\n').split('\n').filter((l) => /^  (generation \d+|refit):/.test(l));
+    expect(lines).toHaveLength(7);
+    expect(lines[6]).toMatch(/^  refit: 2 members, best val/);
+    // Meaningful: this run has a generation whose members were all pruned.
+    expect(generations.filter((g) => g.stats?.done === 0).length).toBeGreaterThan(0);
+    generations.slice(0, 6).forEach((g, i) => {
+      expect(lines[i]).toMatch(g.stats?.done === 0 ? /^  generation \d+: 4 members, none trained to the end/ : /^  generation \d+: 4 members, best val \d/);
+    });
   });
 
   it('is a config choice: "lanes" belongs to it, and an unknown schedule is named', () => {
