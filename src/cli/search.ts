@@ -6,6 +6,7 @@ import { LoomError } from '../engine/errors.js';
 import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
 import { LIMITS, MAX_SEED, parseSearchConfig, type ConfigOverrides, type SearchConfig } from '../search/config.js';
 import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../search/coordinator.js';
+import { isRefitGeneration } from '../search/refit.js';
 import { Store } from '../store/store.js';
 import { ThreadPoolExecutor } from '../workers/pool.js';
 import { QueueExecutor } from '../workers/queue.js';
@@ -168,8 +169,13 @@ class SearchProgress {
     this.refitEpochs = (config?.refit?.models ?? 0) * this.refitEpochsPerModel;
   }
 
+  /** Generation `index` is the refit (the generation count is known from the run's start). */
+  private isRefit(index: number): boolean {
+    return this.generations > 0 && isRefitGeneration(index, this.generations);
+  }
+
   private inRefit(): boolean {
-    return this.generation >= this.generations && this.generations > 0;
+    return this.isRefit(this.generation);
   }
 
   /** NaN (the model-rate ETA) unless the search is time-budgeted. */
@@ -244,7 +250,7 @@ class SearchProgress {
         break;
       case 'generation-done':
         this.bar.log(
-          `${e.generation >= this.generations && this.generations > 0 ? 'refit' : `generation ${e.generation + 1}`}: ${
+          `${this.isRefit(e.generation) ? 'refit' : `generation ${e.generation + 1}`}: ${
             e.done > 0 ? `best val ${pct(e.bestValAccuracy)}, mean ${pct(e.meanValAccuracy)}` : 'no model trained to the end (pruned or failed)'
           }`,
         );

@@ -4,6 +4,7 @@ import { rankRecords } from '../search/best.js';
 import { parseRunConfig, type InheritMode, type SearchConfig } from '../search/config.js';
 import { inheritsFrom } from '../search/inherit.js';
 import { epochsRun } from '../search/pruners.js';
+import { isRefitGeneration } from '../search/refit.js';
 import { DEFAULT_DB, intOption, parseCommandArgs } from './args.js';
 import { openDb, pct, type Command } from './shared.js';
 import type { Store } from '../store/store.js';
@@ -71,7 +72,7 @@ export const command: Command = {
       for (const g of generations) {
         const s = g.stats ?? { members: [] };
         // The refit is one more generation (search/refit.ts); a generation whose members were all pruned has no figures.
-        const label = config?.refit && g.index >= config.generations ? 'refit' : `generation ${g.index + 1}`;
+        const label = config && isRefitGeneration(g.index, config.generations) ? 'refit' : `generation ${g.index + 1}`;
         const figures = s.done === 0 ? 'none trained to the end (pruned or failed)' : `best val ${pct(s.bestValAccuracy)}, mean val ${pct(s.meanValAccuracy)}`;
         console.log(`  ${label}: ${s.members?.length ?? '?'} members, ${figures}`);
       }

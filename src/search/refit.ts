@@ -17,6 +17,9 @@ export interface RefitSpec {
   readonly epochs: number;
 }
 
+/** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
+export const isRefitGeneration = (index: number, generations: number): boolean => index >= generations;
+
 /** The id of a model's refit. */
 export const refitId = (modelId: string): string => `${modelId}-refit`;
 

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { command as showCommand } from '../../src/cli/show.js';
+import { describe, expect, it } from 'vitest';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
+import { cli } from '../helpers/cli.js';
 import { CurveExecutor } from '../helpers/curve-executor.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
@@ -56,20 +56,19 @@ describe('multi-fidelity search', () => {
     expect(members.every((m) => (m.fitness ?? 0) > 0)).toBe(true);
     store.close();
     // loom show lists the pruned models with their partial curves, apart from the failures.
-    const out: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    let shown: { out: string };
+    let shownJson: { out: string };
     try {
-      await showCommand.run(['r', '--db', db]);
-      await showCommand.run(['r', '--db', db, '--json']);
+      shown = await cli('show', 'r', '--db', db);
+      shownJson = await cli('show', 'r', '--db', db, '--json');
     } finally {
-      vi.restoreAllMocks();
       rmSync(dir, { recursive: true, force: true });
     }
-    const text = out.slice(0, -1).join('\n');
+    const text = shown.out;
     expect(text).toContain(`${pruned.length} pruned`);
     expect(text).toContain('pruned models (stopped early by the pruner');
     expect(text).toContain(`${pruned[0]!.modelId}`);
-    const json = JSON.parse(out.at(-1)!) as { pruned: { modelId: string; status: string }[] };
+    const json = JSON.parse(shownJson.out) as { pruned: { modelId: string; status: string }[] };
     expect(json.pruned.map((m) => m.modelId).sort()).toEqual(pruned.map((m) => m.modelId).sort());
   });
 
@@ -86,15 +85,13 @@ describe('multi-fidelity search', () => {
     const atQuarter = pruned.filter((m) => epochsRun(m.metrics ?? []) === 0.25);
     expect(atQuarter.length).toBeGreaterThan(0);
     store.close();
-    const out: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    let shown: { out: string };
     try {
-      await showCommand.run(['q', '--db', db]);
+      shown = await cli('show', 'q', '--db', db);
     } finally {
-      vi.restoreAllMocks();
       rmSync(dir, { recursive: true, force: true });
     }
-    const line = out.find((l) => l.includes(atQuarter[0]!.modelId) && l.includes('after'));
+    const line = shown.out.split('\n').find((l) => l.includes(atQuarter[0]!.modelId) && l.includes('after'));
     expect(line).toMatch(/after 0\.25 epoch\(s\): \d+\.\d+%@0\.25$/);
   });
 

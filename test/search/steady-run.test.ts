@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { command as showCommand } from '../../src/cli/show.js';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
 import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js';
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
@@ -10,6 +9,7 @@ import type { JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { epochsRun } from '../../src/search/pruners.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
+import { cli } from '../helpers/cli.js';
 import { CurveExecutor } from '../helpers/curve-executor.js';
 
 /** Steady-state evolution (schedule "steady"): models start as workers free up, and the run is still a function of its seed. */
@@ -33,7 +33,7 @@ const jittered = (workers: number, seed: number): CurveExecutor => {
 };
 
 /** Everything a run decided, per model: config, lineage, thresholds sent, outcome. */
-async function runSnapshot(store: Store, runId: string, executor: CurveExecutor): Promise<unknown[]> {
+function runSnapshot(store: Store, runId: string, executor: CurveExecutor): unknown[] {
   const thresholds = new Map(executor.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
   return store.listModels(runId).map((m) => ({
     id: m.modelId,
@@ -58,7 +58,7 @@ describe('steady-state search', () => {
     const config = parseSearchConfig({ ...base, lanes: 3 });
     const a = jittered(3, 1);
     const first = await steadyRun(config, a);
-    const want = await runSnapshot(first.store, 's', a);
+    const want = runSnapshot(first.store, 's', a);
     const models = first.store.listModels('s');
     expect(models).toHaveLength(totalModels(config));
     expect(totalModels(config)).toBe(24);
@@ -75,7 +75,7 @@ describe('steady-state search', () => {
     first.store.close();
     for (const executor of [jittered(3, 2), jittered(1, 3), new CurveExecutor(2)]) {
       const again = await steadyRun(config, executor);
-      expect(await runSnapshot(again.store, 's', executor)).toEqual(want);
+      expect(runSnapshot(again.store, 's', executor)).toEqual(want);
       again.store.close();
     }
   });
@@ -86,7 +86,7 @@ describe('steady-state search', () => {
     const executor = new CurveExecutor(3);
     const run = await steadyRun(config, executor, 'l');
     expect(parseSearchConfig(run.store.getRunConfig('l')).lanes).toBe(3);
-    const want = await runSnapshot(run.store, 'l', executor);
+    const want = runSnapshot(run.store, 'l', executor);
     run.store.close();
     // Interrupted mid-run with jobs in flight (they reject, as worker threads do), then resumed on one worker.
     const store = Store.open(':memory:');
@@ -117,7 +117,7 @@ describe('steady-state search', () => {
     expect(created.filter((m) => m.status === 'pending').length).toBeGreaterThan(0);
     const resumed = jittered(1, 4);
     await new Coordinator({ store, executor: resumed }).resume('l');
-    const snapshot = (await runSnapshot(store, 'l', resumed)) as { id: string; stopBelow: unknown }[];
+    const snapshot = runSnapshot(store, 'l', resumed) as { id: string; stopBelow: unknown }[];
     // Thresholds of models trained before the interruption were sent to the first executor.
     const sentFirst = new Map(interrupted.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
     expect(snapshot.map((m) => ({ ...m, stopBelow: m.stopBelow ?? sentFirst.get(m.id) }))).toEqual(want);
@@ -131,15 +131,13 @@ describe('steady-state search', () => {
     await new Coordinator({ store, executor: new CurveExecutor(2) }).start(parseSearchConfig({ ...base, lanes: 2, refit: { models: 2, epochs: 3 } }), 'v');
     const generations = store.listGenerations('v');
     store.close();
-    const out: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+    let shown: { out: string };
     try {
-      await showCommand.run(['v', '--db', db]);
+      shown = await cli('show', 'v', '--db', db);
     } finally {
-      vi.restoreAllMocks();
       rmSync(dir, { recursive: true, force: true });
     }
-    const lines = out.join('\n').split('\n').filter((l) => /^  (generation \d+|refit):/.test(l));
+    const lines = shown.out.split('\n').filter((l) => /^  (generation \d+|refit):/.test(l));
     expect(lines).toHaveLength(7);
     expect(lines[6]).toMatch(/^  refit: 2 members, best val/);
     // Meaningful: this run has a generation whose members were all pruned.
