@@ -7,6 +7,7 @@ import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
 import { LIMITS, MAX_SEED, parseSearchConfig, type ConfigOverrides, type SearchConfig } from '../search/config.js';
 import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../search/coordinator.js';
 import { isRefitGeneration } from '../search/refit.js';
+import { steadyLanes } from '../search/steady.js';
 import { Store } from '../store/store.js';
 import { ThreadPoolExecutor } from '../workers/pool.js';
 import { QueueExecutor } from '../workers/queue.js';
@@ -314,10 +315,8 @@ export interface SearchCliOptions {
 export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
   const args = parseSearchArgs(argv);
   const config = args.resume ? undefined : readSearchConfig(args.configPath, args.seed === undefined ? {} : { seed: args.seed });
-  // A queue's fleet is unknown here, and a steady schedule's results depend on its lanes: the config must say.
-  if (args.redis && config?.schedule === 'steady' && config.lanes === undefined) {
-    throw new LoomError('LOOM_ERR_CONFIG', 'a "steady" schedule through a queue needs "lanes" in the config: the number of jobs your workers train at once');
-  }
+  // Asked before connecting, so an unreachable server does not hide the config's problem (the coordinator asks too).
+  if (args.redis && config?.schedule === 'steady') steadyLanes(config.lanes, undefined);
   // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.
   const executor = await openExecutor(args, deps);
   const freshDb = !existsSync(args.dbPath);

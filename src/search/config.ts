@@ -1,5 +1,5 @@
 import { configError, LoomError } from '../engine/errors.js';
-import { TRAINING_MODES } from '../engine/train/modes.js';
+import { reportsSteps, TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
 import { checkKFold } from '../data/kfold.js';
 import { checkFractions } from '../data/split.js';
@@ -269,8 +269,8 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   if (typeof name !== 'string') throw configError('name', 'must be a string');
   const pruner = parsePruner(value.pruner);
   const training = parseTraining(value.training);
-  // Only the 'normal' loop reports each optimizer step, where a mid-epoch rung is checked.
-  if (pruner.kind === 'asha' && !Number.isInteger(pruner.minEpochs ?? 1) && training.mode !== 'normal') {
+  // Refused here, before any training; fit.ts refuses such a job too (it may come from elsewhere over a queue).
+  if (pruner.kind === 'asha' && !Number.isInteger(pruner.minEpochs ?? 1) && !reportsSteps(training.mode)) {
     throw configError('pruner.minEpochs', `a rung within the first epoch (${pruner.minEpochs}) needs training.mode "normal", not "${training.mode}"`);
   }
   const schedule = oneOf('schedule', value.schedule, SCHEDULE_KINDS, 'generations');

@@ -15,7 +15,7 @@ import { bestRecord } from './best.js';
 import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
 import { Budget, createPruner, curveOf, epochsRun, prunedAt, type Curve } from './pruners.js';
 import type { RungThreshold } from './jobs.js';
-import { costLowerBound, modelCost, SteadySchedule } from './steady.js';
+import { costLowerBound, modelCost, SteadySchedule, steadyLanes } from './steady.js';
 
 /**
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
@@ -127,7 +127,7 @@ export class Coordinator {
   /** Starts a new run and runs it to the end (or until interrupted). */
   async start(config: SearchConfig, runId = newRunId()): Promise<RunSummary> {
     // A steady schedule's results depend on its lanes: recorded with the run, so a resume with other workers replays it.
-    if (config.schedule === 'steady' && config.lanes === undefined) config = { ...config, lanes: this.executor.concurrency };
+    if (config.schedule === 'steady') config = { ...config, lanes: steadyLanes(config.lanes, this.executor.workers) };
     const dataset = loadDataset(config.data.ref, dataOptions(config.data));
     this.store.createRun({
       id: runId,
@@ -420,7 +420,7 @@ export class Coordinator {
   private async searchSteady(runId: string, config: SearchConfig, dataset: LoadedDataset, task: TaskShape, spent: () => boolean, budget: Budget): Promise<void> {
     const size = config.population;
     const cap = size * config.generations;
-    const schedule = new SteadySchedule(config.lanes ?? this.executor.concurrency);
+    const schedule = new SteadySchedule(steadyLanes(config.lanes, this.executor.workers));
     const space = searchSpace(task, config.generator);
     const firstConfigs = generateConfigs(size, task, new Rng(generationSeed(config.seed, 0)), space, 'g0-');
     const pruner = createPruner(config.pruner);

@@ -83,6 +83,11 @@ export interface JobProgress {
 export interface Executor {
   /** How many jobs run at once; the coordinator keeps this many in flight. */
   readonly concurrency: number;
+  /**
+   * How many jobs train at the same time, where the executor can count them (a thread pool: its threads). Absent for
+   * a queue, whose concurrency is only how many jobs it keeps enqueued: its fleet of workers is unknown to it.
+   */
+  readonly workers?: number;
   run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult>;
   /** Stops everything in flight (their promises reject) and releases workers. */
   close(): Promise<void>;

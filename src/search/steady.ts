@@ -1,4 +1,4 @@
-import { configError } from '../engine/errors.js';
+import { configError, LoomError } from '../engine/errors.js';
 import type { RungThreshold } from './jobs.js';
 
 /**
@@ -19,6 +19,16 @@ import type { RungThreshold } from './jobs.js';
 
 /** The virtual cost of a model beyond its epochs (building, checking, scoring): a pruned model is never free. */
 export const MODEL_OVERHEAD_EPOCHS = 0.2;
+
+/**
+ * A steady run's lanes: the config's `lanes`, else the executor's workers when it can count them (a thread pool).
+ * A queue cannot count its fleet, and the lanes decide the run's models, so there the config must name them.
+ */
+export function steadyLanes(lanes: number | undefined, workers: number | undefined): number {
+  if (lanes !== undefined) return lanes;
+  if (workers !== undefined) return workers;
+  throw new LoomError('LOOM_ERR_CONFIG', 'a "steady" schedule through a queue needs "lanes" in the config: the number of jobs your workers train at once');
+}
 
 export interface Slot {
   readonly lane: number;
@@ -133,3 +143,4 @@ export function costLowerBound(progress: number, maxEpochs: number, stopBelow: r
   ].filter((e) => e >= progress);
   return MODEL_OVERHEAD_EPOCHS + Math.min(...stops);
 }
+

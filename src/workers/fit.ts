@@ -3,7 +3,7 @@ import { LoomError } from '../engine/errors.js';
 import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { Network } from '../engine/network.js';
 import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
-import { trainWithMode } from '../engine/train/modes.js';
+import { reportsSteps, trainWithMode } from '../engine/train/modes.js';
 import type { EpochMetrics, StepProgress } from '../engine/train/index.js';
 import { evaluate, type Dataset } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
@@ -53,7 +53,7 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
   let bestVal = -Infinity;
   const signal = pruning ? (options.signal ? AbortSignal.any([options.signal, pruning.signal]) : pruning.signal) : options.signal;
   const midEpoch = pruning ? (job.stopBelow ?? []).filter((t) => !Number.isInteger(t.epoch)).sort((a, b) => a.epoch - b.epoch) : [];
-  if (midEpoch.length > 0 && settings.mode !== 'normal') {
+  if (midEpoch.length > 0 && !reportsSteps(settings.mode)) {
     throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId}: a pruning rung within an epoch (${midEpoch[0]?.epoch}) needs training.mode "normal", not "${settings.mode}"`);
   }
   const checks: EpochMetrics[] = [];

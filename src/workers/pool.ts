@@ -28,6 +28,9 @@ interface Slot {
  */
 export class ThreadPoolExecutor implements Executor {
   readonly concurrency: number;
+  get workers(): number {
+    return this.concurrency;
+  }
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private closed = false;

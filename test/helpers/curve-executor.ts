@@ -10,6 +10,9 @@ import type { ModelResult } from '../../src/store/types.js';
  */
 export class CurveExecutor implements Executor {
   readonly jobs: TrainingJob[] = [];
+  get workers(): number {
+    return this.concurrency;
+  }
   /** `pause`: milliseconds to wait before each point of a job's curve (real time, to vary which job ends first). */
   constructor(
     readonly concurrency = 2,

@@ -9,6 +9,7 @@ import { loadJobData, processJob } from '../../src/workers/processor.js';
  */
 export class InProcessExecutor implements Executor {
   readonly concurrency = 1;
+  readonly workers = 1;
   readonly jobs: TrainingJob[] = [];
   readonly started: string[] = [];
   constructor(

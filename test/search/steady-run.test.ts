@@ -107,7 +107,9 @@ describe('steady-state search', () => {
       executor: interrupted,
       signal: abort.signal,
       onEvent: (e) => {
-        if (e.kind === 'model-start' && ++started === 12) abort.abort();
+        if (e.kind === 'model-start') started++;
+        // On a progress report, so that job at least is still training when the run stops.
+        if (e.kind === 'model-progress' && started >= 12 && !abort.signal.aborted) abort.abort();
       },
     }).start(config, 'l');
     expect(summary.status).toBe('interrupted');
@@ -121,6 +123,21 @@ describe('steady-state search', () => {
     // Thresholds of models trained before the interruption were sent to the first executor.
     const sentFirst = new Map(interrupted.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
     expect(snapshot.map((m) => ({ ...m, stopBelow: m.stopBelow ?? sentFirst.get(m.id) }))).toEqual(want);
+    store.close();
+  });
+
+  it('refuses to start without lanes on an executor that cannot count its workers (a queue), and creates no run', async () => {
+    const store = Store.open(':memory:');
+    // A queue's concurrency is how many jobs it keeps enqueued (256 by default), not a fleet: no `workers`.
+    const curves = new CurveExecutor(256);
+    const queueLike = { concurrency: curves.concurrency, run: curves.run.bind(curves), close: () => curves.close() };
+    const coordinator = new Coordinator({ store, executor: queueLike });
+    await expect(coordinator.start(parseSearchConfig(base), 'q')).rejects.toThrow(/"steady" schedule through a queue needs "lanes"/);
+    expect(store.getRun('q')).toBeUndefined();
+    expect(curves.jobs).toHaveLength(0);
+    // Named lanes: it runs.
+    await new Coordinator({ store, executor: queueLike }).start(parseSearchConfig({ ...base, lanes: 2 }), 'q');
+    expect(parseSearchConfig(store.getRunConfig('q')).lanes).toBe(2);
     store.close();
   });
 

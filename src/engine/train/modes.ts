@@ -15,6 +15,9 @@ import { train, type TrainOptions, type TrainResult } from './loop.js';
 export const TRAINING_MODES = ['normal', 'step', 'tween'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
+/** Whether a mode calls `onStep` after each optimizer step (only `train()` does), where a mid-epoch check can run. */
+export const reportsSteps = (mode: TrainingMode): boolean => mode === 'normal';
+
 export interface ModeTrainOptions extends TrainOptions {
   /** Default 'normal'. */
   readonly mode?: TrainingMode;
