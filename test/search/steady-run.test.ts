@@ -94,8 +94,13 @@ describe('steady-state search', () => {
     class Interruptible extends CurveExecutor {
       override run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
         return new Promise((resolve, reject) => {
-          abort.signal.addEventListener('abort', () => reject(new Error('worker stopped')));
-          super.run(job, onProgress).then(resolve, reject);
+          // Removed when the job settles: one listener per job on the run's signal would pile up past Node's limit.
+          const stop = (): void => reject(new Error('worker stopped'));
+          abort.signal.addEventListener('abort', stop, { once: true });
+          super
+            .run(job, onProgress)
+            .then(resolve, reject)
+            .finally(() => abort.signal.removeEventListener('abort', stop));
         });
       }
     }
