@@ -143,4 +143,3 @@ export function costLowerBound(progress: number, maxEpochs: number, stopBelow: r
   ].filter((e) => e >= progress);
   return MODEL_OVERHEAD_EPOCHS + Math.min(...stops);
 }
-
