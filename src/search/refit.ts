@@ -1,6 +1,7 @@
 import { configError } from '../engine/errors.js';
 import { finishConfig, validateConfig, type ArchConfig } from './arch.js';
 import { rankBest, recordValLogLoss, type RankableRecord } from './best.js';
+import { curveOf, epochsRun } from './pruners.js';
 
 /**
  * The final refit (as AutoML tools end a search): the best models of the search are trained again from scratch
@@ -47,18 +48,32 @@ export function refitField(v: unknown): { refit?: RefitSpec } {
 export interface RefitCandidate extends RankableRecord {
   readonly arch: unknown;
   readonly generation: number;
+  /** Its curve: how far a pruned model got, and its validation accuracy there. */
+  readonly metrics?: readonly { readonly epoch: number; readonly valAccuracy?: number; readonly valLoss?: number }[] | null;
 }
 
 /**
  * The refit configs: the best `spec.models` finished models of the search generations (by the one best-model rule:
  * validation accuracy, then validation log-loss, then id), each as a copy with `spec.epochs` epochs, a new id and
  * origin 'refit'. Models whose stored config no longer validates are skipped.
+ *
+ * When fewer than `spec.models` finished (a pruner stopped the rest), the pruned models that got furthest fill the
+ * refit, as successive halving ranks its survivors: by the epochs they trained before being stopped, then by their
+ * best validation accuracy so far, then id. Otherwise the refit has few architectures, and so has the ensemble formed
+ * from it. A pruned model has no stored weights, so its refit trains from scratch even under `inherit: 'all'`.
  */
-export function refitConfigs(done: readonly RefitCandidate[], spec: RefitSpec, searchGenerations: number): ArchConfig[] {
-  const candidates = done.filter((m) => m.status === 'done' && m.generation < searchGenerations);
-  const ranked = rankBest(candidates.map((m) => ({ record: m, modelId: m.modelId, valAccuracy: m.valAccuracy, valLogLoss: recordValLogLoss(m) })));
+export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec, searchGenerations: number): ArchConfig[] {
+  const searched = models.filter((m) => m.generation < searchGenerations);
+  const finished = rankBest(searched.filter((m) => m.status === 'done').map((m) => ({ record: m, modelId: m.modelId, valAccuracy: m.valAccuracy, valLogLoss: recordValLogLoss(m) })));
+  const furthest = searched
+    .filter((m) => m.status === 'pruned')
+    .map((record) => {
+      const curve = curveOf(record.metrics ?? []).filter((p) => !Number.isNaN(p.valAccuracy));
+      return { record, reached: epochsRun(curve), best: Math.max(-Infinity, ...curve.map((p) => p.valAccuracy)) };
+    })
+    .sort((a, b) => b.reached - a.reached || b.best - a.best || (a.record.modelId < b.record.modelId ? -1 : 1));
   const configs: ArchConfig[] = [];
-  for (const { record } of ranked) {
+  for (const { record } of [...finished, ...furthest]) {
     if (configs.length >= spec.models) break;
     let arch: ArchConfig;
     try {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
@@ -12,5 +13,14 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     vi.restoreAllMocks();
+  }
+}
+
+/** Runs the CLI like `cli`, then removes `dir` (a temporary folder its arguments point into) whatever happened. */
+export async function cliThenRemove(dir: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    return await cli(...argv);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

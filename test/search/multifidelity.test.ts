@@ -6,7 +6,7 @@ import { parseSearchConfig, type SearchConfig } from '../../src/search/config.js
 import { Coordinator, type RunEvent } from '../../src/search/coordinator.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
-import { cli } from '../helpers/cli.js';
+import { cli, cliThenRemove } from '../helpers/cli.js';
 import { CurveExecutor } from '../helpers/curve-executor.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
@@ -85,12 +85,7 @@ describe('multi-fidelity search', () => {
     const atQuarter = pruned.filter((m) => epochsRun(m.metrics ?? []) === 0.25);
     expect(atQuarter.length).toBeGreaterThan(0);
     store.close();
-    let shown: { out: string };
-    try {
-      shown = await cli('show', 'q', '--db', db);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const shown = await cliThenRemove(dir, 'show', 'q', '--db', db);
     const line = shown.out.split('\n').find((l) => l.includes(atQuarter[0]!.modelId) && l.includes('after'));
     expect(line).toMatch(/after 0\.25 epoch\(s\): \d+\.\d+%@0\.25$/);
   });

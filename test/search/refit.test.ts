@@ -33,6 +33,23 @@ describe('final refit', () => {
     expect(rest).toEqual(source);
   });
 
+  it('fills the refit from the pruned models that got furthest when too few finished', () => {
+    const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
+    const models = [
+      { ...record(0, 0.97, 0.2), metrics: curve([1, 0.9], [2, 0.97]) },
+      // Pruned: 1 early with a high value, 2 and 3 at the same later rung (3 the better there), 4 a later refit's.
+      { ...record(1, 0.99, 0.1, 0, 'pruned'), metrics: curve([0.25, 0.99]) },
+      { ...record(2, 0.9, 0.3, 0, 'pruned'), metrics: curve([0.25, 0.8], [0.75, 0.9]) },
+      { ...record(3, 0.95, 0.3, 0, 'pruned'), metrics: curve([0.25, 0.7], [0.75, 0.95]) },
+      { ...record(4, 0.99, 0.1, 3, 'pruned'), metrics: curve([0.25, 0.99], [0.75, 0.99]) },
+    ];
+    const ids = (n: number): string[] => refitConfigs(models, { models: n, epochs: 8 }, 3).map((c) => c.parents[0]!);
+    expect(ids(3)).toEqual([0, 3, 2].map((i) => configs[i]!.id));
+    expect(ids(5)).toEqual([0, 3, 2, 1].map((i) => configs[i]!.id));
+    // Enough finished models: no pruned one is refit.
+    expect(ids(1)).toEqual([configs[0]!.id]);
+  });
+
   it('is a config field {models, epochs}, checked by name', () => {
     expect(parseRefit(undefined)).toBeUndefined();
     expect(parseRefit({ models: 3, epochs: 10 })).toEqual({ models: 3, epochs: 10 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { epochsRun } from '../../src/search/pruners.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
-import { cli } from '../helpers/cli.js';
+import { cliThenRemove } from '../helpers/cli.js';
 import { CurveExecutor } from '../helpers/curve-executor.js';
 
 /** Steady-state evolution (schedule "steady"): models start as workers free up, and the run is still a function of its seed. */
@@ -153,12 +153,7 @@ describe('steady-state search', () => {
     await new Coordinator({ store, executor: new CurveExecutor(2) }).start(parseSearchConfig({ ...base, lanes: 2, refit: { models: 2, epochs: 3 } }), 'v');
     const generations = store.listGenerations('v');
     store.close();
-    let shown: { out: string };
-    try {
-      shown = await cli('show', 'v', '--db', db);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const shown = await cliThenRemove(dir, 'show', 'v', '--db', db);
     const lines = shown.out.split('\n').filter((l) => /^  (generation \d+|refit):/.test(l));
     expect(lines).toHaveLength(7);
     expect(lines[6]).toMatch(/^  refit: 2 members, best val/);
