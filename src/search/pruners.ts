@@ -119,7 +119,7 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** The best value a curve reached up to `epoch` (NaN where it has no validated point by then). */
-const bestUpTo = (curve: Curve, epoch: number): number => {
+export const bestUpTo = (curve: Curve, epoch: number): number => {
   const values = curve.filter((p) => p.epoch <= epoch && !Number.isNaN(p.valAccuracy)).map((p) => p.valAccuracy);
   return values.length > 0 ? Math.max(...values) : Number.NaN;
 };

@@ -1,7 +1,7 @@
 import { configError } from '../engine/errors.js';
 import { finishConfig, validateConfig, type ArchConfig } from './arch.js';
 import { rankBest, recordValLogLoss, type RankableRecord } from './best.js';
-import { curveOf, epochsRun } from './pruners.js';
+import { bestUpTo, curveOf, epochsRun } from './pruners.js';
 
 /**
  * The final refit (as AutoML tools end a search): the best models of the search are trained again from scratch
@@ -68,8 +68,9 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
   const furthest = searched
     .filter((m) => m.status === 'pruned')
     .map((record) => {
-      const curve = curveOf(record.metrics ?? []).filter((p) => !Number.isNaN(p.valAccuracy));
-      return { record, reached: epochsRun(curve), best: Math.max(-Infinity, ...curve.map((p) => p.valAccuracy)) };
+      const reached = epochsRun(record.metrics ?? []);
+      const best = bestUpTo(curveOf(record.metrics ?? []), reached);
+      return { record, reached, best: Number.isNaN(best) ? -Infinity : best };
     })
     .sort((a, b) => b.reached - a.reached || b.best - a.best || (a.record.modelId < b.record.modelId ? -1 : 1));
   const configs: ArchConfig[] = [];
