@@ -132,13 +132,14 @@ export function modelCost(outcome: 'done' | 'pruned' | 'failed', epochsRun: numb
 
 /**
  * The earliest virtual cost at which a model that has reported progress up to epoch `progress` could still end: its
- * next pruning rung at or after that point that can stop it, any whole epoch when early stopping is on, else its last
- * epoch. The model's own point counts: a job reports an epoch before it checks that epoch's rung.
+ * next pruning rung after that point that can stop it, any whole epoch from that point on when early stopping is on,
+ * else its last epoch. A job reports a point only once it has passed that point's rung (workers/fit.ts), so the rung
+ * at `progress` is behind it; early stopping decides an epoch before reporting it, and may still end the job there.
  */
 export function costLowerBound(progress: number, maxEpochs: number, stopBelow: readonly RungThreshold[], earlyStopping: boolean): number {
   const stops = [
     maxEpochs,
-    ...stopBelow.filter((t) => t.minValAccuracy > 0).map((t) => t.epoch),
+    ...stopBelow.filter((t) => t.minValAccuracy > 0 && t.epoch > progress).map((t) => t.epoch),
     ...(earlyStopping ? [Math.max(1, Math.ceil(progress))] : []),
   ].filter((e) => e >= progress);
   return MODEL_OVERHEAD_EPOCHS + Math.min(...stops);

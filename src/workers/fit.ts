@@ -45,7 +45,8 @@ export interface Fit {
  * Trains `network` on `train`, validating on `validation` every epoch; with `prune`, stops after an epoch whose
  * best validation accuracy so far is below the job's threshold for it (search/pruners.ts). A threshold at a share of
  * an epoch (a rung below 1) is checked after the optimizer step that reaches it, and its value joins the history at
- * that epoch; checking changes no weight. Then, unless the settings say 'none', fits a temperature on `validation`
+ * that epoch; checking changes no weight. A point is reported (options.onEpoch) after its check and only when the job
+ * goes on, so progress at a rung means the rung was passed. Then, unless the settings say 'none', fits a temperature on `validation`
  * (engine/calibration.ts): predictions unchanged, probabilities honest.
  */
 export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, network: Network, train: Dataset, validation: Dataset & { y: Int32Array }, options: FitOptions): Fit {
@@ -81,23 +82,24 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
               const scored = evaluate(network, validation);
               const check = { epoch: rung.epoch, loss: p.loss, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
               checks.push(check);
-              options.onEpoch?.(check);
               bestVal = Math.max(bestVal, scored.accuracy);
               if (bestVal < rung.minValAccuracy) {
                 stoppedAtCheck = rung.epoch;
                 pruning?.abort();
-              }
+              } else options.onEpoch?.(check);
             }
           },
         }
       : {}),
     onEpoch: (m) => {
-      options.onEpoch?.(m);
       if (pruning && m.valAccuracy !== undefined) {
         bestVal = Math.max(bestVal, m.valAccuracy);
         const rung = job.stopBelow?.find((t) => t.epoch === m.epoch);
         if (rung && bestVal < rung.minValAccuracy) pruning.abort();
       }
+      // Reported once checked, and only while the job goes on: a steady run reads a reported point as a rung passed
+      // (search/steady.ts costLowerBound). An epoch ending at a mid-epoch check that stopped the job is not reported.
+      if (!pruning?.signal.aborted) options.onEpoch?.(m);
     },
   });
   // A check at an epoch's last step stops nothing more in that epoch, and the loop still records the epoch (no step

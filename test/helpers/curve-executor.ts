@@ -35,11 +35,11 @@ export class CurveExecutor implements Executor {
       metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
       const wait = this.pause?.(job, epoch) ?? 0;
       if (wait > 0) await sleep(wait);
-      // Every point is reported, mid-epoch checks included, as fit.ts reports them.
-      onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
       best = Math.max(best, valAccuracy);
       const rung = job.stopBelow?.find((t) => t.epoch === epoch);
       if (rung && best < rung.minValAccuracy) break;
+      // Every point the job goes on from is reported, mid-epoch checks included, once checked, as fit.ts reports them.
+      onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
     }
     const c = data.numClasses;
     const probs = (y: Int32Array): [Float32Array, Uint8Array] => {

@@ -138,10 +138,13 @@ describe('steady schedule', () => {
     ];
     // Threshold 0 never stops (it only records the rung).
     expect(costLowerBound(0, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 0.25, 12);
-    // A job reports a point before checking it: at 0.25 it may still stop there.
-    expect(costLowerBound(0.25, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 0.25, 12);
+    // A job reports a point once it has passed that point's rung: at 0.25 reported, its next possible stop is epoch 2.
+    expect(costLowerBound(0.25, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 2, 12);
     expect(costLowerBound(1, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 2, 12);
+    expect(costLowerBound(2, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 4, 12);
+    // Early stopping decides an epoch before it is reported: a reported epoch may still be the last.
     expect(costLowerBound(1, 4, stops, true)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 1, 12);
+    expect(costLowerBound(2, 4, stops, true)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 2, 12);
     expect(costLowerBound(3, 4, stops, false)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 4, 12);
     expect(modelCost('pruned', 0.25, 4, 3)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 0.25, 12);
     expect(modelCost('done', 4, 4, 3)).toBeCloseTo(MODEL_OVERHEAD_EPOCHS + 12, 12);

@@ -62,6 +62,21 @@ describe('a pruning rung within an epoch', () => {
     expect(stopped.testAccuracy).toBeNaN();
   });
 
+  it('reports a point only once its rung is passed: a stopped job never reports the point it stopped at', async () => {
+    const reported = async (stopBelow: TrainingJob['stopBelow']): Promise<{ reported: number[]; curve: number[] }> => {
+      const epochs: number[] = [];
+      const result = await processJob({ ...job, stopBelow }, single, { worker: 'test', onProgress: (p) => epochs.push(p.epoch) });
+      return { reported: epochs, curve: result.metrics.map((m) => m.epoch) };
+    };
+    // Passed (threshold 0): every point reported, in order.
+    expect(await reported([{ epoch: 0.5, minValAccuracy: 0 }, { epoch: 2, minValAccuracy: 0 }])).toEqual({ reported: [0.5, 1, 2, 3], curve: [0.5, 1, 2, 3] });
+    // Stopped at a mid-epoch rung, and at a whole-epoch rung: the curve has the point, the progress never had it.
+    expect(await reported([{ epoch: 0.5, minValAccuracy: 1.01 }])).toEqual({ reported: [], curve: [0.5] });
+    expect(await reported([{ epoch: 2, minValAccuracy: 1.01 }])).toEqual({ reported: [1], curve: [1, 2] });
+    // Stopped at a check on an epoch's last step: the epoch the loop still closes is not reported either.
+    expect(await reported([{ epoch: 0.999, minValAccuracy: 1.01 }])).toEqual({ reported: [], curve: [0.999] });
+  });
+
   it('ends the curve at a check on an epoch\'s last step, though the loop still closes that epoch', async () => {
     // Iris: 7 steps of 16 rows per epoch, so 0.999 is reached only by the last one.
     const stopBelow = [{ epoch: 0.999, minValAccuracy: 1.01 }];
