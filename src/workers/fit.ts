@@ -46,8 +46,8 @@ export interface Fit {
  * best validation accuracy so far is below the job's threshold for it (search/pruners.ts). A threshold at a share of
  * an epoch (a rung below 1) is checked after the optimizer step that reaches it, and its value joins the history at
  * that epoch; checking changes no weight. A point is reported (options.onEpoch) after its check and only when the job
- * goes on, so progress at a rung means the rung was passed. Then, unless the settings say 'none', fits a temperature on `validation`
- * (engine/calibration.ts): predictions unchanged, probabilities honest.
+ * goes on, so progress at a rung means the rung was passed. Then, unless the settings say 'none', fits a temperature
+ * on `validation` (engine/calibration.ts): predictions unchanged, probabilities honest.
  */
 export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, network: Network, train: Dataset, validation: Dataset & { y: Int32Array }, options: FitOptions): Fit {
   const pruning = options.prune && job.stopBelow && job.stopBelow.length > 0 ? new AbortController() : null;
