@@ -141,6 +141,6 @@ export function costLowerBound(progress: number, maxEpochs: number, stopBelow: r
     maxEpochs,
     ...stopBelow.filter((t) => t.minValAccuracy > 0 && t.epoch > progress).map((t) => t.epoch),
     ...(earlyStopping ? [Math.max(1, Math.ceil(progress))] : []),
-  ].filter((e) => e >= progress);
+  ];
   return MODEL_OVERHEAD_EPOCHS + Math.min(...stops);
 }
