@@ -310,7 +310,7 @@ export class Coordinator {
     let memberIds: string[];
     if (existing) memberIds = [...(existing.stats?.members ?? [])];
     else {
-      const configs = refitConfigs(this.store.listModels(runId), spec, config.generations);
+      const configs = refitConfigs(this.store.listModels(runId), spec, config.generations, config.inherit === 'all');
       if (configs.length === 0) return;
       memberIds = configs.map((c) => c.id);
       this.store.transaction(() => {

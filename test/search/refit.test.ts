@@ -33,7 +33,7 @@ describe('final refit', () => {
     expect(rest).toEqual(source);
   });
 
-  it('fills the refit from the pruned models that got furthest when too few finished', () => {
+  it('fills the refit from the pruned models that got furthest when too few finished and refits continue their source', () => {
     const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
     const models = [
       { ...record(0, 0.97, 0.2), metrics: curve([1, 0.9], [2, 0.97]) },
@@ -43,11 +43,32 @@ describe('final refit', () => {
       { ...record(3, 0.95, 0.3, 0, 'pruned'), metrics: curve([0.25, 0.7], [0.75, 0.95]) },
       { ...record(4, 0.99, 0.1, 3, 'pruned'), metrics: curve([0.25, 0.99], [0.75, 0.99]) },
     ];
-    const ids = (n: number): string[] => refitConfigs(models, { models: n, epochs: 8 }, 3).map((c) => c.parents[0]!);
+    const ids = (n: number): string[] => refitConfigs(models, { models: n, epochs: 8 }, 3, true).map((c) => c.parents[0]!);
     expect(ids(3)).toEqual([0, 3, 2].map((i) => configs[i]!.id));
     expect(ids(5)).toEqual([0, 3, 2, 1].map((i) => configs[i]!.id));
     // Enough finished models: no pruned one is refit.
     expect(ids(1)).toEqual([configs[0]!.id]);
+  });
+
+  it('compares finished and pruned models at the furthest point a pruned model reached when refits train from scratch', () => {
+    const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
+    const models = [
+      // Finished: 0 strong at epoch 2 (0.97), 1 weak there (0.92) though it finished at 0.94.
+      { ...record(0, 0.98, 0.2), metrics: curve([0.25, 0.9], [1, 0.95], [2, 0.97], [4, 0.98]) },
+      { ...record(1, 0.94, 0.3), metrics: curve([0.25, 0.7], [1, 0.88], [2, 0.92], [4, 0.94]) },
+      // Pruned at epoch 2 (the furthest): 2 at 0.96 (its best up to 2 is the 0.96 at epoch 1), 3 at 0.95.
+      { ...record(2, 0.9, 0.3, 0, 'pruned'), metrics: curve([0.25, 0.9], [1, 0.96], [2, 0.955]) },
+      { ...record(3, 0.9, 0.3, 0, 'pruned'), metrics: curve([0.25, 0.85], [1, 0.93], [2, 0.95]) },
+      // Pruned after a quarter epoch with the highest value there: behind every model that reached epoch 2.
+      { ...record(4, 0.99, 0.1, 0, 'pruned'), metrics: curve([0.25, 0.99]) },
+    ];
+    const ids = (n: number, continues = false): string[] => refitConfigs(models, { models: n, epochs: 8 }, 3, continues).map((c) => c.parents[0]!);
+    expect(ids(5)).toEqual([0, 2, 3, 1, 4].map((i) => configs[i]!.id));
+    expect(ids(3)).toEqual([0, 2, 3].map((i) => configs[i]!.id));
+    // Refits that continue their source keep every finished model first.
+    expect(ids(3, true)).toEqual([0, 1, 2].map((i) => configs[i]!.id));
+    // Nothing pruned: the best-model rule on the finished models, whatever their curves.
+    expect(refitConfigs(models.slice(0, 2), { models: 2, epochs: 8 }, 3).map((c) => c.parents[0]!)).toEqual([0, 1].map((i) => configs[i]!.id));
   });
 
   it('is a config field {models, epochs}, checked by name', () => {
