@@ -67,8 +67,10 @@ describe('final refit', () => {
     expect(ids(3)).toEqual([0, 2, 3].map((i) => configs[i]!.id));
     // Refits that continue their source keep every finished model first.
     expect(ids(3, true)).toEqual([0, 1, 2].map((i) => configs[i]!.id));
-    // Nothing pruned: the best-model rule on the finished models, whatever their curves.
-    expect(refitConfigs(models.slice(0, 2), { models: 2, epochs: 8 }, 3).map((c) => c.parents[0]!)).toEqual([0, 1].map((i) => configs[i]!.id));
+    // Nothing pruned: the best-model rule on the finished models, whatever their curves (1 finished higher, though
+    // it was lower at epoch 2).
+    const finishedOnly = [models[0]!, { ...models[1]!, valAccuracy: 0.99 }];
+    expect(refitConfigs(finishedOnly, { models: 2, epochs: 8 }, 3).map((c) => c.parents[0]!)).toEqual([1, 0].map((i) => configs[i]!.id));
   });
 
   it('is a config field {models, epochs}, checked by name', () => {

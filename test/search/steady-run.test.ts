@@ -164,6 +164,37 @@ describe('steady-state search', () => {
     });
   });
 
+  it('refits the models best at the furthest point a pruned model reached, finished or not; under inherit "all" the finished first', async () => {
+    const sources = async (inherit: 'none' | 'all'): Promise<{ store: Store; refit: string[] }> => {
+      const { store } = await steadyRun(parseSearchConfig({ ...base, lanes: 2, inherit, refit: { models: 3, epochs: 3 } }), new CurveExecutor(2));
+      const refit = store.listModels('s').filter((m) => m.generation === base.generations).map((m) => m.parentIds[0] as string);
+      return { store, refit };
+    };
+    const scratch = await sources('none');
+    const searched = scratch.store.listModels('s').filter((m) => m.generation < base.generations && (m.status === 'done' || m.status === 'pruned'));
+    const furthest = Math.max(...searched.filter((m) => m.status === 'pruned').map((m) => epochsRun(m.metrics ?? [])));
+    const atFurthest = (m: (typeof searched)[number]): [number, number] => {
+      const level = Math.min(epochsRun(m.metrics ?? []), furthest);
+      return [level, Math.max(...(m.metrics ?? []).filter((p) => p.epoch <= level).map((p) => p.valAccuracy ?? -Infinity))];
+    };
+    const expected = [...searched]
+      .sort((a, b) => atFurthest(b)[0] - atFurthest(a)[0] || atFurthest(b)[1] - atFurthest(a)[1] || (a.modelId < b.modelId ? -1 : 1))
+      .slice(0, 3)
+      .map((m) => m.modelId);
+    expect(scratch.refit).toEqual(expected);
+    const status = new Map(searched.map((m) => [m.modelId, m.status]));
+    // Meaningful: a pruned model is refit here while a finished one is not.
+    expect(scratch.refit.some((id) => status.get(id) === 'pruned')).toBe(true);
+    expect(searched.some((m) => m.status === 'done' && !scratch.refit.includes(m.modelId))).toBe(true);
+    // Refits that go on from their source's weights take the finished models first.
+    const continued = await sources('all');
+    const finished = continued.store.listModels('s').filter((m) => m.generation < base.generations && m.status === 'done');
+    expect(finished.length).toBeGreaterThanOrEqual(3);
+    expect(continued.refit.every((id) => finished.some((m) => m.modelId === id))).toBe(true);
+    scratch.store.close();
+    continued.store.close();
+  });
+
   it('is a config choice: "lanes" belongs to it, and an unknown schedule is named', () => {
     expect(parseSearchConfig({}).schedule).toBe('generations');
     expect(parseSearchConfig({ schedule: 'steady', lanes: 4 }).lanes).toBe(4);
