@@ -52,6 +52,13 @@ export interface RefitCandidate extends RankableRecord {
   readonly metrics?: readonly { readonly epoch: number; readonly valAccuracy?: number; readonly valLoss?: number }[] | null;
 }
 
+/** Where a refit candidate stands: how far it trained (or the epoch it is compared at) and its best value by then. */
+interface Standing {
+  readonly record: RefitCandidate;
+  readonly level: number;
+  readonly best: number;
+}
+
 /**
  * The refit configs: the best `spec.models` models of the search generations, each as a copy with `spec.epochs`
  * epochs, a new id and origin 'refit'. Models whose stored config no longer validates are skipped.
@@ -71,30 +78,25 @@ export interface RefitCandidate extends RankableRecord {
  */
 export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec, searchGenerations: number, continues = false): ArchConfig[] {
   const searched = models.filter((m) => m.generation < searchGenerations);
-  const progress = (record: RefitCandidate): { record: RefitCandidate; reached: number; curve: Curve } => {
-    const curve = curveOf(record.metrics ?? []);
-    return { record, reached: epochsRun(record.metrics ?? []), curve };
-  };
+  const done = searched.filter((m) => m.status === 'done');
+  const progress = (record: RefitCandidate): { record: RefitCandidate; reached: number; curve: Curve } => ({ record, reached: epochsRun(record.metrics ?? []), curve: curveOf(record.metrics ?? []) });
   const pruned = searched.filter((m) => m.status === 'pruned').map(progress);
-  const bestAt = (curve: Curve, epoch: number): number => {
-    const best = bestUpTo(curve, epoch);
-    return Number.isNaN(best) ? -Infinity : best;
+  // A model's standing at `level` epochs: its best validation accuracy up to there (-Infinity with none).
+  const standing = (p: { record: RefitCandidate; curve: Curve }, level: number): Standing => {
+    const best = bestUpTo(p.curve, level);
+    return { record: p.record, level, best: Number.isNaN(best) ? -Infinity : best };
   };
   // Successive halving's order: how far a model got, then its best value by then, then id.
-  const byProgress = (a: { level: number; best: number; record: RefitCandidate }, b: { level: number; best: number; record: RefitCandidate }): number =>
-    b.level - a.level || b.best - a.best || (a.record.modelId < b.record.modelId ? -1 : 1);
+  const byProgress = (a: Standing, b: Standing): number => b.level - a.level || b.best - a.best || (a.record.modelId < b.record.modelId ? -1 : 1);
   const furthest = Math.max(0, ...pruned.map((p) => p.reached));
   let ranked: RefitCandidate[];
   if (furthest === 0 || continues) {
-    const finished = rankBest(searched.filter((m) => m.status === 'done').map((m) => ({ record: m, modelId: m.modelId, valAccuracy: m.valAccuracy, valLogLoss: recordValLogLoss(m) })));
-    const stopped = pruned.map((p) => ({ record: p.record, level: p.reached, best: bestAt(p.curve, p.reached) })).sort(byProgress);
+    const finished = rankBest(done.map((m) => ({ record: m, modelId: m.modelId, valAccuracy: m.valAccuracy, valLogLoss: recordValLogLoss(m) })));
+    const stopped = pruned.map((p) => standing(p, p.reached)).sort(byProgress);
     ranked = [...finished, ...stopped].map((x) => x.record);
   } else {
-    ranked = [...searched.filter((m) => m.status === 'done').map(progress), ...pruned]
-      .map((p) => {
-        const level = Math.min(p.reached, furthest);
-        return { record: p.record, level, best: bestAt(p.curve, level) };
-      })
+    ranked = [...done.map(progress), ...pruned]
+      .map((p) => standing(p, Math.min(p.reached, furthest)))
       .sort(byProgress)
       .map((x) => x.record);
   }
