@@ -15,6 +15,8 @@ const record = (i: number, valAccuracy: number | null, valLogLoss: number, gener
   fitnessParts: { valLogLoss },
   metrics: [],
 });
+/** A stored curve from (epoch, validation accuracy) points. */
+const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
 
 describe('final refit', () => {
   it('refits the best models by the best-model rule (accuracy, then log-loss), with the refit epochs', () => {
@@ -34,7 +36,6 @@ describe('final refit', () => {
   });
 
   it('fills the refit from the pruned models that got furthest when too few finished and refits continue their source', () => {
-    const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
     const models = [
       { ...record(0, 0.97, 0.2), metrics: curve([1, 0.9], [2, 0.97]) },
       // Pruned: 1 early with a high value, 2 and 3 at the same later rung (3 the better there), 4 a later refit's.
@@ -51,7 +52,6 @@ describe('final refit', () => {
   });
 
   it('compares finished and pruned models at the furthest point a pruned model reached when refits train from scratch', () => {
-    const curve = (...points: [number, number][]): { epoch: number; valAccuracy: number }[] => points.map(([epoch, valAccuracy]) => ({ epoch, valAccuracy }));
     const models = [
       // Finished: 0 strong at epoch 2 (0.97), 1 weak there (0.92) though it finished at 0.94.
       { ...record(0, 0.98, 0.2), metrics: curve([0.25, 0.9], [1, 0.95], [2, 0.97], [4, 0.98]) },
