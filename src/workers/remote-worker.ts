@@ -154,11 +154,15 @@ export class RemoteWorker {
         lockRenewTime: options.lockDurationMs === undefined ? DEFAULT_LOCK_RENEW_MS : Math.max(50, Math.floor(options.lockDurationMs / 4)),
         stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalledCount: options.maxStalledCount ?? 2,
-        autorun: true,
+        // Started below, once the listeners are on: a job taken before them would be trained untracked (no
+        // 'active' event), so a forced stop would not hand it back.
+        autorun: false,
       });
       await worker.waitUntilReady();
+      const remote = new RemoteWorker(name, device, concurrency, worker, connection, registry, heartbeatMs, log);
       log(`worker ${name} ready: ${device}${adapter ? ` (${adapter})` : ''}, ${concurrency} job(s) at a time, queue ${prefix}:${options.queueName ?? DEFAULT_QUEUE_NAME}`);
-      return new RemoteWorker(name, device, concurrency, worker, connection, registry, heartbeatMs, log);
+      worker.run().catch((err: unknown) => log(`queue error: ${err instanceof Error ? err.message : String(err)}`));
+      return remote;
     } catch (err) {
       await closeRedis(connection);
       throw err;

@@ -46,20 +46,24 @@ describe('faults in a distributed search', () => {
     closers.push(async () => store.close());
     let victim = '';
     let rescuer: Promise<Spawned> | null = null;
+    const rescuers: Spawned[] = []; // the one rescuer, once started (a callback's assignment is invisible to narrowing)
     const onEvent = (e: RunEvent): void => {
       if (e.kind !== 'model-progress' || victim) return;
       victim = e.progress.modelId;
       doomed.child.kill('SIGKILL');
-      rescuer = startWorker(prefix, 'rescuer', FAST_STALL).then((w) => (spawned.push(w), w));
+      rescuer = startWorker(prefix, 'rescuer', FAST_STALL).then((w) => (spawned.push(w), rescuers.push(w), w));
     };
     const summary = await new Coordinator({ store, executor, onEvent, maxAttempts: 1 }).start(config, 'run-kill');
     await rescuer;
+    // Both workers' logs name what happened to a model that did not end 'done' on the rescuer.
+    const logs = `doomed's log:\n${doomed.output()}\nrescuer's log:\n${rescuers[0]?.output() ?? '(never started)'}`;
 
     expect(victim).not.toBe('');
     expect(await doomed.exit).toBe(null); // killed by the signal
     expect(summary.status).toBe('finished');
     const models = store.listModels('run-kill');
-    expect(models.map((m) => [m.status, m.worker])).toEqual([
+    expect(models.filter((m) => m.status !== 'done').map((m) => `${m.modelId} ${m.status}: ${m.error ?? 'no error recorded'}`), logs).toEqual([]);
+    expect(models.map((m) => [m.status, m.worker]), logs).toEqual([
       ['done', 'rescuer'],
       ['done', 'rescuer'],
     ]);
@@ -159,5 +163,23 @@ describe('faults in a distributed search', () => {
     expect(hasty.output()).toMatch(/SIGINT again: handing 1 job\(s\) back/);
     const handedBack = await executor.bullQueue.getJob(queueJobId(second));
     expect(await handedBack?.getState()).toBe('waiting');
+  }, 60_000);
+
+  it('tracks a job that was waiting before the worker started: a forced stop hands it back too', async () => {
+    const { prefix, executor } = await setup('early');
+    const job = { ...tinyJob('run-early', 500), modelId: 'early' };
+    let started!: () => void;
+    const training = new Promise<void>((resolve) => (started = resolve));
+    // Queued first, so the worker takes it the moment it starts, before anything else happens in it.
+    executor.run(job, () => started()).catch(() => {}); // rejected when the executor closes
+    const early = await startWorker(prefix, 'early');
+    spawned.push(early);
+    await training;
+    early.child.kill('SIGINT');
+    setTimeout(() => early.child.kill('SIGINT'), 100);
+    expect(await early.exit).toBe(130);
+    expect(early.output()).toMatch(/training early of run-early/);
+    expect(early.output()).toMatch(/SIGINT again: handing 1 job\(s\) back/);
+    expect(await (await executor.bullQueue.getJob(queueJobId(job)))?.getState()).toBe('waiting');
   }, 60_000);
 });
