@@ -40,8 +40,9 @@ describe('faults in a distributed search', () => {
     const { prefix, executor, redis } = await setup('kill');
     const doomed = await startWorker(prefix, 'doomed', FAST_STALL);
     spawned.push(doomed);
-    // Long enough per model (40 epochs) that the kill lands mid-training.
-    const config = tinyConfig({ population: 2, training: { epochs: 40, batchSize: 16 } });
+    // Long enough per model (1,000 epochs, over a second) that the kill lands mid-training even when the first
+    // progress event reaches the coordinator late (40 epochs took 0.2 s: a late event could find the job done).
+    const config = tinyConfig({ population: 2, training: { epochs: 1000, batchSize: 16 } });
     const store = Store.open(':memory:');
     closers.push(async () => store.close());
     let victim = '';
