@@ -117,6 +117,28 @@ export class Rng {
   fork(): Rng {
     return new Rng(this.uint32());
   }
+
+  /** The generator's whole state: a generator restored from it (Rng.fromState) draws exactly what this one would. */
+  state(): RngState {
+    return { words: [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0], spareNormal: this.spareNormal };
+  }
+
+  static fromState(state: RngState): Rng {
+    const [a, b, c, d] = state.words;
+    const rng = new Rng(0);
+    rng.a = a | 0;
+    rng.b = b | 0;
+    rng.c = c | 0;
+    rng.d = d | 0;
+    rng.spareNormal = state.spareNormal;
+    return rng;
+  }
+}
+
+/** sfc32's four 32-bit words (unsigned) and the Box-Muller spare, if one is pending. */
+export interface RngState {
+  readonly words: readonly [number, number, number, number];
+  readonly spareNormal: number | null;
 }
 
 /** Fills an array with U(-scale, scale). */

@@ -5,7 +5,9 @@ import type { Network } from '../network.js';
 import { Rng } from '../rng.js';
 import { sameShape, sampleSize, type Tensor } from '../tensor.js';
 import { checkTargets, resolveLoss, type Loss } from './losses.js';
+import type { Optimizer } from './optimizers.js';
 import type { EpochMetrics, TrainOptions, TrainResult } from './options.js';
+import type { EpochPartial, TrainState } from './state.js';
 
 /**
  * The epoch loop shared by the alternative training modes (stepping, tweening): option checks, seeded shuffling,
@@ -23,6 +25,22 @@ export interface EpochTotals {
   /** Optimizer updates made. */
   steps: number;
   aborted: boolean;
+  /** Rows of the epoch trained when `pauseAt` stopped it mid-epoch (the epoch is not over). */
+  pausedAtRows?: number;
+}
+
+/** Where an epoch begins: row 0 with nothing summed, or where a paused run left it (TrainOptions.resume). */
+export interface EpochStart {
+  readonly rowsDone: number;
+  readonly partial: EpochPartial;
+}
+
+const FRESH_EPOCH: EpochStart = { rowsDone: 0, partial: { lossSum: 0, correct: 0, rows: 0, steps: 0 } };
+
+/** What a mode that can pause lends the epoch loop to save and restore a run: its optimizer and its step count. */
+export interface Pausable {
+  readonly optimizer: Optimizer;
+  steps(): number;
 }
 
 export interface EpochRun {
@@ -75,6 +93,21 @@ export function scaleInPlace(values: Float32Array, factor: number): void {
   for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * factor;
 }
 
+/** Refuses what pausing cannot honour: a mode that cannot pause, early stopping, a resume past its own pause point. */
+function checkPauseOptions(options: TrainOptions, epochs: number, samples: number, pausable: Pausable | undefined): void {
+  const { pauseAt, resume } = options;
+  if (pauseAt === undefined && !resume) return;
+  const field = pauseAt !== undefined ? 'pauseAt' : 'resume';
+  if (!pausable) throw configError(field, 'pausing and resuming need training mode "normal"');
+  if (options.earlyStopping) throw configError(field, 'cannot be combined with earlyStopping (its best weights are not part of the saved state)');
+  if (pauseAt !== undefined && !(pauseAt > 0 && Number.isFinite(pauseAt))) throw configError('pauseAt', `must be a positive number of epochs, got ${pauseAt}`);
+  if (!resume) return;
+  if (resume.order.length !== samples) throw configError('resume', `the paused run trained on ${resume.order.length} rows, this data has ${samples}`);
+  if (resume.epoch > epochs) throw configError('resume', `the paused run is at epoch ${resume.epoch}, past this run's ${epochs} epochs`);
+  const at = resume.epoch - 1 + resume.rowsDone / samples;
+  if (pauseAt !== undefined && pauseAt <= at) throw configError('pauseAt', `${pauseAt} is not past the point the run resumes from (${at.toFixed(3)} epochs)`);
+}
+
 /**
  * Runs `options.epochs` epochs: each gets a fresh seeded order of the samples (unless shuffle is off) and calls
  * `runEpoch`, then validates and applies early stopping exactly as `train()` does.
@@ -83,7 +116,8 @@ export function runEpochs(
   network: Network,
   data: Dataset,
   options: TrainOptions,
-  runEpoch: (order: Int32Array, epoch: number, run: EpochRun) => EpochTotals,
+  runEpoch: (order: Int32Array, epoch: number, run: EpochRun, from: EpochStart) => EpochTotals,
+  pausable?: Pausable,
 ): TrainResult {
   const epochs = positiveInt('epochs', options.epochs);
   const validateEvery = positiveInt('validateEvery', options.validateEvery ?? 1);
@@ -93,22 +127,50 @@ export function runEpochs(
   if (rule && !(rule.patience >= 0)) throw configError('earlyStopping.patience', `must be a non-negative number, got ${rule.patience}`);
   const samples = checkDataset(network, data, 'training data');
   if (options.validation) checkDataset(network, options.validation, 'validation data');
+  const resume = options.resume;
+  checkPauseOptions(options, epochs, samples, pausable);
   const loss = resolveLoss(network, data.y, options.loss);
   const rng = new Rng(options.seed ?? 0);
-  const shuffleRng = rng.fork();
-  const run: EpochRun = { loss, rng: rng.fork(), samples, params: network.trainableParams() };
-  const order = Int32Array.from({ length: samples }, (_, i) => i);
-  const history: EpochMetrics[] = [];
+  // A resumed run draws on from where the pause left both streams (the forks still come first: they fix nothing).
+  const shuffleRng = resume ? (rng.fork(), Rng.fromState(resume.shuffleRng)) : rng.fork();
+  const run: EpochRun = { loss, rng: resume ? Rng.fromState(resume.rng) : rng.fork(), samples, params: network.trainableParams() };
+  if (resume && pausable) pausable.optimizer.importState(run.params, resume.optimizer);
+  const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: samples }, (_, i) => i);
+  const history: EpochMetrics[] = resume ? [...resume.history] : [];
   const started = performance.now();
   let best = NaN;
   let bestEpoch = 0;
   let snapshot: Float32Array[] | undefined;
-  let steps = 0;
+  let steps = resume ? resume.step - resume.partial.steps : 0;
   let stopReason: TrainResult['stopReason'] = 'completed';
+  let paused: TrainState | undefined;
+  const pauseHere = (epoch: number, rowsDone: number, partial: EpochPartial): TrainState => {
+    if (!pausable) throw configError('pauseAt', 'pausing needs training mode "normal"'); // checked above; for the types
+    return {
+      epoch,
+      rowsDone,
+      step: pausable.steps(),
+      order: Int32Array.from(order),
+      shuffleRng: shuffleRng.state(),
+      rng: run.rng.state(),
+      partial,
+      optimizer: pausable.optimizer.exportState(run.params),
+      history: [...history],
+    };
+  };
+  for (const m of history) {
+    // The best validation so far, as the epochs before the pause found it (TrainResult.bestEpoch).
+    if (m.valLoss !== undefined && (Number.isNaN(best) || m.valLoss < best)) {
+      best = m.valLoss;
+      bestEpoch = m.epoch;
+    }
+  }
 
-  for (let epoch = 1; epoch <= epochs && stopReason === 'completed'; epoch++) {
+  for (let epoch = resume?.epoch ?? 1; epoch <= epochs && stopReason === 'completed'; epoch++) {
     const epochStart = performance.now();
-    if (options.shuffle ?? true) {
+    // A run paused mid-epoch resumes that epoch in the order it had drawn.
+    const from = resume && epoch === resume.epoch ? resume : FRESH_EPOCH;
+    if ((options.shuffle ?? true) && from.rowsDone === 0) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = shuffleRng.int(i + 1);
         const t = order[i] as number;
@@ -116,10 +178,15 @@ export function runEpochs(
         order[j] = t;
       }
     }
-    const totals = runEpoch(order, epoch, run);
+    const totals = runEpoch(order, epoch, run, from);
     steps += totals.steps;
     if (totals.aborted) {
       stopReason = 'aborted';
+      break;
+    }
+    if (totals.pausedAtRows !== undefined) {
+      stopReason = 'paused';
+      paused = pauseHere(epoch, totals.pausedAtRows, { lossSum: totals.lossSum, correct: totals.correct, rows: totals.rows, steps: totals.steps });
       break;
     }
     let valLoss: number | undefined;
@@ -149,6 +216,10 @@ export function runEpochs(
     };
     history.push(metrics);
     options.onEpoch?.(metrics);
+    if (options.pauseAt !== undefined && epoch >= options.pauseAt && epoch < epochs && stopReason === 'completed') {
+      stopReason = 'paused';
+      paused = pauseHere(epoch + 1, 0, FRESH_EPOCH.partial);
+    }
   }
 
   if (rule && snapshot && bestEpoch !== history[history.length - 1]?.epoch) snapshot.forEach((v, i) => (run.params[i] as Param).value.set(v));
@@ -156,6 +227,7 @@ export function runEpochs(
   return {
     history,
     stopReason,
+    ...(paused ? { paused } : {}),
     ...(bestEpoch > 0 ? { bestEpoch } : {}),
     lossName: loss.name,
     steps,

@@ -13,7 +13,7 @@ export {
   type LossResult,
   type Targets,
 } from './losses.js';
-export { OPTIMIZER_NAMES, adamw, createOptimizer, momentum, rmsprop, sgd, type Optimizer, type OptimizerName, type OptimizerSpec } from './optimizers.js';
+export { OPTIMIZER_NAMES, adamw, createOptimizer, momentum, rmsprop, sgd, type Optimizer, type OptimizerName, type OptimizerSpec, type OptimizerState } from './optimizers.js';
 export {
   SCHEDULE_TYPES,
   constant,
@@ -29,5 +29,6 @@ export {
   type ScheduleSpec,
 } from './schedulers.js';
 export { clipGradNorm, globalGradNorm } from './clip.js';
+export { decodeTrainState, encodeTrainState, type TrainState } from './state.js';
 export { train, type EarlyStopping, type EpochMetrics, type StepProgress, type TrainOptions, type TrainResult } from './loop.js';
 export type { Dataset } from '../eval.js';

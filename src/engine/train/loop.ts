@@ -32,13 +32,15 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
   const schedule = typeof options.schedule === 'function' ? options.schedule : makeSchedule(options.schedule ?? 'constant', baseLr, totalSteps);
   const inWidth = sampleSize(data.x);
   const inputBuffers = new Map<number, Float32Array>();
-  let step = 0;
+  let step = options.resume?.step ?? 0;
+  const pausable = { optimizer, steps: () => step };
 
-  return runEpochs(network, data, options, (order, epoch, run) => {
+  return runEpochs(network, data, options, (order, epoch, run, from) => {
     // inputGrad false: nothing reads dL/d(input data), so the first layer skips that product (a third of an MLP's backward).
     const ctx: Partial<RunContext> = { training: true, inputGrad: false, rng: run.rng, ...(options.backend ? { backend: options.backend } : {}) };
-    const totals: EpochTotals = { lossSum: 0, correct: 0, rows: 0, lr: schedule(step), steps: 0, aborted: false };
-    for (let groupStart = 0; groupStart < samples; groupStart += batchSize * accumulate) {
+    const { lossSum, correct, rows, steps } = from.partial;
+    const totals: EpochTotals = { lossSum, correct, rows, lr: schedule(step), steps, aborted: false };
+    for (let groupStart = from.rowsDone; groupStart < samples; groupStart += batchSize * accumulate) {
       if (options.signal?.aborted) {
         totals.aborted = true;
         break;
@@ -71,8 +73,14 @@ export function train(network: Network, data: Dataset, options: TrainOptions): T
       optimizer.step(run.params, totals.lr, options.backend ?? defaultBackend());
       step++;
       totals.steps++;
-      options.onStep?.({ epochs: epoch - 1 + groupEnd / samples, loss: totals.lossSum / groupEnd });
+      const progress = epoch - 1 + groupEnd / samples;
+      options.onStep?.({ epochs: progress, loss: totals.lossSum / groupEnd });
+      // A pause at the epoch's last step waits for the epoch's end (its validation and history line): runEpochs.
+      if (options.pauseAt !== undefined && progress >= options.pauseAt && groupEnd < samples) {
+        totals.pausedAtRows = groupEnd;
+        break;
+      }
     }
     return totals;
-  });
+  }, pausable);
 }

@@ -21,6 +21,16 @@ export interface Optimizer {
   step(params: readonly Param[], lr: number, backend?: Backend): void;
   /** Forgets every moment buffer and step count. */
   reset(): void;
+  /** Copies of these params' moment buffers and step counts, in their order: what a paused training resumes from. */
+  exportState(params: readonly Param[]): OptimizerState;
+  /** Puts back what exportState took from the same params in the same order (refused where a buffer's size differs). */
+  importState(params: readonly Param[], state: OptimizerState): void;
+}
+
+/** An optimizer's per-parameter buffers (slot name → values; 'step' holds AdamW's step count), one entry per param. */
+export interface OptimizerState {
+  readonly name: string;
+  readonly slots: readonly Readonly<Record<string, Float32Array>>[];
 }
 
 export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'nesterov', 'adamw', 'rmsprop'] as const;
@@ -82,6 +92,28 @@ class BufferedOptimizer implements Optimizer {
 
   reset(): void {
     this.states = new WeakMap();
+  }
+
+  exportState(params: readonly Param[]): OptimizerState {
+    return {
+      name: this.name,
+      slots: params.map((p) => Object.fromEntries([...(this.states.get(p.value) ?? new Map<string, Float32Array>())].map(([slot, buf]) => [slot, Float32Array.from(buf)]))),
+    };
+  }
+
+  importState(params: readonly Param[], state: OptimizerState): void {
+    if (state.name !== this.name) throw configError('optimizer', `the saved training state is of ${state.name}, this training uses ${this.name}`);
+    if (state.slots.length !== params.length) throw configError('optimizer', `the saved training state has ${state.slots.length} parameters, the network ${params.length}`);
+    params.forEach((p, i) => {
+      const saved = state.slots[i] ?? {};
+      const slots = new Map<string, Float32Array>();
+      for (const [slot, buf] of Object.entries(saved)) {
+        const expected = slot === 'step' ? 1 : p.value.length;
+        if (buf.length !== expected) throw configError('optimizer', `the saved training state's "${slot}" of parameter ${i} (${p.name}) has ${buf.length} values, it needs ${expected}`);
+        slots.set(slot, Float32Array.from(buf));
+      }
+      this.states.set(p.value, slots);
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Dataset } from '../eval.js';
 import type { Loss, LossName } from './losses.js';
 import type { Optimizer, OptimizerName, OptimizerSpec } from './optimizers.js';
 import type { Schedule, ScheduleSpec } from './schedulers.js';
+import type { TrainState } from './state.js';
 
 /**
  * What every training mode (train, stepping, tweening) takes and reports. Its own module so the mode files and the
@@ -72,6 +73,16 @@ export interface TrainOptions {
   readonly backend?: Backend;
   /** Batch size for validation inference (default 256). */
   readonly evalBatchSize?: number;
+  /**
+   * Pause once training reaches this many epochs (mode 'normal'; a share of an epoch allowed): after the optimizer
+   * step that reaches it, or at the end of the epoch that step ends. The result's `paused` is what `resume` takes.
+   */
+  readonly pauseAt?: number;
+  /**
+   * Go on from a paused run (TrainResult.paused), on the network as the pause left it, with the same data and options
+   * (pauseAt aside): the weights then equal those of the run without the pause. Not with earlyStopping.
+   */
+  readonly resume?: TrainState;
 }
 
 export interface StepProgress {
@@ -81,7 +92,9 @@ export interface StepProgress {
 
 export interface TrainResult {
   readonly history: EpochMetrics[];
-  readonly stopReason: 'completed' | 'early_stopping' | 'aborted';
+  readonly stopReason: 'completed' | 'early_stopping' | 'aborted' | 'paused';
+  /** Where a `pauseAt` stopped the run: pass it as `resume` to go on. */
+  readonly paused?: TrainState;
   /** Epoch of the best validation (the one early stopping restored), when validation ran. */
   readonly bestEpoch?: number;
   readonly lossName: string;
