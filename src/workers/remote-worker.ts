@@ -101,7 +101,9 @@ export class RemoteWorker {
     worker.on('active', (job) => {
       if (job.id) this.inHand.set(job.id, job);
       this.status = 'busy';
-      log(`training ${job.data.modelId} of ${job.data.runId} (attempt ${job.attemptsMade + 1})`);
+      // A stall (a worker that died or lost Redis) is no failed attempt, yet the job started before: say so.
+      const retaken = job.attemptsStarted > job.attemptsMade + 1 ? `, taken over: started ${job.attemptsStarted - job.attemptsMade - 1} time(s) before by a worker that stopped` : '';
+      log(`training ${job.data.modelId} of ${job.data.runId} (attempt ${job.attemptsMade + 1}${retaken})`);
     });
     worker.on('completed', (job, result) => {
       this.release(job);

@@ -71,6 +71,7 @@ describe('faults in a distributed search', () => {
     const job = await executor.bullQueue.getJob(queueJobId({ runId: 'run-kill', modelId: victim }));
     expect(await job?.getState()).toBe('completed');
     expect(job?.attemptsStarted).toBe(2); // once on the dead worker, once on the rescuer
+    expect(rescuers[0]?.output()).toContain(`training ${victim} of run-kill (attempt 1, taken over: started 1 time(s) before by a worker that stopped)`);
     const rescuerInfo = (await new WorkerRegistry(redis, prefix).list()).find((w) => w.name === 'rescuer');
     expect(rescuerInfo?.jobsDone).toBe(2);
   }, 60_000);

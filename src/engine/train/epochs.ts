@@ -131,8 +131,8 @@ export function runEpochs(
   checkPauseOptions(options, epochs, samples, pausable);
   const loss = resolveLoss(network, data.y, options.loss);
   const rng = new Rng(options.seed ?? 0);
-  // A resumed run draws on from where the pause left both streams (the forks still come first: they fix nothing).
-  const shuffleRng = resume ? (rng.fork(), Rng.fromState(resume.shuffleRng)) : rng.fork();
+  // A resumed run draws on from where the pause left both streams.
+  const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : rng.fork();
   const run: EpochRun = { loss, rng: resume ? Rng.fromState(resume.rng) : rng.fork(), samples, params: network.trainableParams() };
   if (resume && pausable) pausable.optimizer.importState(run.params, resume.optimizer);
   const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: samples }, (_, i) => i);
