@@ -54,6 +54,20 @@ export interface TrainingJob {
    * inherit from the parent bag's network of the same fold (workers/warm-start.ts).
    */
   readonly warmStart?: WarmStart;
+  /**
+   * Train only this far (epochs; a share of one allowed) and return the paused run (ModelResult.paused) instead of
+   * a finished model; a later job with `resumeFrom` goes on from there. Single-split jobs in mode 'normal' only.
+   */
+  readonly pauseAt?: number;
+  /** Go on from a paused job of the same model: the model then ends exactly as if it had never paused. */
+  readonly resumeFrom?: ResumePoint;
+}
+
+/** Where a paused job stopped: its network (a Loom model file) and its training state (engine/train/state.ts), base64. */
+export interface ResumePoint {
+  readonly modelId: string;
+  readonly weights: string;
+  readonly state: string;
 }
 
 /** The parent a job inherits from: its id and its Loom model file, base64 (jobs are plain JSON, Redis included). */

@@ -31,6 +31,11 @@ export interface ModelResult {
   readonly valAccuracy: number;
   readonly testAccuracy: number;
   readonly numClasses: number;
+  /**
+   * A job sent with `pauseAt` that paused: its training state (encodeTrainState) for a job's `resumeFrom`. Then
+   * `weights` is the network at the pause and there are no predictions, as for a pruned model.
+   */
+  readonly paused?: Uint8Array;
 }
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';

@@ -4,7 +4,7 @@ import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { Network } from '../engine/network.js';
 import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
 import { reportsSteps, trainWithMode } from '../engine/train/modes.js';
-import type { EpochMetrics, StepProgress } from '../engine/train/index.js';
+import type { EpochMetrics, StepProgress, TrainState } from '../engine/train/index.js';
 import { evaluate, type Dataset } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
 import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
@@ -30,6 +30,10 @@ export interface FitOptions {
   readonly signal?: AbortSignal;
   /** After each epoch, and after each mid-epoch pruning check (its point on the curve). */
   readonly onEpoch?: (m: EpochMetrics) => void;
+  /** Pause there (epochs) and return the run's state instead of calibrating (TrainOptions.pauseAt). */
+  readonly pauseAt?: number;
+  /** Go on from a paused run of this network (TrainOptions.resume). */
+  readonly resume?: TrainState;
 }
 
 export interface Fit {
@@ -37,8 +41,10 @@ export interface Fit {
   readonly history: EpochMetrics[];
   /** Stopped by the job's pruning thresholds (its curve fell below a rung). */
   readonly pruned: boolean;
-  /** The fitted temperature, or null when `settings.calibration` is 'none'. */
+  /** The fitted temperature, or null when `settings.calibration` is 'none' (or the run paused). */
   readonly calibration: Calibration | null;
+  /** Where `pauseAt` stopped the run (its curve then ends with the validation at the pause point). */
+  readonly paused?: TrainState;
 }
 
 /**
@@ -72,6 +78,8 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
     validation,
     ...(settings.patience > 0 ? { earlyStopping: { monitor: 'valAccuracy' as const, patience: settings.patience } } : {}),
     ...(signal ? { signal } : {}),
+    ...(options.pauseAt === undefined ? {} : { pauseAt: options.pauseAt }),
+    ...(options.resume ? { resume: options.resume } : {}),
     ...(midEpoch.length > 0
       ? {
           onStep: (p: StepProgress) => {
@@ -107,6 +115,20 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
   const epochs = stoppedAtCheck === null ? trained.history : trained.history.filter((m) => m.epoch <= (stoppedAtCheck ?? Infinity));
   const history = [...epochs, ...checks].sort((a, b) => a.epoch - b.epoch);
   const pruned = pruning?.signal.aborted ?? false;
+  if (trained.paused && !pruned) {
+    // The paused model's value at the pause: what decides whether it goes on. A pause at an epoch's end has it
+    // already (that epoch's validation), as has one at a pruning rung.
+    const at = Math.min(options.pauseAt ?? Infinity, settings.epochs);
+    if (!history.some((m) => m.epoch === at && m.valAccuracy !== undefined)) {
+      const started = performance.now();
+      const scored = evaluate(network, validation);
+      const { partial, rowsDone } = trained.paused;
+      const point = { epoch: at, loss: rowsDone > 0 ? partial.lossSum / rowsDone : Number.NaN, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
+      history.push(point);
+      options.onEpoch?.(point);
+    }
+    return { history, pruned: false, calibration: null, paused: trained.paused };
+  }
   // A pruned network is no ensemble candidate (prunedResult): calibrating it would be time spent on nothing.
   const calibration = !pruned && (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;
   return { history, pruned, calibration };

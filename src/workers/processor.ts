@@ -1,4 +1,4 @@
-import { dataError } from '../engine/errors.js';
+import { dataError, LoomError } from '../engine/errors.js';
 import { evaluate, type Evaluation } from '../engine/eval.js';
 import type { Network } from '../engine/network.js';
 import { deriveSeed } from '../engine/rng.js';
@@ -6,8 +6,10 @@ import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
 import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
 import type { ModelResult } from '../store/types.js';
-import type { DataRef, TrainingJob } from '../search/jobs.js';
-import { inheritMatchingWeights } from '../engine/io/weights.js';
+import type { DataRef, ResumePoint, TrainingJob } from '../search/jobs.js';
+import { inheritMatchingWeights, loadWeightsByName, paramTensors } from '../engine/io/weights.js';
+import { decodeLoomModel } from '../engine/io/loom-format.js';
+import { decodeTrainState, encodeTrainState, type TrainState } from '../engine/train/state.js';
 import { processBaggedJob } from './bagging.js';
 import { parentNetwork, temperatureMetadata } from './warm-start.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, prunedResult, type ProcessOptions } from './fit.js';
@@ -37,6 +39,14 @@ export function loadJobData(ref: DataRef): LoadedDataset {
   return dataset;
 }
 
+/** The training state of a paused run, with the network put back as the pause left it. */
+function resumePoint(network: Network, from: ResumePoint): TrainState {
+  const what = `the paused run of ${from.modelId}`;
+  const paused = decodeLoomModel(Buffer.from(from.weights, 'base64'), `weights of ${what}`).network;
+  loadWeightsByName(network, paramTensors(paused), { strict: true });
+  return decodeTrainState(Buffer.from(from.state, 'base64'));
+}
+
 /**
  * Trains and evaluates one job. Weight init and training noise (shuffling, dropout) draw from separate streams
  * derived from the job's seed, so a change in how training consumes randomness never changes the initial weights.
@@ -44,18 +54,26 @@ export function loadJobData(ref: DataRef): LoadedDataset {
  * A k-fold data set (dataset.folds) trains a bag of fold networks instead (bagging.ts).
  */
 export async function processJob(job: TrainingJob, dataset: LoadedDataset, options: ProcessOptions): Promise<ModelResult> {
-  if (dataset.folds) return processBaggedJob(job, dataset, dataset.folds, options);
+  if (dataset.folds) {
+    if (job.pauseAt !== undefined || job.resumeFrom) throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId}: a k-fold job cannot pause or resume`);
+    return processBaggedJob(job, dataset, dataset.folds, options);
+  }
+  if (job.resumeFrom && job.warmStart) throw new LoomError('LOOM_ERR_CONFIG', `model ${job.modelId}: a job resumes a paused run or inherits weights, not both`);
   const started = Date.now();
   const task = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const network: Network = buildNetwork(job.arch, task, deriveSeed(job.seed, 'init'));
   // Every param whose name and shape match the parent's (uncalibrated, warm-start.ts) is copied; the rest keep their init.
   if (job.warmStart) inheritMatchingWeights(network, parentNetwork(job.warmStart));
+  // A resumed run takes every param back from where it paused (all of them, or it is not the same model).
+  const resume = job.resumeFrom ? resumePoint(network, job.resumeFrom) : undefined;
   // The model's own training genes (epochs, batch size, weight decay) override the run's settings.
   const settings = withTrainingGenes(job.training, job.arch);
   const validation = splitTensors(dataset, dataset.val);
-  const { history, calibration, pruned } = fitJobNetwork(job, settings, network, splitTensors(dataset, dataset.train), validation, {
+  const { history, calibration, pruned, paused } = fitJobNetwork(job, settings, network, splitTensors(dataset, dataset.train), validation, {
     seed: deriveSeed(job.seed, 'train'),
     prune: true,
+    ...(job.pauseAt === undefined ? {} : { pauseAt: job.pauseAt }),
+    ...(resume ? { resume } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     onEpoch: (m) =>
       options.onProgress?.({
@@ -67,6 +85,15 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
       }),
   });
   if (pruned) return prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started);
+  if (paused) {
+    // Like a pruned result (a curve, no predictions), plus what a later job resumes from: the network and the state.
+    return {
+      ...prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started),
+      weights: encodeJobModel(network, job, dataset, {}),
+      weightsFormat: 'loom',
+      paused: encodeTrainState(paused),
+    };
+  }
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
   assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);

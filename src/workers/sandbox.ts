@@ -3,7 +3,7 @@ import { selectBackend } from '../engine/backend/index.js';
 import { LoomError } from '../engine/errors.js';
 import { validateConfig } from '../search/arch.js';
 import { loadJobData, processJob } from './processor.js';
-import type { DataRef, RungThreshold, TrainingJob, WarmStart } from '../search/jobs.js';
+import type { DataRef, ResumePoint, RungThreshold, TrainingJob, WarmStart } from '../search/jobs.js';
 import { parseTraining } from '../search/config.js';
 import { checkFractions, checkKFold } from '../data/index.js';
 import { encodeResult, type WireResult } from './wire.js';
@@ -55,7 +55,21 @@ function checkJob(data: unknown): TrainingJob {
     seed: data.seed,
     ...(data.stopBelow === undefined ? {} : { stopBelow: checkStopBelow(data.stopBelow) }),
     ...(data.warmStart === undefined ? {} : { warmStart: checkWarmStart(data.warmStart) }),
+    ...(data.pauseAt === undefined ? {} : { pauseAt: checkPauseAt(data.pauseAt) }),
+    ...(data.resumeFrom === undefined ? {} : { resumeFrom: checkResumeFrom(data.resumeFrom) }),
   };
+}
+
+function checkPauseAt(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new LoomError('LOOM_ERR_QUEUE', `a job's pauseAt must be a positive number of epochs: ${JSON.stringify(v)}`);
+  return v;
+}
+
+function checkResumeFrom(v: unknown): ResumePoint {
+  if (!isObject(v) || typeof v.modelId !== 'string' || typeof v.weights !== 'string' || typeof v.state !== 'string') {
+    throw new LoomError('LOOM_ERR_QUEUE', `a job's resumeFrom must be {modelId, weights (base64), state (base64)}: ${JSON.stringify(v)?.slice(0, 120)}`);
+  }
+  return { modelId: v.modelId, weights: v.weights, state: v.state };
 }
 
 function checkStopBelow(v: unknown): RungThreshold[] {

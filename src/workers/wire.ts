@@ -24,6 +24,8 @@ export interface WireResult {
   readonly valAccuracy: number;
   readonly testAccuracy: number;
   readonly numClasses: number;
+  /** A paused job's training state (ModelResult.paused). */
+  readonly paused?: string;
 }
 
 const toBase64 = (a: Float32Array | Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -49,7 +51,7 @@ function floats(field: string, text: unknown): Float32Array {
  */
 export function transferList(result: ModelResult): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const a of [result.valProbs, result.testProbs, result.valMask, result.testMask, result.weights]) {
+  for (const a of [result.valProbs, result.testProbs, result.valMask, result.testMask, result.weights, ...(result.paused ? [result.paused] : [])]) {
     if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) buffers.add(a.buffer);
   }
   return [...buffers];
@@ -72,6 +74,7 @@ export function encodeResult(r: ModelResult): WireResult {
     valAccuracy: r.valAccuracy,
     testAccuracy: r.testAccuracy,
     numClasses: r.numClasses,
+    ...(r.paused ? { paused: toBase64(r.paused) } : {}),
   };
 }
 
@@ -121,6 +124,7 @@ export function decodeResult(value: unknown, expectedModelId?: string): ModelRes
     // A pruned model's result has no test predictions, and so no test accuracy (JSON carries its NaN as null).
     testAccuracy: testMask.length === 0 ? Number.NaN : num(value, 'testAccuracy'),
     numClasses,
+    ...(value.paused === undefined ? {} : { paused: bytes('paused', value.paused) }),
   };
 }
 
