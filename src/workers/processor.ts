@@ -39,12 +39,16 @@ export function loadJobData(ref: DataRef): LoadedDataset {
   return dataset;
 }
 
-/** The training state of a paused run, with the network put back as the pause left it. */
-function resumePoint(network: Network, from: ResumePoint): TrainState {
+/**
+ * The training state of a paused run, with the network put back as the pause left it, and the parent that run
+ * inherited from (its model file says), which the finished model's file records too.
+ */
+function resumePoint(network: Network, from: ResumePoint): { state: TrainState; inherited: Record<string, string> } {
   const what = `the paused run of ${from.modelId}`;
-  const paused = decodeLoomModel(Buffer.from(from.weights, 'base64'), `weights of ${what}`).network;
-  loadWeightsByName(network, paramTensors(paused), { strict: true });
-  return decodeTrainState(Buffer.from(from.state, 'base64'));
+  const paused = decodeLoomModel(Buffer.from(from.weights, 'base64'), `weights of ${what}`);
+  loadWeightsByName(network, paramTensors(paused.network), { strict: true });
+  const parent = paused.metadata.inheritedFrom;
+  return { state: decodeTrainState(Buffer.from(from.state, 'base64')), inherited: typeof parent === 'string' ? { inheritedFrom: parent } : {} };
 }
 
 /**
@@ -73,7 +77,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
     seed: deriveSeed(job.seed, 'train'),
     prune: true,
     ...(job.pauseAt === undefined ? {} : { pauseAt: job.pauseAt }),
-    ...(resume ? { resume } : {}),
+    ...(resume ? { resume: resume.state } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     onEpoch: (m) =>
       options.onProgress?.({
@@ -89,7 +93,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
     // Like a pruned result (a curve, no predictions), plus what a later job resumes from: the network and the state.
     return {
       ...prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started),
-      weights: encodeJobModel(network, job, dataset, {}),
+      weights: encodeJobModel(network, job, dataset, resume?.inherited ?? {}),
       weightsFormat: 'loom',
       paused: encodeTrainState(paused),
     };
@@ -97,7 +101,7 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   const valEval: Evaluation = evaluate(network, validation);
   const testEval: Evaluation = evaluate(network, splitTensors(dataset, dataset.test));
   assertFiniteProbabilities(job, valEval.probabilities, testEval.probabilities);
-  const weights = encodeJobModel(network, job, dataset, temperatureMetadata(calibration?.applied ? calibration.temperature : null));
+  const weights = encodeJobModel(network, job, dataset, { ...resume?.inherited, ...temperatureMetadata(calibration?.applied ? calibration.temperature : null) });
   return {
     modelId: job.modelId,
     metrics: history,

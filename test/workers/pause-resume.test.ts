@@ -86,6 +86,16 @@ describe('a job that pauses and a job that resumes it', () => {
     expect(withoutTimes(last)).toEqual(withoutTimes(straight));
   });
 
+  it('a child that inherited its parent\'s weights, paused and resumed, is the child one job makes (its file names the parent)', async () => {
+    const warmStart = { modelId: 'parent', weights: Buffer.from(straight.weights).toString('base64') };
+    const child = await processJob({ ...job, modelId: 'child', warmStart }, data, { worker: 'test' });
+    const paused = await processJob({ ...job, modelId: 'child', warmStart, pauseAt: 0.5 }, data, { worker: 'test' });
+    const resumed = await processJob({ ...job, modelId: 'child', resumeFrom: resumePointOf(paused) }, data, { worker: 'test' });
+    expect(decodeLoomModel(resumed.weights).metadata.inheritedFrom).toBe('parent');
+    expect(Array.from(resumed.weights)).toEqual(Array.from(child.weights));
+    expect(Array.from(resumed.valProbs)).not.toEqual(Array.from(straight.valProbs)); // inheriting changed the model
+  });
+
   it('refuses a resume that cannot be the same model, and a pause a k-fold job cannot make', async () => {
     const paused = await processJob({ ...job, pauseAt: 0.5 }, data, { worker: 'test' });
     const point = resumePointOf(paused);
