@@ -129,9 +129,10 @@ describe('faults in a distributed search', () => {
 
   it('SIGTERM lets the job in hand finish; a second SIGINT hands it back to the queue', async () => {
     const { prefix, executor, redis } = await setup('signals');
-    // Long enough that the signals land mid-training; the graceful stop waits for the whole job.
-    const medium = tinyJob('run-signals', 40);
-    const long = { ...medium, modelId: `${medium.modelId}-long`, training: { ...medium.training, epochs: 500 } };
+    // Long enough that the signals land mid-training even when the first progress event arrives late (150 epochs,
+    // about 0.3 s); the graceful stop waits for the whole job. The forced stop's job never finishes: 5,000 epochs.
+    const medium = tinyJob('run-signals', 150);
+    const long = { ...medium, modelId: `${medium.modelId}-long`, training: { ...medium.training, epochs: 5000 } };
     const registry = new WorkerRegistry(redis, prefix);
 
     // Graceful: the job finishes on the worker that had it, which then exits 0 and deregisters.
@@ -144,7 +145,7 @@ describe('faults in a distributed search', () => {
     });
     const result = await finished;
     expect(result.worker).toBe('gentle');
-    expect(result.metrics.length).toBe(40);
+    expect(result.metrics.length).toBe(150);
     expect(await gentle.exit).toBe(0);
     expect(gentle.output()).toMatch(/SIGTERM: finishing 1 job\(s\) in hand/);
     expect((await registry.list()).map((w) => w.name)).not.toContain('gentle');
@@ -169,7 +170,7 @@ describe('faults in a distributed search', () => {
 
   it('tracks a job that was waiting before the worker started: a forced stop hands it back too', async () => {
     const { prefix, executor } = await setup('early');
-    const job = { ...tinyJob('run-early', 500), modelId: 'early' };
+    const job = { ...tinyJob('run-early', 5000), modelId: 'early' };
     let started!: () => void;
     const training = new Promise<void>((resolve) => (started = resolve));
     // Queued first, so the worker takes it the moment it starts, before anything else happens in it.
