@@ -19,8 +19,8 @@ export { layerTypes } from './engine/layers/registry.js';
 export { ACTIVATIONS, type Activation } from './engine/activations.js';
 export { Rng } from './engine/rng.js';
 export { tensor, type Tensor } from './engine/tensor.js';
-export { train, type TrainOptions, type TrainResult, type EpochMetrics } from './engine/train/loop.js';
-export { decodeTrainState, encodeTrainState, type TrainState } from './engine/train/state.js';
+export { train, type TrainOptions, type TrainResult, type EpochMetrics, type TrainState } from './engine/train/loop.js';
+export { decodeTrainState, encodeTrainState } from './engine/train/state.js';
 export { evaluate, predict as forward, type Evaluation, type Dataset } from './engine/eval.js';
 
 // ── data and preprocessing ─────────────────────────────────────────────────────────────────────────────────

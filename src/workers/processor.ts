@@ -6,12 +6,11 @@ import { withTrainingGenes } from '../search/arch.js';
 import { buildNetwork } from '../search/build.js';
 import { dataOptions, loadDataset, splitTensors, type LoadedDataset } from '../data/index.js';
 import type { ModelResult } from '../store/types.js';
-import type { DataRef, ResumePoint, TrainingJob } from '../search/jobs.js';
-import { inheritMatchingWeights, loadWeightsByName, paramTensors } from '../engine/io/weights.js';
-import { decodeLoomModel } from '../engine/io/loom-format.js';
-import { decodeTrainState, encodeTrainState, type TrainState } from '../engine/train/state.js';
+import type { DataRef, TrainingJob } from '../search/jobs.js';
+import { inheritMatchingWeights } from '../engine/io/weights.js';
+import { encodeTrainState } from '../engine/train/state.js';
 import { processBaggedJob } from './bagging.js';
-import { parentNetwork, temperatureMetadata } from './warm-start.js';
+import { parentNetwork, resumePoint, temperatureMetadata } from './warm-start.js';
 import { assertFiniteProbabilities, encodeJobModel, fitJobNetwork, prunedResult, type ProcessOptions } from './fit.js';
 
 export type { ProcessOptions } from './fit.js';
@@ -37,18 +36,6 @@ export function loadJobData(ref: DataRef): LoadedDataset {
     );
   }
   return dataset;
-}
-
-/**
- * The training state of a paused run, with the network put back as the pause left it, and the parent that run
- * inherited from (its model file says), which the finished model's file records too.
- */
-function resumePoint(network: Network, from: ResumePoint): { state: TrainState; inherited: Record<string, string> } {
-  const what = `the paused run of ${from.modelId}`;
-  const paused = decodeLoomModel(Buffer.from(from.weights, 'base64'), `weights of ${what}`);
-  loadWeightsByName(network, paramTensors(paused.network), { strict: true });
-  const parent = paused.metadata.inheritedFrom;
-  return { state: decodeTrainState(Buffer.from(from.state, 'base64')), inherited: typeof parent === 'string' ? { inheritedFrom: parent } : {} };
 }
 
 /**

@@ -6,8 +6,7 @@ import { Rng } from '../rng.js';
 import { sameShape, sampleSize, type Tensor } from '../tensor.js';
 import { checkTargets, resolveLoss, type Loss } from './losses.js';
 import type { Optimizer } from './optimizers.js';
-import type { EpochMetrics, TrainOptions, TrainResult } from './options.js';
-import type { EpochPartial, TrainState } from './state.js';
+import type { EpochMetrics, EpochPartial, TrainOptions, TrainResult, TrainState } from './options.js';
 
 /**
  * The epoch loop shared by the alternative training modes (stepping, tweening): option checks, seeded shuffling,
@@ -158,10 +157,14 @@ export function runEpochs(
       history: [...history],
     };
   };
+  const higher = rule?.monitor === 'valAccuracy';
+  const delta = rule?.minDelta ?? 0;
+  const improves = (value: number): boolean => Number.isNaN(best) || (higher ? value > best + delta : value < best - delta);
   for (const m of history) {
     // The best validation so far, as the epochs before the pause found it (TrainResult.bestEpoch).
-    if (m.valLoss !== undefined && (Number.isNaN(best) || m.valLoss < best)) {
-      best = m.valLoss;
+    const value = higher ? m.valAccuracy : m.valLoss;
+    if (value !== undefined && improves(value)) {
+      best = value;
       bestEpoch = m.epoch;
     }
   }
@@ -196,10 +199,8 @@ export function runEpochs(
       const scored = scoreOutputs(predict(network, val.x, options.evalBatchSize ?? 256, options.backend), val.y, loss);
       valLoss = scored.loss;
       valAccuracy = scored.accuracy;
-      const higher = rule?.monitor === 'valAccuracy';
       const value = higher ? valAccuracy : valLoss;
-      const delta = rule?.minDelta ?? 0;
-      if (Number.isNaN(best) || (higher ? value > best + delta : value < best - delta)) {
+      if (improves(value)) {
         best = value;
         bestEpoch = epoch;
         if (rule && (rule.restoreBest ?? true)) snapshot = run.params.map((p) => Float32Array.from(p.value));

@@ -29,6 +29,6 @@ export {
   type ScheduleSpec,
 } from './schedulers.js';
 export { clipGradNorm, globalGradNorm } from './clip.js';
-export { decodeTrainState, encodeTrainState, type TrainState } from './state.js';
-export { train, type EarlyStopping, type EpochMetrics, type StepProgress, type TrainOptions, type TrainResult } from './loop.js';
+export { decodeTrainState, encodeTrainState } from './state.js';
+export { train, type EarlyStopping, type EpochMetrics, type StepProgress, type TrainOptions, type TrainResult, type TrainState } from './loop.js';
 export type { Dataset } from '../eval.js';

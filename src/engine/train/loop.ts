@@ -10,7 +10,7 @@ import { createOptimizer } from './optimizers.js';
 import { makeSchedule } from './schedulers.js';
 import type { TrainOptions, TrainResult } from './options.js';
 
-export type { EarlyStopping, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './options.js';
+export type { EarlyStopping, EpochMetrics, StepProgress, TrainOptions, TrainResult, TrainState } from './options.js';
 
 /**
  * Trains a network with mini-batch gradient descent. Each epoch visits every sample once in a seeded random

@@ -1,9 +1,9 @@
 import type { Backend } from '../backend/types.js';
 import type { Dataset } from '../eval.js';
 import type { Loss, LossName } from './losses.js';
-import type { Optimizer, OptimizerName, OptimizerSpec } from './optimizers.js';
+import type { RngState } from '../rng.js';
+import type { Optimizer, OptimizerName, OptimizerSpec, OptimizerState } from './optimizers.js';
 import type { Schedule, ScheduleSpec } from './schedulers.js';
-import type { TrainState } from './state.js';
 
 /**
  * What every training mode (train, stepping, tweening) takes and reports. Its own module so the mode files and the
@@ -101,4 +101,35 @@ export interface TrainResult {
   readonly steps: number;
   readonly ms: number;
   readonly samplesPerSecond: number;
+}
+
+/**
+ * A paused training run (TrainOptions.pauseAt → TrainResult.paused), everything but the network's weights: with the
+ * same network, data and options, `train({... , resume: state})` goes on exactly as the run would have without the
+ * pause (the same weights, bit for bit). Its binary form is state.ts's encodeTrainState.
+ */
+export interface TrainState {
+  /** The epoch to go on with (1-based). */
+  readonly epoch: number;
+  /** Rows of that epoch already trained, in `order`; 0 when it has not begun (its order is drawn on resume). */
+  readonly rowsDone: number;
+  /** Optimizer steps so far: where the learning-rate schedule stands. */
+  readonly step: number;
+  /** The sample order of the epoch in progress, or of the last one (each epoch shuffles the previous order). */
+  readonly order: Int32Array;
+  readonly shuffleRng: RngState;
+  /** The training noise (dropout, Gumbel) stream. */
+  readonly rng: RngState;
+  /** The epoch in progress' sums so far (zero when it has not begun). */
+  readonly partial: EpochPartial;
+  readonly optimizer: OptimizerState;
+  /** The epochs completed, as TrainResult.history reports them. */
+  readonly history: readonly EpochMetrics[];
+}
+
+export interface EpochPartial {
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly rows: number;
+  readonly steps: number;
 }

@@ -1,39 +1,11 @@
 import { modelFileError, type LoomError } from '../errors.js';
 import type { RngState } from '../rng.js';
-import type { OptimizerState } from './optimizers.js';
-import type { EpochMetrics } from './options.js';
+import type { EpochMetrics, EpochPartial, TrainState } from './options.js';
 
 /**
- * A paused training run (TrainOptions.pauseAt → TrainResult.paused), everything but the network's weights: with the
- * same network, data and options, `train({... , resume: state})` goes on exactly as the run would have without the
- * pause (the same weights, bit for bit). What a search needs to stop a model at a rung and let it go on later, or
- * a worker to hand a long job over. Its binary form (encodeTrainState) crosses processes and queues.
+ * A paused training run (TrainState, defined with the options that take and report it) as bytes, so it crosses
+ * processes and queues: what a search needs to stop a model at a rung and let it go on later.
  */
-export interface TrainState {
-  /** The epoch to go on with (1-based). */
-  readonly epoch: number;
-  /** Rows of that epoch already trained, in `order`; 0 when it has not begun (its order is drawn on resume). */
-  readonly rowsDone: number;
-  /** Optimizer steps so far: where the learning-rate schedule stands. */
-  readonly step: number;
-  /** The sample order of the epoch in progress, or of the last one (each epoch shuffles the previous order). */
-  readonly order: Int32Array;
-  readonly shuffleRng: RngState;
-  /** The training noise (dropout, Gumbel) stream. */
-  readonly rng: RngState;
-  /** The epoch in progress' sums so far (zero when it has not begun). */
-  readonly partial: EpochPartial;
-  readonly optimizer: OptimizerState;
-  /** The epochs completed, as TrainResult.history reports them. */
-  readonly history: readonly EpochMetrics[];
-}
-
-export interface EpochPartial {
-  readonly lossSum: number;
-  readonly correct: number;
-  readonly rows: number;
-  readonly steps: number;
-}
 
 const MAGIC = 'LOOMTRS1';
 
