@@ -7,6 +7,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { tensor, type Tensor } from '../../src/engine/tensor.js';
 import { clipGradNorm, globalGradNorm } from '../../src/engine/train/clip.js';
 import { train, type EpochMetrics, type TrainOptions } from '../../src/engine/train/loop.js';
+import { gaussianBlobs } from '../helpers/blobs.js';
 
 const mlp = (seed = 1, hidden = 8): Network =>
   new Network(
@@ -18,17 +19,7 @@ const mlp = (seed = 1, hidden = 8): Network =>
   );
 
 /** Three Gaussian blobs in 4-D, labelled by blob. */
-function blobs(n: number, seed: number): { x: Tensor; y: Int32Array } {
-  const rng = new Rng(seed);
-  const x = tensor([n, 4]);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    y[i] = c;
-    for (let j = 0; j < 4; j++) x.data[i * 4 + j] = (j === c ? 2 : 0) + rng.normal(0, 0.7);
-  }
-  return { x, y };
-}
+const blobs = (n: number, seed: number): { x: Tensor; y: Int32Array } => gaussianBlobs(n, seed, 0.7);
 
 const weights = (net: Network): Float32Array[] => net.params().map((p) => Float32Array.from(p.value));
 const maxDiff = (a: Float32Array[], b: Float32Array[]): number =>

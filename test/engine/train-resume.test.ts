@@ -3,10 +3,11 @@ import { LoomError } from '../../src/engine/errors.js';
 import { decodeLoomModel, encodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
-import { tensor, type Tensor } from '../../src/engine/tensor.js';
-import { train, type TrainOptions, type TrainResult } from '../../src/engine/train/loop.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { train, type TrainOptions, type TrainResult, type TrainState } from '../../src/engine/train/loop.js';
 import { trainWithMode } from '../../src/engine/train/modes.js';
-import { decodeTrainState, encodeTrainState, type TrainState } from '../../src/engine/train/state.js';
+import { decodeTrainState, encodeTrainState } from '../../src/engine/train/state.js';
+import { gaussianBlobs } from '../helpers/blobs.js';
 
 /**
  * Pause and resume (TrainOptions.pauseAt / resume): a run paused anywhere, carried across a "process boundary" (the
@@ -24,17 +25,7 @@ const net = (seed = 1): Network =>
     new Rng(seed),
   );
 
-function blobs(n: number, seed: number): { x: Tensor; y: Int32Array } {
-  const rng = new Rng(seed);
-  const x = tensor([n, 4]);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    y[i] = c;
-    for (let j = 0; j < 4; j++) x.data[i * 4 + j] = (j === c ? 2 : 0) + rng.normal(0, 0.9);
-  }
-  return { x, y };
-}
+const blobs = (n: number, seed: number): { x: Tensor; y: Int32Array } => gaussianBlobs(n, seed, 0.9);
 
 const data = blobs(90, 1);
 const validation = blobs(30, 2);

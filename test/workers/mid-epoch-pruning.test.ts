@@ -1,37 +1,24 @@
 import type { SandboxedJob } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type LoadedDataset } from '../../src/data/index.js';
-import { Rng } from '../../src/engine/rng.js';
-import { finishConfig, generateConfigs, searchSpace, STANDARD_GRID_SHAPES, type ArchConfig } from '../../src/search/arch.js';
-import { DEFAULT_TRAINING, parseSearchConfig } from '../../src/search/config.js';
+import { parseSearchConfig } from '../../src/search/config.js';
 import type { TrainingJob } from '../../src/search/jobs.js';
 import { curveOf, epochsRun, prunedAt } from '../../src/search/pruners.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { processJob } from '../../src/workers/processor.js';
+import { irisJob } from './helpers/iris-job.js';
 import processTrainingJob from '../../src/workers/sandbox.js';
 import { decodeResult, type WireResult } from '../../src/workers/wire.js';
 
 /** ASHA's rungs below one epoch (pruner.minEpochs < 1): checked inside the epoch, after the step that reaches them. */
 
-const EPOCHS = 3;
 let single: LoadedDataset;
 let job: TrainingJob;
 let plain: ModelResult;
 
-function arch(data: LoadedDataset): ArchConfig {
-  const task = { inputShape: data.inputShape, numClasses: data.numClasses };
-  const [base] = generateConfigs(1, task, new Rng(5), searchSpace(task, { dModels: [8], gridShapes: [STANDARD_GRID_SHAPES[0]!], maxBrains: 1, lrMin: 0.01, lrMax: 0.02 }));
-  const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = base!;
-  return finishConfig({ ...genes, epochs: EPOCHS, batchSize: 16, dropout: 0.1, labelSmoothing: 0 });
-}
-
 beforeAll(async () => {
   single = loadDataset('iris', { splitSeed: 2 });
-  job = {
-    runId: 'r', modelId: 'm1', generation: 0, arch: arch(single),
-    data: { ref: 'iris', checksum: single.checksum, splitSeed: 2 },
-    training: { ...DEFAULT_TRAINING, epochs: EPOCHS }, seed: 7,
-  };
+  job = irisJob(single);
   plain = await processJob(job, single, { worker: 'test' });
 }, 60_000);
 

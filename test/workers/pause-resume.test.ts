@@ -2,13 +2,12 @@ import type { SandboxedJob } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type LoadedDataset } from '../../src/data/index.js';
 import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
-import { Rng } from '../../src/engine/rng.js';
 import { decodeTrainState } from '../../src/engine/train/state.js';
-import { finishConfig, generateConfigs, searchSpace, STANDARD_GRID_SHAPES, type ArchConfig } from '../../src/search/arch.js';
-import { DEFAULT_TRAINING } from '../../src/search/config.js';
+import { finishConfig } from '../../src/search/arch.js';
 import type { ResumePoint, TrainingJob } from '../../src/search/jobs.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { processJob } from '../../src/workers/processor.js';
+import { irisJob } from './helpers/iris-job.js';
 import processTrainingJob from '../../src/workers/sandbox.js';
 import { decodeResult, encodeResult, type WireResult } from '../../src/workers/wire.js';
 
@@ -17,18 +16,9 @@ import { decodeResult, encodeResult, type WireResult } from '../../src/workers/w
  * rung and let only the best go on. Through the queue's wire format, the two jobs make the very model one job makes.
  */
 
-const EPOCHS = 3;
 let data: LoadedDataset;
 let job: TrainingJob;
 let straight: ModelResult;
-
-function arch(d: LoadedDataset): ArchConfig {
-  const task = { inputShape: d.inputShape, numClasses: d.numClasses };
-  const [base] = generateConfigs(1, task, new Rng(5), searchSpace(task, { dModels: [8], gridShapes: [STANDARD_GRID_SHAPES[0]!], maxBrains: 1, lrMin: 0.01, lrMax: 0.02 }));
-  const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = base!;
-  // Dropout on: the resumed job must go on with the training noise where the paused one left it.
-  return finishConfig({ ...genes, epochs: EPOCHS, batchSize: 16, dropout: 0.1, labelSmoothing: 0 });
-}
 
 /** As the queue carries it: the result through JSON, the resume point as base64. */
 function resumePointOf(result: ModelResult): ResumePoint {
@@ -41,11 +31,7 @@ const withoutTimes = (r: ModelResult): unknown[] => r.metrics.map(({ ms: _ms, ..
 
 beforeAll(async () => {
   data = loadDataset('iris', { splitSeed: 2 });
-  job = {
-    runId: 'r', modelId: 'm1', generation: 0, arch: arch(data),
-    data: { ref: 'iris', checksum: data.checksum, splitSeed: 2 },
-    training: { ...DEFAULT_TRAINING, epochs: EPOCHS }, seed: 7,
-  };
+  job = irisJob(data);
   straight = await processJob(job, data, { worker: 'test' });
 }, 60_000);
 
