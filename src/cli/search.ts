@@ -249,6 +249,10 @@ class SearchProgress {
         this.done++;
         this.epochs.delete(e.modelId);
         break;
+      case 'model-paused':
+        // Not done: it ends when promoted (model-done) or when the search ends without promoting it (model-pruned).
+        this.epochs.delete(e.modelId);
+        break;
       case 'generation-done':
         this.bar.log(
           `${this.isRefit(e.generation) ? 'refit' : `generation ${e.generation + 1}`}: ${

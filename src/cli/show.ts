@@ -62,13 +62,18 @@ export const command: Command = {
       const inherit: InheritMode = config?.inherit ?? 'none';
       // Stopped early by the search's pruner (not failures): shown with the partial curve they trained.
       const pruned = models.filter((m) => m.status === 'pruned');
+      // Promotion (pruner.promote): models waiting at the rung, and where each promoted one paused before going on.
+      const paused = models.filter((m) => m.status === 'paused');
+      const pauses = store.listPausedModels(runId);
+      const promotedAt = new Map(pauses.flatMap((p) => (p.resumeItem === null ? [] : [[p.modelId, p.epoch] as const])));
       if (values.json) {
-        console.log(JSON.stringify({ run, generations, models: ranked, pruned }, null, 2));
+        const promotions = pauses.map((p) => ({ modelId: p.modelId, epoch: p.epoch, promoted: p.resumeItem !== null }));
+        console.log(JSON.stringify({ run, generations, models: ranked, pruned, paused, promotions }, null, 2));
         return 0;
       }
       console.log(`run ${run.id} (${run.name ?? ''}) — ${store.runState(run)}`);
       console.log(`  data ${run.dataRef} checksum ${run.dataChecksum.slice(0, 16)}…  seed ${run.seed}  code ${run.codeVersion}`);
-      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${unfinishedNote(run.status, models.filter((m) => m.status === 'pending' || m.status === 'running').length)}`);
+      console.log(`  models: ${models.filter((m) => m.status === 'done').length} done, ${models.filter((m) => m.status === 'failed').length} failed, ${pruned.length} pruned, ${paused.length > 0 ? `${paused.length} paused, ` : ''}${unfinishedNote(run.status, models.filter((m) => m.status === 'pending' || m.status === 'running').length)}`);
       for (const g of generations) {
         const s = g.stats ?? { members: [] };
         // The refit is one more generation (search/refit.ts); a generation whose members were all pruned has no figures.
@@ -80,18 +85,21 @@ export const command: Command = {
       for (const m of ranked) {
         const a = m.arch as ArchConfig;
         console.log(
-          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s${m.fitness === null ? '' : `  fitness ${m.fitness.toFixed(4)}`}${inheritedNote(inherit, a)}`,
+          `    ${m.modelId.padEnd(8)} val ${pct(m.valAccuracy)} test ${pct(m.testAccuracy)}  ${a.species} [${a.brains.join(',')}] ${a.combineMode} d${a.dModel} lr ${a.learningRate.toExponential(1)}  ${m.paramCount ?? '?'} params  ${((m.trainMs ?? 0) / 1000).toFixed(1)} s${m.fitness === null ? '' : `  fitness ${m.fitness.toFixed(4)}`}${promotedAt.has(m.modelId) ? `  promoted at epoch ${promotedAt.get(m.modelId)}` : ''}${inheritedNote(inherit, a)}`,
         );
       }
-      if (pruned.length > 0) {
-        console.log(`  pruned models (stopped early by the pruner; validation accuracy per epoch, "@0.25" at a mid-epoch check):`);
-        for (const m of pruned.slice(0, top)) {
+      const listCurves = (heading: string, list: readonly (typeof models)[number][]): void => {
+        if (list.length === 0) return;
+        console.log(heading);
+        for (const m of list.slice(0, top)) {
           const metrics = m.metrics ?? [];
           const curve = metrics.map((e) => `${e.valAccuracy === undefined ? '-' : pct(e.valAccuracy)}${Number.isInteger(e.epoch) ? '' : `@${e.epoch}`}`).join(' ');
           console.log(`    ${m.modelId.padEnd(8)} after ${epochsRun(metrics)} epoch(s): ${curve}`);
         }
-        if (pruned.length > top) console.log(`    … ${pruned.length - top} more`);
-      }
+        if (list.length > top) console.log(`    … ${list.length - top} more`);
+      };
+      listCurves(`  pruned models (stopped early by the pruner, or not promoted; validation accuracy per epoch, "@0.25" at a mid-epoch check):`, pruned);
+      listCurves(`  paused models (waiting at the promotion rung: they go on only if promoted):`, paused);
       return 0;
     } finally {
       store.close();

@@ -27,7 +27,7 @@ export function bestEnsemble(ensembles: readonly EnsembleRecord[]): EnsembleReco
 }
 
 export function runSummary(store: Store, run: RunRecord, now = Date.now(), models = store.listModels(run.id)): RunSummaryType {
-  const counts = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0 };
+  const counts = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0, paused: 0 };
   for (const m of models) counts[m.status] += 1;
   const best = bestModel(models);
   const ensemble = bestEnsemble(store.listEnsembles(run.id));

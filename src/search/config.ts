@@ -128,6 +128,11 @@ function num(field: string, v: unknown, min: number, max: number, fallback: numb
   return v;
 }
 
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw configError(field, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[], fallback: T): T {
   if (v === undefined) return fallback;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
@@ -183,7 +188,7 @@ function parsePruner(v: unknown): PrunerSpec {
   if (v === undefined) return { kind: 'none' };
   if (typeof v === 'string') return { kind: oneOf('pruner', v, PRUNER_KINDS, 'none') };
   if (!isObject(v)) throw configError('pruner', `must be one of ${PRUNER_KINDS.map((k) => `"${k}"`).join(', ')} or an object {kind, eta, minEpochs, warmupEpochs, minSamples}`);
-  rejectUnknown('pruner', v, ['kind', 'eta', 'minEpochs', 'warmupEpochs', 'minSamples', 'wave', 'window']);
+  rejectUnknown('pruner', v, ['kind', 'eta', 'minEpochs', 'warmupEpochs', 'minSamples', 'wave', 'window', 'promote']);
   const spec: PrunerSpec = {
     kind: oneOf('pruner.kind', v.kind, PRUNER_KINDS, 'asha'),
     ...(v.eta === undefined ? {} : { eta: num('pruner.eta', v.eta, 1.01, 100, 3) }),
@@ -192,6 +197,7 @@ function parsePruner(v: unknown): PrunerSpec {
     ...(v.minSamples === undefined ? {} : { minSamples: int('pruner.minSamples', v.minSamples, 1, LIMITS.population, 3) }),
     ...(v.wave === undefined ? {} : { wave: int('pruner.wave', v.wave, 1, LIMITS.population, 4) }),
     ...(v.window === undefined ? {} : { window: int('pruner.window', v.window, 1, LIMITS.population, 1) }),
+    ...(v.promote === undefined ? {} : { promote: bool('pruner.promote', v.promote) }),
   };
   createPruner(spec); // validates the combination now, before any training
   return spec;
@@ -275,6 +281,14 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   }
   const schedule = oneOf('schedule', value.schedule, SCHEDULE_KINDS, 'generations');
   if (value.lanes !== undefined && schedule !== 'steady') throw configError('lanes', 'applies to "schedule": "steady" only');
+  if (pruner.promote === true) {
+    // A paused model is resumed by a later job of the steady schedule; only single-split runs in mode "normal" pause.
+    if (pruner.kind !== 'asha') throw configError('pruner.promote', `applies to the "asha" pruner only, not "${pruner.kind}"`);
+    if (schedule !== 'steady') throw configError('pruner.promote', 'applies to "schedule": "steady" only');
+    if (dataIn.kfold !== undefined) throw configError('pruner.promote', 'a k-fold run (data.kfold) cannot pause its models');
+    if (!reportsSteps(training.mode)) throw configError('pruner.promote', `needs training.mode "normal", not "${training.mode}"`);
+    if (training.patience > 0) throw configError('pruner.promote', 'a paused model cannot be resumed exactly under early stopping (training.patience): set patience 0');
+  }
   return {
     name,
     seed,

@@ -6,16 +6,16 @@ import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
 import { generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
-import { refitConfigs, type RefitSpec } from './refit.js';
+import { isRefitGeneration, refitConfigs, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
 import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
 import { bestRecord } from './best.js';
 import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
-import { Budget, createPruner, curveOf, epochsRun, prunedAt, type Curve } from './pruners.js';
+import { bestUpTo, Budget, choosePromotion, createPruner, curveOf, epochsRun, promotionRung, prunedAt, type Curve, type RungEntry } from './pruners.js';
 import type { RungThreshold } from './jobs.js';
-import { costLowerBound, modelCost, SteadySchedule, steadyLanes } from './steady.js';
+import { costLowerBound, MODEL_OVERHEAD_EPOCHS, modelCost, SteadySchedule, steadyLanes } from './steady.js';
 
 /**
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
@@ -42,6 +42,8 @@ export type RunEvent =
   | { kind: 'model-done'; modelId: string; valAccuracy: number; testAccuracy: number; trainMs: number; worker: string }
   | { kind: 'model-failed'; modelId: string; error: string; attempts: number }
   | { kind: 'model-pruned'; modelId: string; epoch: number; valAccuracy: number; trainMs: number }
+  /** Paused at a promotion rung (pruner.promote): it goes on only if promoted, else it ends pruned there. */
+  | { kind: 'model-paused'; modelId: string; epoch: number; valAccuracy: number; trainMs: number }
   | { kind: 'generation-done'; generation: number; bestValAccuracy: number; meanValAccuracy: number; /** Members trained to the end (not pruned or failed). */ done: number }
   | { kind: 'budget-exhausted'; generation: number };
 
@@ -80,6 +82,18 @@ export class RunInterrupted extends Error {
     this.name = 'RunInterrupted';
   }
 }
+
+/**
+ * Which part of a model's training a job does: all of it (no fields), the first segment up to a promotion rung
+ * (`pauseAt`), or the segment a promotion resumes from the stored pause (`resumeFrom`, with the first segment's
+ * pause point and training time, which the finished model's record adds up).
+ */
+interface Segment {
+  readonly pauseAt?: number;
+  readonly resumeFrom?: { readonly weights: Uint8Array; readonly state: Uint8Array; readonly epoch: number; readonly trainMs: number };
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 const generationSeed = (seed: number, generation: number): number => deriveSeed(seed, 'generation', generation);
 const modelSeed = (seed: number, modelId: string): number => deriveSeed(seed, 'model', modelId);
@@ -206,7 +220,7 @@ export class Coordinator {
     this.store.resetRunningModels(runId);
     // The budget counts the epochs already trained (a resumed run) and the minutes from now.
     const budget = new Budget(config.budget, started, this.now);
-    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned') budget.spend(epochsRun(m.metrics ?? []) * epochCost(config));
+    for (const m of this.store.listModels(runId)) if (m.status === 'done' || m.status === 'pruned' || m.status === 'paused') budget.spend(epochsRun(m.metrics ?? []) * epochCost(config));
     const deadline = Math.min(started + budgetMs, budget.deadline);
     const spent = (): boolean => this.now() > deadline || budget.exhausted();
     const total = totalModels(config);
@@ -221,8 +235,12 @@ export class Coordinator {
 
     let status: RunSummary['status'] = 'finished';
     try {
-      if (config.schedule === 'steady') await this.searchSteady(runId, config, dataset, task, spent, budget);
-      else await this.searchGenerations(runId, config, dataset, task, spent, deadline, budget);
+      // A run stopped during its refit had finished searching: a resume finishes the refit, with no new window.
+      const searched = this.store.listGenerations(runId).some((g) => isRefitGeneration(g.index, config.generations));
+      if (!searched) {
+        if (config.schedule === 'steady') await this.searchSteady(runId, config, dataset, task, spent, budget);
+        else await this.searchGenerations(runId, config, dataset, task, spent, deadline, budget);
+      }
       if (config.refit) await this.refit(runId, config, dataset, config.refit);
     } catch (err) {
       if (this.lease?.lost) throw leaseLost(runId);
@@ -416,6 +434,12 @@ export class Coordinator {
    * waits for a generation. Model k is `g<k div population>-<k mod population>` and joins that generation's members
    * when it is created (with its config, in one transaction), so `loom show` and the dashboard read a steady run like
    * any other, and a resumed run replays the schedule from the models already created.
+   *
+   * With promotion (`pruner.promote`), a model that trains past ASHA's last rung pauses there; a free lane then either
+   * resumes a paused model (search/pruners.ts choosePromotion, from the values recorded at the rung by its virtual
+   * start) or starts a new one. A resumed segment is an item of the schedule like a model, with its own lane, start
+   * and cost; its index is stored with the promotion, so a resumed run replays it. Models still paused when the search
+   * ends are pruned at the rung.
    */
   private async searchSteady(runId: string, config: SearchConfig, dataset: LoadedDataset, task: TaskShape, spent: () => boolean, budget: Budget): Promise<void> {
     const size = config.population;
@@ -427,33 +451,91 @@ export class Coordinator {
     const folds = epochCost(config);
     const earlyStopping = config.training.patience > 0;
     const dataRef = { ref: config.data.ref, checksum: dataset.checksum, ...dataOptions(config.data) };
-    // Per model k: its record (re-read once final), its validated config (null if the stored one no longer is) and thresholds.
+    const rung = promotionRung(config.pruner, config.training.epochs);
+    const eta = config.pruner.eta ?? 3;
+    // The promotions made before (a resumed run): schedule item index -> model id.
+    const promotedAt = new Map(this.store.listPausedModels(runId).flatMap((p) => (p.resumeItem === null ? [] : [[p.resumeItem, p.modelId] as const])));
+    const promotedIds = new Set(promotedAt.values());
+    // Per model m: its record (re-read when an item of it ends), its validated config (null if the stored one no
+    // longer is), its thresholds, and its items: the first segment, and the resumed one once promoted.
     const models: ModelRecord[] = [];
     const archs: (ArchConfig | null)[] = [];
     const stops: RungThreshold[][] = [];
+    const firstItem: number[] = [];
+    const resumeItem: (number | undefined)[] = [];
+    // Per schedule item: the model it trains, and whether it is that model's resumed segment.
+    const items: { readonly model: number; readonly resumed: boolean }[] = [];
+    const itemAt = (i: number): { readonly model: number; readonly resumed: boolean } => {
+      const item = items[i];
+      if (!item) throw new RangeError(`no schedule item ${i}`);
+      return item;
+    };
     const epochsOf = (arch: ArchConfig | null): number => (arch ? withTrainingGenes(config.training, arch).epochs : config.training.epochs);
     const isFinal = (m: ModelRecord): boolean => m.status === 'done' || m.status === 'pruned' || m.status === 'failed';
-    const costOf = (k: number): number => {
-      const m = models[k] as ModelRecord;
-      const outcome = m.status === 'done' || m.status === 'pruned' ? m.status : 'failed';
-      return modelCost(outcome, epochsRun(m.metrics ?? []), epochsOf(archs[k] ?? null), folds);
+    /** The promotion rung when model m pauses there (it trains beyond it), else null. */
+    const pauseOf = (m: number): number | null => (rung !== null && epochsOf(archs[m] ?? null) > rung ? rung : null);
+    const costOf = (i: number): number => {
+      const { model: m, resumed } = itemAt(i);
+      const record = models[m] as ModelRecord;
+      const outcome = record.status === 'done' || record.status === 'pruned' ? record.status : 'failed';
+      const pause = pauseOf(m);
+      const ran = epochsRun(record.metrics ?? []);
+      if (resumed) return modelCost(outcome, ran - (pause ?? 0), epochsOf(archs[m] ?? null) - (pause ?? 0), 1);
+      // A first segment that paused cost the epochs to the rung, whatever became of the model afterwards.
+      if (pause !== null && (record.status === 'paused' || resumeItem[m] !== undefined || promotedIds.has(record.modelId))) return MODEL_OVERHEAD_EPOCHS + pause;
+      return modelCost(outcome, ran, pause ?? epochsOf(archs[m] ?? null), folds);
     };
     // A bag's progress counts its folds' epochs one after another, which no rung refers to: its bound stays the first.
-    const boundAt = (k: number, progress: number): number =>
-      costLowerBound(progress, epochsOf(archs[k] ?? null) * folds, stops[k] ?? [], earlyStopping);
+    const boundAt = (i: number, progress: number): number => {
+      const { model: m, resumed } = itemAt(i);
+      const pause = pauseOf(m);
+      if (resumed) return MODEL_OVERHEAD_EPOCHS + epochsOf(archs[m] ?? null) - (pause ?? 0);
+      return costLowerBound(progress, (pause ?? epochsOf(archs[m] ?? null)) * folds, stops[m] ?? [], earlyStopping);
+    };
+    /** The models with an item ended by virtual time t, in creation order (a model's first segment ends before any other of its items). */
+    const endedModels = (t: number): number[] => [...new Set(schedule.endedBy(t).map((i) => itemAt(i).model))].sort((a, b) => a - b);
+    // A model's curve may already hold points of a resumed segment that ends after t; no rule below reads a point
+    // past the promotion rung (thresholds stop below it, promotion reads the best value up to it), so that is harmless.
+    const curveOfModel = (m: number): Curve => curveOf((models[m] as ModelRecord).metrics ?? []);
     const thresholdsAt = (start: number, arch: ArchConfig | null): RungThreshold[] => {
-      const history = schedule
-        .endedBy(start)
-        .map((i) => models[i] as ModelRecord)
-        .filter((m) => m.status === 'done' || m.status === 'pruned')
-        .map((m) => curveOf(m.metrics ?? []));
-      return pruner.thresholds(history, epochsOf(arch));
+      const history = endedModels(start).map(curveOfModel).filter((c) => c.length > 0);
+      const all = pruner.thresholds(history, epochsOf(arch));
+      // A model that pauses at the promotion rung is not stopped there or beyond: promotion decides.
+      return rung !== null && epochsOf(arch) > rung ? all.filter((t) => t.epoch < rung) : all;
+    };
+    /** The models done by virtual time t: their last item (the resumed segment, if promoted) ended by then. */
+    const doneBy = (t: number): number[] =>
+      endedModels(t).filter((m) => {
+        const last = resumeItem[m] ?? firstItem[m];
+        return (models[m] as ModelRecord).status === 'done' && last !== undefined && schedule.isFinished(last) && schedule.endOf(last) <= t;
+      });
+    /** The paused model a lane free at t resumes, or null (search/pruners.ts choosePromotion). */
+    const promotionAt = (t: number): number | null => {
+      if (rung === null) return null;
+      const entries: RungEntry[] = endedModels(t).flatMap((m) => {
+        const curve = curveOfModel(m);
+        if (!curve.some((p) => p.epoch >= rung)) return [];
+        const value = bestUpTo(curve, rung);
+        return Number.isNaN(value) ? [] : [{ model: m, value, waiting: (models[m] as ModelRecord).status === 'paused' && resumeItem[m] === undefined }];
+      });
+      return choosePromotion(entries, resumeItem.filter((i) => i !== undefined).length, eta);
     };
     const place = (slot: { lane: number; start: number }, model: ModelRecord, arch: ArchConfig | null): number => {
+      const m = models.length;
       models.push(model);
       archs.push(arch);
       stops.push(thresholdsAt(slot.start, arch));
-      return schedule.add(slot, boundAt(models.length - 1, 0));
+      const i = items.length;
+      items.push({ model: m, resumed: false });
+      firstItem.push(i);
+      resumeItem.push(undefined);
+      return schedule.add(slot, boundAt(i, 0));
+    };
+    const placeResumed = (slot: { lane: number; start: number }, m: number): number => {
+      const i = items.length;
+      items.push({ model: m, resumed: true });
+      resumeItem[m] = i;
+      return schedule.add(slot, boundAt(i, 0));
     };
     const membersOf = (generation: number): string[] => models.filter((m) => m.generation === generation).map((m) => m.modelId);
     const finishIfComplete = (generation: number): void => {
@@ -461,18 +543,33 @@ export class Coordinator {
       if (members.length === size && members.every(isFinal)) this.finishGeneration(runId, generation, members.map((m) => m.modelId));
     };
 
-    // Replay: the models created before (a resumed run) take the slots they had.
-    for (const model of this.store.listModels(runId).filter((m) => m.generation < config.generations)) {
+    // Replay: the items created before (a resumed run) take the slots they had: the models in creation order, and
+    // each promotion at the item index stored with it.
+    const stored = this.store.listModels(runId).filter((m) => m.generation < config.generations);
+    for (let next = 0, i = 0; next < stored.length || promotedAt.size > 0; i++) {
       const slot = schedule.next(true);
-      if (!slot) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${model.modelId} does not fit the run's steady schedule; was the run's config changed?`);
+      const promotedId = promotedAt.get(i);
+      const misfit = (what: string): LoomError => new LoomError('LOOM_ERR_STORE', `run ${runId}: ${what} does not fit the run's steady schedule; was the run's config changed?`);
+      if (promotedId !== undefined) {
+        promotedAt.delete(i);
+        const m = models.findIndex((r) => r.modelId === promotedId);
+        if (!slot || m < 0 || pauseOf(m) === null) throw misfit(`the promotion of model ${promotedId}`);
+        placeResumed(slot, m);
+        if (isFinal(models[m] as ModelRecord)) schedule.finish(i, costOf(i));
+        continue;
+      }
+      const model = stored[next++];
+      if (!model) throw misfit(`schedule item ${i} (a promotion is missing)`);
+      if (!slot) throw misfit(`model ${model.modelId}`);
       let arch: ArchConfig | null = null;
       try {
         arch = validateConfig(model.arch);
       } catch {
         // trainOne fails the model with the reason.
       }
-      const k = place(slot, model, arch);
-      if (isFinal(model)) schedule.finish(k, costOf(k));
+      place(slot, model, arch);
+      // Its first segment is over when it ended, paused, or was promoted (then it paused before).
+      if (isFinal(model) || model.status === 'paused' || promotedIds.has(model.modelId)) schedule.finish(i, costOf(i));
     }
 
     let failure: unknown = null;
@@ -483,17 +580,27 @@ export class Coordinator {
       w?.();
     };
     const inFlight = new Set<Promise<void>>();
-    const launch = (k: number): void => {
-      const run: Promise<void> = this.trainOne(runId, config, dataRef, models[k] as ModelRecord, stops[k], budget, (progress) => {
-        if (folds === 1) schedule.raiseLowerBound(k, boundAt(k, progress.epoch));
+    const launch = (i: number): void => {
+      const { model: m, resumed } = itemAt(i);
+      const record = models[m] as ModelRecord;
+      const pause = pauseOf(m);
+      let segment: Segment = pause === null ? {} : { pauseAt: pause };
+      if (resumed) {
+        const from = this.store.listPausedModels(runId).find((p) => p.modelId === record.modelId);
+        if (!from?.weights || !from.state || pause === null) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} was promoted but its paused state is not stored`);
+        segment = { resumeFrom: { weights: from.weights, state: from.state, epoch: pause, trainMs: record.trainMs ?? 0 } };
+      }
+      const run: Promise<void> = this.trainOne(runId, config, dataRef, record, resumed ? [] : stops[m], budget, (progress) => {
+        if (folds === 1) schedule.raiseLowerBound(i, boundAt(i, progress.epoch));
         poke();
-      })
+      }, segment)
         .then(() => {
-          const model = this.store.getModel(runId, (models[k] as ModelRecord).modelId);
-          if (!model || !isFinal(model)) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${(models[k] as ModelRecord).modelId} is not final after training`);
-          models[k] = model;
-          schedule.finish(k, costOf(k));
-          finishIfComplete(model.generation);
+          const model = this.store.getModel(runId, record.modelId);
+          const ended = model !== undefined && (isFinal(model) || (!resumed && model.status === 'paused'));
+          if (!model || !ended) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} is not final after training`);
+          models[m] = model;
+          schedule.finish(i, costOf(i));
+          if (isFinal(model)) finishIfComplete(model.generation);
         })
         .catch((err: unknown) => {
           failure ??= err;
@@ -504,26 +611,34 @@ export class Coordinator {
         });
       inFlight.add(run);
     };
-    models.forEach((m, k) => {
-      if (!isFinal(m)) launch(k);
+    items.forEach((_, i) => {
+      if (!schedule.isFinished(i)) launch(i);
     });
 
     let announced = false;
     for (;;) {
       const stopping = failure !== null || this.options.signal?.aborted === true || this.lease?.lost === true;
-      while (!stopping && schedule.size < cap) {
+      while (!stopping) {
         if (spent()) {
           // The first generation not started in full (a partial one has started).
-          if (!announced) this.emit({ kind: 'budget-exhausted', generation: Math.ceil(schedule.size / size) });
+          if (!announced) this.emit({ kind: 'budget-exhausted', generation: Math.ceil(models.length / size) });
           announced = true;
           break;
         }
         const slot = schedule.next();
         if (!slot) break;
-        const k = schedule.size;
+        const promoted = promotionAt(slot.start);
+        if (promoted !== null) {
+          const i = items.length;
+          this.store.markModelPromoted(runId, (models[promoted] as ModelRecord).modelId, i);
+          launch(placeResumed(slot, promoted));
+          continue;
+        }
+        if (models.length >= cap) break;
+        const k = models.length;
         const generation = Math.floor(k / size);
         const position = k % size;
-        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, schedule.endedBy(slot.start), generation, position, dataset.val.y);
+        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, doneBy(slot.start), generation, position, dataset.val.y);
         const members = [...membersOf(generation), arch.id];
         this.store.transaction(() => {
           if (position === 0) this.store.addGeneration(runId, generation, { members });
@@ -542,8 +657,21 @@ export class Coordinator {
     }
     if (failure !== null) throw failure;
     if (this.options.signal?.aborted || this.lease?.lost) throw new RunInterrupted();
+    // The search is over: a model still paused was not promoted, so it was pruned at the rung.
+    models.forEach((record, m) => {
+      if (record.status !== 'paused') return;
+      const at = pauseOf(m) ?? epochsRun(record.metrics ?? []);
+      this.store.transaction(() => {
+        this.store.markModelPruned(runId, record.modelId, { metrics: record.metrics ?? [] });
+        this.store.releasePausedState(runId, record.modelId);
+      });
+      this.emit({ kind: 'model-pruned', modelId: record.modelId, epoch: at, valAccuracy: record.valAccuracy ?? Number.NaN, trainMs: record.trainMs ?? 0 });
+      models[m] = this.store.getModel(runId, record.modelId) ?? record;
+    });
+    const generations = [...new Set(models.map((m) => m.generation))];
     // The last generation may be partial (the budget ended the search): it is finished with what it has.
-    const last = models.length > 0 ? (models[models.length - 1] as ModelRecord).generation : -1;
+    const last = generations.length > 0 ? Math.max(...generations) : -1;
+    for (const generation of generations) if (generation !== last && !this.store.listGenerations(runId).find((g) => g.index === generation)?.finishedAt) finishIfComplete(generation);
     if (last >= 0 && !this.store.listGenerations(runId).find((g) => g.index === last)?.finishedAt) this.finishGeneration(runId, last, membersOf(last));
     // Every finished model's fitness as evolution would see it next, as the last generation of a generational run has.
     this.storeFitness(runId, this.score(runId, config, this.steadyPopulation(config, models.filter((m) => m.status === 'done')), dataset.val.y));
@@ -652,6 +780,7 @@ export class Coordinator {
     stopBelow: readonly RungThreshold[] = [],
     budget?: Budget,
     onProgress?: (progress: JobProgress) => void,
+    segment: Segment = {},
   ): Promise<void> {
     let arch: ArchConfig;
     try {
@@ -672,7 +801,11 @@ export class Coordinator {
       training: config.training,
       seed: model.seed ?? modelSeed(config.seed, model.modelId),
       ...(stopBelow.length > 0 ? { stopBelow } : {}),
-      ...this.warmStart(runId, config, model, arch),
+      ...(segment.pauseAt === undefined ? {} : { pauseAt: segment.pauseAt }),
+      // A resumed segment goes on from its own paused network; only a model's start inherits a parent's weights.
+      ...(segment.resumeFrom
+        ? { resumeFrom: { modelId: model.modelId, weights: base64(segment.resumeFrom.weights), state: base64(segment.resumeFrom.state) } }
+        : this.warmStart(runId, config, model, arch)),
     };
     for (;;) {
       this.store.markModelRunning(runId, model.modelId);
@@ -695,7 +828,27 @@ export class Coordinator {
         this.store.markModelPending(runId, model.modelId);
         continue;
       }
-      budget?.spend(epochsRun(result.metrics) * epochCost(config));
+      // A resumed segment's curve starts at epoch 0 (the whole history); it trained from the pause on.
+      budget?.spend((epochsRun(result.metrics) - (segment.resumeFrom?.epoch ?? 0)) * epochCost(config));
+      if (result.paused) {
+        if (segment.pauseAt === undefined) {
+          const message = 'the worker returned a paused run for a job that was not told to pause';
+          this.store.markModelFailed(runId, model.modelId, message);
+          this.emit({ kind: 'model-failed', modelId: model.modelId, error: message, attempts: model.attempts });
+          return;
+        }
+        this.store.markModelPaused(runId, model.modelId, {
+          metrics: result.metrics,
+          valAccuracy: result.valAccuracy,
+          trainMs: result.trainMs,
+          worker: result.worker,
+          epoch: segment.pauseAt,
+          weights: result.weights,
+          state: result.paused,
+        });
+        this.emit({ kind: 'model-paused', modelId: model.modelId, epoch: segment.pauseAt, valAccuracy: result.valAccuracy, trainMs: result.trainMs });
+        return;
+      }
       const at = stopBelow.length > 0 ? prunedAt(curveOf(result.metrics), stopBelow) : null;
       // Pruned means it stopped at that rung. A bag is judged on fold 0 alone, so a bag that trained every fold is
       // done even where its folds' mean curve dips below a rung.
@@ -712,7 +865,14 @@ export class Coordinator {
         this.emit({ kind: 'model-failed', modelId: model.modelId, error: message, attempts: model.attempts });
         return;
       }
-      this.store.recordResult(runId, result);
+      if (segment.resumeFrom) {
+        // The model's training time is both segments'; its paused state is no longer needed.
+        result = { ...result, trainMs: result.trainMs + segment.resumeFrom.trainMs };
+        this.store.transaction(() => {
+          this.store.recordResult(runId, result);
+          this.store.releasePausedState(runId, model.modelId);
+        });
+      } else this.store.recordResult(runId, result);
       this.emit({ kind: 'model-done', modelId: model.modelId, valAccuracy: result.valAccuracy, testAccuracy: result.testAccuracy, trainMs: result.trainMs, worker: result.worker });
       return;
     }

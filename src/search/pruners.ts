@@ -73,6 +73,12 @@ export interface PrunerSpec {
    * generations and earlier waves (default 4). Smaller waves prune sooner, larger ones keep more workers busy.
    */
   readonly wave?: number;
+  /**
+   * ASHA in a steady search: the last rung promotes instead of stopping (ASHA's promotion form, Li et al. 2020). A
+   * model pauses there with its network and training state kept, and goes on only when promoted: in the top 1/η of
+   * the values recorded at that rung while fewer than 1/η of them have been promoted (search/steady.ts). Default false.
+   */
+  readonly promote?: boolean;
 }
 
 /**
@@ -94,6 +100,13 @@ export function ashaRungs(maxEpochs: number, minEpochs = 1, eta = 3): number[] {
   return rungs;
 }
 
+/** The rung where an ASHA spec with `promote` pauses models of `maxEpochs` epochs (its last rung), or null for none. */
+export function promotionRung(spec: PrunerSpec, maxEpochs: number): number | null {
+  if (spec.kind !== 'asha' || spec.promote !== true) return null;
+  const rungs = ashaRungs(maxEpochs, spec.minEpochs ?? 1, spec.eta ?? 3);
+  return rungs[rungs.length - 1] ?? null;
+}
+
 /** The value a model must reach at a rung to be in the top 1/η of `recorded` (the ⌈n/η⌉-th highest). */
 export function ashaCutoff(recorded: readonly number[], eta: number): number {
   if (recorded.length === 0) return -Infinity;
@@ -110,6 +123,25 @@ export function promote(values: readonly number[], eta: number): number[] {
     .slice(0, keep)
     .map((x) => x.i)
     .sort((a, b) => a - b);
+}
+
+/** A value recorded at a promotion rung: whose (a model index) and whether that model waits there (paused, not yet promoted). */
+export interface RungEntry {
+  readonly model: number;
+  readonly value: number;
+  readonly waiting: boolean;
+}
+
+/**
+ * ASHA's promotion (Li et al. 2020, Algorithm 2) for one free worker: the waiting model to promote, or null. Of the n
+ * values recorded at the rung, the top ⌊n/η⌋ may go on (ties to the lower model index); while fewer than ⌊n/η⌋ have
+ * been promoted, the best waiting model among them is.
+ */
+export function choosePromotion(entries: readonly RungEntry[], promoted: number, eta: number): number | null {
+  const top = Math.floor(entries.length / eta);
+  if (promoted >= top) return null;
+  const ranked = [...entries].sort((a, b) => b.value - a.value || a.model - b.model).slice(0, top);
+  return ranked.find((e) => e.waiting)?.model ?? null;
 }
 
 const median = (xs: readonly number[]): number => {

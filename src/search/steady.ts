@@ -112,6 +112,13 @@ export class SteadySchedule {
     m.end = m.start + cost;
   }
 
+  /** The virtual end of a final item. */
+  endOf(index: number): number {
+    const { end } = this.at(index);
+    if (end === null) throw new Error(`scheduled item ${index} has not ended`);
+    return end;
+  }
+
   isFinished(index: number): boolean {
     return this.at(index).end !== null;
   }

@@ -3,7 +3,7 @@ import { decodeFloat32, encodeFloat32, packMask, unpackMask } from './codec.js';
 import { storeError, type StoreDb } from './db.js';
 import { checkFitnessParts, parseEpochMetrics, toJson } from './json.js';
 import { blob, modelFromRow, num, str, type Row } from './rows.js';
-import type { ModelRecord, ModelResult, ModelStatus, NewModel, PredictionSplit, PrunedModel, SplitPredictions, WeightsRecord } from './types.js';
+import type { ModelRecord, ModelResult, ModelStatus, NewModel, PausedModel, PausedRecord, PredictionSplit, PrunedModel, SplitPredictions, WeightsRecord } from './types.js';
 
 /**
  * A run's models and their results: status transitions, the idempotent result write (row + predictions +
@@ -90,6 +90,66 @@ export function markModelPruned(s: StoreDb, runId: string, modelId: string, prun
   return changedOrFinal(s, info, runId, modelId);
 }
 
+/**
+ * Marks a model paused at a rung (promotion-style successive halving): its curve so far, and the network and
+ * training state a later job resumes it from, in one transaction. A model already final is left alone (false).
+ */
+export function markModelPaused(s: StoreDb, runId: string, modelId: string, paused: PausedModel): boolean {
+  s.writable('mark a model paused');
+  const metrics = toJson(parseEpochMetrics(paused.metrics, `model ${modelId}: paused metrics`));
+  if (!(Number.isFinite(paused.epoch) && paused.epoch > 0)) throw storeError(`model ${modelId}: a pause point must be a positive number of epochs, got ${paused.epoch}`);
+  return s.transaction(() => {
+    const info = s
+      .stmt(
+        `UPDATE models SET status = 'paused', error = NULL, metrics = ?, val_accuracy = COALESCE(?, val_accuracy),
+           train_ms = COALESCE(?, train_ms), worker = COALESCE(?, worker), updated_at = ?
+         WHERE run_id = ? AND model_id = ? AND ${FINAL}`,
+      )
+      .run(metrics, paused.valAccuracy ?? null, paused.trainMs ?? null, paused.worker ?? null, s.now(), runId, modelId);
+    if (!changedOrFinal(s, info, runId, modelId)) return false;
+    s.stmt(
+      `INSERT INTO paused_models (run_id, model_id, epoch, weights, state) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, model_id) DO UPDATE SET epoch = excluded.epoch, weights = excluded.weights, state = excluded.state`,
+    ).run(runId, modelId, paused.epoch, Buffer.from(paused.weights.buffer, paused.weights.byteOffset, paused.weights.byteLength), Buffer.from(paused.state.buffer, paused.state.byteOffset, paused.state.byteLength));
+    return true;
+  });
+}
+
+/** Records that a paused model was promoted: its resumed segment is item `item` of the run's steady schedule. */
+export function markModelPromoted(s: StoreDb, runId: string, modelId: string, item: number): void {
+  s.writable('promote a model');
+  s.requireChange(
+    s.stmt(`UPDATE paused_models SET resume_item = ? WHERE run_id = ? AND model_id = ? AND resume_item IS NULL`).run(item, runId, modelId),
+    `model ${modelId} of run ${runId} is not a paused model waiting for promotion`,
+  );
+}
+
+/** Drops a once-paused model's network and state (it has ended); its pause point and promotion stay on record. */
+export function releasePausedState(s: StoreDb, runId: string, modelId: string): void {
+  s.writable('release a paused state');
+  s.stmt('UPDATE paused_models SET weights = NULL, state = NULL WHERE run_id = ? AND model_id = ?').run(runId, modelId);
+}
+
+/** Every model of the run that paused (in the order the models were added), with its promotion if any. */
+export function listPausedModels(s: StoreDb, runId: string): PausedRecord[] {
+  const rows = s
+    .stmt(
+      `SELECT p.* FROM paused_models p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
+       WHERE p.run_id = ? ORDER BY m.generation, m.rowid`,
+    )
+    .all(runId) as Row[];
+  const optionalBlob = (row: Row, key: string): Uint8Array | null => (row[key] === null ? null : new Uint8Array(blob(row, key)));
+  return rows.map((row) =>
+    Object.freeze({
+      modelId: str(row, 'model_id'),
+      epoch: num(row, 'epoch'),
+      weights: optionalBlob(row, 'weights'),
+      state: optionalBlob(row, 'state'),
+      resumeItem: row.resume_item === null ? null : num(row, 'resume_item'),
+    }),
+  );
+}
+
 /** After a crash: every model left 'running' goes back to 'pending'. Returns how many. */
 export function resetRunningModels(s: StoreDb, runId: string): number {
   s.writable('reset running models');
@@ -166,7 +226,7 @@ export function listModels(s: StoreDb, runId: string, filter: { status?: ModelSt
 }
 
 export function countModels(s: StoreDb, runId: string): Record<ModelStatus, number> {
-  const counts: Record<ModelStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0 };
+  const counts: Record<ModelStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0, paused: 0 };
   for (const row of s.stmt('SELECT status, COUNT(*) AS n FROM models WHERE run_id = ? GROUP BY status').all(runId) as Row[]) {
     const status = str(row, 'status');
     if (status in counts) counts[status as ModelStatus] = num(row, 'n');

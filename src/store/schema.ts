@@ -182,6 +182,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX exports_by_path ON exports (run_id, path);
     `,
   },
+  {
+    version: 3,
+    name: 'paused models (promotion-style successive halving): a paused status and the state a paused model resumes from',
+    // Rebuilt as in version 2 to widen the status CHECK. paused_models keeps, per paused model, the network and the
+    // training state it resumes from (cleared once it ends) and, once promoted, the steady schedule's item index of
+    // its resumed segment, which a resumed run replays.
+    sql: `
+      CREATE TABLE models_v3 (
+        run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        model_id      TEXT NOT NULL,
+        generation    INTEGER NOT NULL,
+        arch          TEXT NOT NULL,
+        parent_ids    TEXT NOT NULL DEFAULT '[]',
+        seed          INTEGER,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned', 'paused')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        error         TEXT,
+        worker        TEXT,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        metrics       TEXT,
+        val_accuracy  REAL,
+        test_accuracy REAL,
+        param_count   INTEGER,
+        train_ms      REAL,
+        fitness       REAL,
+        fitness_parts TEXT,
+        PRIMARY KEY (run_id, model_id)
+      );
+      INSERT INTO models_v3 (run_id, model_id, generation, arch, parent_ids, seed, status, attempts, error, worker,
+                             created_at, updated_at, metrics, val_accuracy, test_accuracy, param_count, train_ms, fitness, fitness_parts)
+        SELECT run_id, model_id, generation, arch, parent_ids, seed, status, attempts, error, worker,
+               created_at, updated_at, metrics, val_accuracy, test_accuracy, param_count, train_ms, fitness, fitness_parts
+        FROM models ORDER BY rowid;
+      DROP TABLE models;
+      ALTER TABLE models_v3 RENAME TO models;
+      CREATE INDEX models_by_status ON models (run_id, status);
+      CREATE INDEX models_by_generation ON models (run_id, generation);
+
+      CREATE TABLE paused_models (
+        run_id       TEXT NOT NULL,
+        model_id     TEXT NOT NULL,
+        epoch        REAL NOT NULL,
+        weights      BLOB,
+        state        BLOB,
+        resume_item  INTEGER,
+        PRIMARY KEY (run_id, model_id),
+        FOREIGN KEY (run_id, model_id) REFERENCES models(run_id, model_id) ON DELETE CASCADE
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -22,6 +22,8 @@ import type {
   NewModel,
   NewRun,
   PredictionSplit,
+  PausedModel,
+  PausedRecord,
   PrunedModel,
   RunEvent,
   RunLease,
@@ -170,6 +172,18 @@ export class Store {
   }
   markModelPruned(runId: string, modelId: string, pruned: PrunedModel): boolean {
     return models.markModelPruned(this.s, runId, modelId, pruned);
+  }
+  markModelPaused(runId: string, modelId: string, paused: PausedModel): boolean {
+    return models.markModelPaused(this.s, runId, modelId, paused);
+  }
+  markModelPromoted(runId: string, modelId: string, item: number): void {
+    models.markModelPromoted(this.s, runId, modelId, item);
+  }
+  releasePausedState(runId: string, modelId: string): void {
+    models.releasePausedState(this.s, runId, modelId);
+  }
+  listPausedModels(runId: string): PausedRecord[] {
+    return models.listPausedModels(this.s, runId);
   }
   resetRunningModels(runId: string): number {
     return models.resetRunningModels(this.s, runId);

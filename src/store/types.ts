@@ -41,9 +41,13 @@ export interface ModelResult {
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
 /** A run's status as people see it: 'stalled' is a 'running' run whose coordinator stopped renewing its lease. */
 export type RunState = RunStatus | 'stalled';
-/** 'pruned': stopped early by the search on purpose (a multi-fidelity pruner); final, and not a failure. */
-export type ModelStatus = 'pending' | 'running' | 'done' | 'failed' | 'pruned';
-export const MODEL_STATUSES: readonly ModelStatus[] = ['pending', 'running', 'done', 'failed', 'pruned'];
+/**
+ * 'pruned': stopped early by the search on purpose (a multi-fidelity pruner); final, and not a failure.
+ * 'paused': stopped at a rung with its network and training state kept, waiting to be promoted (resumed) or, when
+ * the search ends without promoting it, pruned there.
+ */
+export type ModelStatus = 'pending' | 'running' | 'done' | 'failed' | 'pruned' | 'paused';
+export const MODEL_STATUSES: readonly ModelStatus[] = ['pending', 'running', 'done', 'failed', 'pruned', 'paused'];
 export type PredictionSplit = 'val' | 'test';
 
 export interface RunRecord {
@@ -140,6 +144,27 @@ export interface PrunedModel {
   readonly valAccuracy?: number;
   readonly trainMs?: number;
   readonly worker?: string;
+}
+
+/** A paused model: its curve up to the pause and what a resumed job goes on from. */
+export interface PausedModel extends PrunedModel {
+  /** Where it paused (epochs). */
+  readonly epoch: number;
+  /** Its network at the pause (a Loom model file). */
+  readonly weights: Uint8Array;
+  /** Its training state (engine/train/state.ts encodeTrainState). */
+  readonly state: Uint8Array;
+}
+
+/** What the store keeps of a paused (or once paused) model. */
+export interface PausedRecord {
+  readonly modelId: string;
+  readonly epoch: number;
+  /** The network and state to resume from; null once the model has ended (done, failed, pruned). */
+  readonly weights: Uint8Array | null;
+  readonly state: Uint8Array | null;
+  /** Once promoted: the item index of its resumed segment in the run's steady schedule. */
+  readonly resumeItem: number | null;
 }
 
 /** All done models' predictions on one split, aligned: probs[k] and masks[k] belong to modelIds[k]. */

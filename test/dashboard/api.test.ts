@@ -155,7 +155,7 @@ describe('progress', () => {
     const all = await json(`/api/runs/${FINISHED}/progress`);
     expect(all.events.length).toBeGreaterThan(3);
     expect(all.status).toBe('finished');
-    expect(all.counts).toEqual({ pending: 0, running: 0, done: 7, failed: 1, pruned: 0 });
+    expect(all.counts).toEqual({ pending: 0, running: 0, done: 7, failed: 1, pruned: 0, paused: 0 });
     const rest = await json(`/api/runs/${FINISHED}/progress?afterId=${all.events[1].id}`);
     expect(rest.events[0].id).toBe(all.events[2].id);
     expect((await get(`/api/runs/${FINISHED}/progress?afterId=abc`)).statusCode).toBe(400);
@@ -167,7 +167,7 @@ describe('progress', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
     expect(res.body).toMatch(/event: progress\ndata: \{"id":\d+/);
-    expect(res.body).toMatch(/event: state\ndata: \{"status":"finished","counts":\{"pending":0,"running":0,"done":7,"failed":1,"pruned":0\}\}/);
+    expect(res.body).toMatch(/event: state\ndata: \{"status":"finished","counts":\{"pending":0,"running":0,"done":7,"failed":1,"pruned":0,"paused":0\}\}/);
     expect(res.body.trimEnd().endsWith('event: end\ndata: {"status":"finished"}')).toBe(true);
     const last = await json(`/api/runs/${FINISHED}/progress`);
     const resumed = await app.inject({ method: 'GET', url: `/api/runs/${FINISHED}/events`, headers: { 'last-event-id': String(last.lastId) } });

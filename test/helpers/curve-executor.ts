@@ -6,7 +6,7 @@ import type { ModelResult } from '../../src/store/types.js';
 
 /**
  * A stand-in for training: each model has a skill drawn from its id; its validation curve rises towards it, and it
- * honours `stopBelow` exactly as the job processor does. Fast, so the search logic is tested, not the engine.
+ * honours `stopBelow`, `pauseAt` and `resumeFrom` as the job processor does. Fast, so the search logic is tested, not the engine.
  */
 export class CurveExecutor implements Executor {
   readonly jobs: TrainingJob[] = [];
@@ -29,10 +29,20 @@ export class CurveExecutor implements Executor {
     let best = -Infinity;
     // Whole epochs, plus the mid-epoch rungs the job is told to check (as fit.ts adds them to the curve).
     const midEpoch = (job.stopBelow ?? []).map((t) => t.epoch).filter((e) => !Number.isInteger(e));
-    const points = [...midEpoch, ...Array.from({ length: job.training.epochs }, (_, i) => i + 1)].sort((a, b) => a - b);
+    // A paused job's state is its pause point (8 bytes): a resumed job replays the curve up to it without waiting.
+    const resumedAt = job.resumeFrom ? new Float64Array(new Uint8Array(Buffer.from(job.resumeFrom.state, 'base64')).buffer)[0] ?? 0 : 0;
+    const pauseAt = job.pauseAt ?? Infinity;
+    const points = [...midEpoch, ...Array.from({ length: job.training.epochs }, (_, i) => i + 1)]
+      .concat(Number.isFinite(pauseAt) && pauseAt < job.training.epochs ? [pauseAt] : [])
+      .filter((e, i, all) => all.indexOf(e) === i && e <= pauseAt)
+      .sort((a, b) => a - b);
     for (const epoch of points) {
       const valAccuracy = skill * (1 - 0.5 ** epoch);
       metrics.push({ epoch, loss: 1 - valAccuracy, accuracy: valAccuracy, valLoss: 1 - valAccuracy, valAccuracy, lr: 0.01, ms: 1 });
+      if (epoch <= resumedAt) {
+        best = Math.max(best, valAccuracy);
+        continue;
+      }
       const wait = this.pause?.(job, epoch) ?? 0;
       if (wait > 0) await sleep(wait);
       best = Math.max(best, valAccuracy);
@@ -42,6 +52,14 @@ export class CurveExecutor implements Executor {
       onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
     }
     const c = data.numClasses;
+    if (metrics.at(-1)?.epoch === pauseAt) {
+      // Paused: a curve and the state to go on from, no predictions (as processor.ts returns it).
+      return {
+        modelId: job.modelId, metrics, valProbs: new Float32Array(0), testProbs: new Float32Array(0), valMask: new Uint8Array(0),
+        testMask: new Uint8Array(0), weights: new Uint8Array(8), paramCount: 10, trainMs: metrics.length, worker: 'curve',
+        valAccuracy: best, testAccuracy: Number.NaN, numClasses: c, paused: new Uint8Array(new Float64Array([pauseAt]).buffer),
+      };
+    }
     const probs = (y: Int32Array): [Float32Array, Uint8Array] => {
       const p = new Float32Array(y.length * c).fill(0.1 / c);
       const mask = new Uint8Array(y.length);

@@ -1,6 +1,6 @@
 import { parseSearchConfig } from '../../src/search/config.js';
 import { describe, expect, it } from 'vitest';
-import { Budget, ashaCutoff, ashaPruner, ashaRungs, createPruner, curveOf, epochCurve, epochsRun, medianPruner, promote, prunedAt } from '../../src/search/pruners.js';
+import { Budget, ashaCutoff, ashaPruner, ashaRungs, choosePromotion, createPruner, curveOf, epochCurve, epochsRun, medianPruner, promote, promotionRung, prunedAt } from '../../src/search/pruners.js';
 
 describe('successive halving / ASHA rungs', () => {
   it('places rungs at r·η^k below the full budget', () => {
@@ -108,6 +108,32 @@ describe('successive halving / ASHA rungs', () => {
     expect(prunedAt(epochCurve([0.85, 0.92, 0.6, 0.95]), t)).toBeNull();
     expect(prunedAt(epochCurve([0.85]), t)).toBeNull(); // has not reached rung 3 yet
     expect(prunedAt(epochCurve([0.1, 0.1]), [])).toBeNull();
+  });
+});
+
+describe('ASHA promotion (pruner.promote)', () => {
+  const entry = (model: number, value: number, waiting = true) => ({ model, value, waiting });
+
+  it('pauses at the last rung of the model budget', () => {
+    expect(promotionRung({ kind: 'asha', minEpochs: 0.25, promote: true }, 4)).toBe(2); // rungs 0.25, 0.75, 2
+    expect(promotionRung({ kind: 'asha', minEpochs: 1, eta: 2, promote: true }, 9)).toBe(8); // rungs 1, 2, 4, 8
+    expect(promotionRung({ kind: 'asha', minEpochs: 0.25 }, 4)).toBeNull();
+    expect(promotionRung({ kind: 'median', promote: true }, 4)).toBeNull();
+    expect(promotionRung({ kind: 'asha', minEpochs: 4, promote: true }, 4)).toBeNull(); // no rung below the budget
+  });
+
+  it('promotes the best waiting model in the top floor(n/eta) while fewer than that have gone on', () => {
+    // 6 values, eta 3: the top 2 may go on. Model 1 (0.9) went on already; model 4 (0.8) is the best waiting one.
+    const six = [entry(0, 0.5), entry(1, 0.9, false), entry(2, 0.7), entry(3, 0.6), entry(4, 0.8), entry(5, 0.4)];
+    expect(choosePromotion(six, 1, 3)).toBe(4);
+    // Two have gone on: no more until more values are recorded.
+    expect(choosePromotion(six, 2, 3)).toBeNull();
+    // Fewer than eta values: floor(n/eta) is 0, nobody goes on yet.
+    expect(choosePromotion([entry(0, 0.9), entry(1, 0.8)], 0, 3)).toBeNull();
+    // The best waiting model is outside the top: it waits (model 1, not waiting, holds the only place).
+    expect(choosePromotion([entry(0, 0.5), entry(1, 0.9, false), entry(2, 0.7)], 0, 3)).toBeNull();
+    // Ties go to the lower model index.
+    expect(choosePromotion([entry(3, 0.7), entry(1, 0.7), entry(2, 0.1)], 0, 3)).toBe(1);
   });
 });
 

@@ -9,7 +9,7 @@ import type { JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { epochsRun } from '../../src/search/pruners.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
-import { cliThenRemove } from '../helpers/cli.js';
+import { cli, cliThenRemove } from '../helpers/cli.js';
 import { CurveExecutor } from '../helpers/curve-executor.js';
 
 /** Steady-state evolution (schedule "steady"): models start as workers free up, and the run is still a function of its seed. */
@@ -44,6 +44,28 @@ function runSnapshot(store: Store, runId: string, executor: CurveExecutor): unkn
     curve: (m.metrics ?? []).map((p) => [p.epoch, p.valAccuracy]),
     stopBelow: thresholds.get(m.modelId),
   }));
+}
+
+/** Jobs in flight reject when the run is stopped, as worker threads do. */
+class Interruptible extends CurveExecutor {
+  constructor(
+    private readonly signal: AbortSignal,
+    workers: number,
+    pause: (job: TrainingJob, epoch: number) => number,
+  ) {
+    super(workers, pause);
+  }
+  override run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
+    return new Promise((resolve, reject) => {
+      // Removed when the job settles: one listener per job on the run's signal would pile up past Node's limit.
+      const stop = (): void => reject(new Error('worker stopped'));
+      this.signal.addEventListener('abort', stop, { once: true });
+      super
+        .run(job, onProgress)
+        .then(resolve, reject)
+        .finally(() => this.signal.removeEventListener('abort', stop));
+    });
+  }
 }
 
 async function steadyRun(config: SearchConfig, executor: CurveExecutor, runId = 's'): Promise<{ store: Store; events: RunEvent[] }> {
@@ -91,21 +113,8 @@ describe('steady-state search', () => {
     // Interrupted mid-run with jobs in flight (they reject, as worker threads do), then resumed on one worker.
     const store = Store.open(':memory:');
     const abort = new AbortController();
-    class Interruptible extends CurveExecutor {
-      override run(job: TrainingJob, onProgress?: (p: JobProgress) => void): Promise<ModelResult> {
-        return new Promise((resolve, reject) => {
-          // Removed when the job settles: one listener per job on the run's signal would pile up past Node's limit.
-          const stop = (): void => reject(new Error('worker stopped'));
-          abort.signal.addEventListener('abort', stop, { once: true });
-          super
-            .run(job, onProgress)
-            .then(resolve, reject)
-            .finally(() => abort.signal.removeEventListener('abort', stop));
-        });
-      }
-    }
     const rng = new Rng(9);
-    const interrupted = new Interruptible(3, () => 1 + rng.int(3));
+    const interrupted = new Interruptible(abort.signal, 3, () => 1 + rng.int(3));
     let started = 0;
     const summary = await new Coordinator({
       store,
@@ -128,6 +137,29 @@ describe('steady-state search', () => {
     // Thresholds of models trained before the interruption were sent to the first executor.
     const sentFirst = new Map(interrupted.jobs.map((j) => [j.modelId, j.stopBelow ?? []]));
     expect(snapshot.map((m) => ({ ...m, stopBelow: m.stopBelow ?? sentFirst.get(m.id) }))).toEqual(want);
+    store.close();
+  });
+
+  it('resumed during its refit, finishes the refit without searching again (no new time window)', async () => {
+    // The window closes before the cap of 24 models: a second window would have room for more.
+    const config = parseSearchConfig({ ...base, lanes: 2, timeBudgetMinutes: 0.002, refit: { models: 2, epochs: 3 } });
+    const store = Store.open(':memory:');
+    const abort = new AbortController();
+    const executor = new Interruptible(abort.signal, 2, () => 20);
+    const summary = await new Coordinator({
+      store,
+      executor,
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.kind === 'model-progress' && e.progress.modelId.endsWith('-refit') && !abort.signal.aborted) abort.abort();
+      },
+    }).start(config, 'r');
+    expect(summary.status).toBe('interrupted');
+    const searched = store.listModels('r').filter((m) => m.generation < config.generations).map((m) => m.modelId);
+    expect(searched.length).toBeLessThan(24);
+    await new Coordinator({ store, executor: new CurveExecutor(2, () => 5) }).resume('r');
+    expect(store.listModels('r').filter((m) => m.generation < config.generations).map((m) => m.modelId)).toEqual(searched);
+    expect(store.listModels('r', { generation: config.generations }).map((m) => m.status)).toEqual(['done', 'done']);
     store.close();
   });
 
@@ -203,5 +235,131 @@ describe('steady-state search', () => {
     expect(() => parseSearchConfig({ schedule: 'steady', lanes: 0 })).toThrow(/lanes/);
     // No elites in a steady run: population × generations models at most.
     expect(totalModels(parseSearchConfig({ schedule: 'steady', population: 5, generations: 3, elite: 2 }))).toBe(15);
+  });
+});
+
+describe('steady-state search with promotion (pruner.promote)', () => {
+  // Rungs at 1 and 3 epochs of 9: models pause at 3, and the top third of those there go on to 9.
+  const promoting = { ...base, generations: 12, pruner: { kind: 'asha', minEpochs: 1, minSamples: 2, promote: true } };
+
+  /** What a promoting run decided: every model's outcome and curve, and which were promoted at which schedule item. */
+  const promotionSnapshot = (store: Store, runId: string): unknown => ({
+    models: store.listModels(runId).map((m) => ({ id: m.modelId, arch: m.arch, parents: m.parentIds, status: m.status, curve: (m.metrics ?? []).map((p) => [p.epoch, p.valAccuracy]) })),
+    promotions: store.listPausedModels(runId).map((p) => [p.modelId, p.epoch, p.resumeItem]),
+  });
+
+  it('pauses models at the last rung and resumes the top third, the same whatever order jobs end in', async () => {
+    const config = parseSearchConfig({ ...promoting, lanes: 3 });
+    const first = jittered(3, 1);
+    const run = await steadyRun(config, first);
+    const want = promotionSnapshot(run.store, 's');
+    const models = run.store.listModels('s');
+    const paused = run.store.listPausedModels('s');
+    const promoted = paused.filter((p) => p.resumeItem !== null).map((p) => p.modelId);
+    // Meaningful: models paused at 3, some were promoted and finished at 9, the others were pruned at 3 when the search ended.
+    expect(paused.length).toBeGreaterThan(10);
+    expect(paused.every((p) => p.epoch === 3)).toBe(true);
+    expect(promoted.length).toBeGreaterThan(3);
+    expect(promoted.length).toBeLessThanOrEqual(Math.floor(paused.length / 3));
+    for (const m of models.filter((x) => paused.some((p) => p.modelId === x.modelId))) {
+      expect([m.status, epochsRun(m.metrics ?? [])]).toEqual(promoted.includes(m.modelId) ? ['done', 9] : ['pruned', 3]);
+    }
+    // No model is left paused, and no paused state is kept once a model has ended.
+    expect(models.some((m) => m.status === 'paused')).toBe(false);
+    expect(paused.every((p) => p.weights === null && p.state === null)).toBe(true);
+    // A promoted model's second job went on from its pause, with its stored state and no thresholds.
+    const resumedJobs = first.jobs.filter((j) => j.resumeFrom);
+    expect(resumedJobs.map((j) => j.modelId).sort()).toEqual([...promoted].sort());
+    expect(resumedJobs.every((j) => j.stopBelow === undefined && j.pauseAt === undefined && j.warmStart === undefined)).toBe(true);
+    // The first jobs were told to pause at 3, with no threshold at 3 or beyond (promotion decides there).
+    const firstJobs = first.jobs.filter((j) => !j.resumeFrom);
+    expect(firstJobs.every((j) => j.pauseAt === 3 && (j.stopBelow ?? []).every((t) => t.epoch < 3))).toBe(true);
+    expect(firstJobs.some((j) => (j.stopBelow ?? []).length > 0)).toBe(true);
+    // Promoted models are parents: children were bred from them.
+    expect(models.some((m) => m.parentIds.some((p) => promoted.includes(p)))).toBe(true);
+    run.store.close();
+    for (const executor of [jittered(3, 2), jittered(1, 3), new CurveExecutor(2)]) {
+      const again = await steadyRun(config, executor);
+      expect(promotionSnapshot(again.store, 's')).toEqual(want);
+      again.store.close();
+    }
+  });
+
+  it('replays its promotions on resume: a run stopped with models paused and resumed segments in flight ends as the uninterrupted one', async () => {
+    const config = parseSearchConfig({ ...promoting, lanes: 3 });
+    const whole = await steadyRun(config, new CurveExecutor(3), 'p');
+    const want = promotionSnapshot(whole.store, 'p');
+    whole.store.close();
+    const store = Store.open(':memory:');
+    const abort = new AbortController();
+    const rng = new Rng(11);
+    const interrupted = new Interruptible(abort.signal, 3, () => 1 + rng.int(3));
+    const resumedJobs = (): TrainingJob[] => interrupted.jobs.filter((j) => j.resumeFrom);
+    const summary = await new Coordinator({
+      store,
+      executor: interrupted,
+      signal: abort.signal,
+      onEvent: (e) => {
+        // Stopped while the third resumed segment reports progress (so it is in flight), after earlier ones finished.
+        const latest = resumedJobs()[2];
+        if (e.kind === 'model-progress' && e.progress.modelId === latest?.modelId && !abort.signal.aborted) abort.abort();
+      },
+    }).start(config, 'p');
+    expect(summary.status).toBe('interrupted');
+    const stopped = store.listModels('p');
+    const statusOf = (id: string): string | undefined => stopped.find((m) => m.modelId === id)?.status;
+    // Meaningful: it stopped with paused models waiting, a promoted model finished and a promoted one unfinished (pending again).
+    expect(stopped.some((m) => m.status === 'paused')).toBe(true);
+    const promotedThen = store.listPausedModels('p').filter((p) => p.resumeItem !== null);
+    expect(promotedThen.some((p) => statusOf(p.modelId) === 'done')).toBe(true);
+    expect(promotedThen.some((p) => statusOf(p.modelId) === 'pending')).toBe(true);
+    const resumed = jittered(2, 4);
+    await new Coordinator({ store, executor: resumed }).resume('p');
+    expect(promotionSnapshot(store, 'p')).toEqual(want);
+    // The unfinished promoted model went on from its stored pause, not from scratch.
+    expect(resumed.jobs.some((j) => j.resumeFrom && promotedThen.some((p) => p.modelId === j.modelId))).toBe(true);
+    store.close();
+  });
+
+  it('reads in loom show: paused models while they wait, and where each promoted one paused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-promote-'));
+    const db = join(dir, 'loom.db');
+    const config = parseSearchConfig({ ...promoting, lanes: 2 });
+    let store = Store.open(db);
+    const abort = new AbortController();
+    let pausedEvents = 0;
+    await new Coordinator({
+      store,
+      executor: new Interruptible(abort.signal, 2, () => 1),
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.kind === 'model-paused' && ++pausedEvents === 3) abort.abort();
+      },
+    }).start(config, 'w');
+    const waiting = store.listModels('w').filter((m) => m.status === 'paused').map((m) => m.modelId);
+    store.close();
+    expect(waiting.length).toBeGreaterThan(0);
+    const during = await cli('show', 'w', '--db', db);
+    expect(during.out).toContain(`${waiting.length} paused`);
+    expect(during.out).toContain('paused models (waiting at the promotion rung');
+    for (const id of waiting) expect(during.out).toMatch(new RegExp(`\\n    ${id} +after 3 epoch\\(s\\)`));
+    store = Store.open(db);
+    await new Coordinator({ store, executor: new CurveExecutor(2) }).resume('w');
+    const promoted = store.listPausedModels('w').filter((p) => p.resumeItem !== null).map((p) => p.modelId);
+    store.close();
+    const after = await cliThenRemove(dir, 'show', 'w', '--db', db, '--json');
+    const shown = JSON.parse(after.out) as { paused: unknown[]; promotions: { modelId: string; promoted: boolean }[] };
+    expect(shown.paused).toEqual([]);
+    expect(shown.promotions.filter((p) => p.promoted).map((p) => p.modelId)).toEqual(promoted);
+    expect(promoted.length).toBeGreaterThan(0);
+  });
+
+  it('is refused where a paused model could not resume exactly', () => {
+    expect(() => parseSearchConfig({ ...promoting, schedule: 'generations' })).toThrow(/pruner.promote.*"steady" only/);
+    expect(() => parseSearchConfig({ ...promoting, pruner: { kind: 'median', promote: true } })).toThrow(/pruner.promote.*"asha" pruner only/);
+    expect(() => parseSearchConfig({ ...promoting, training: { ...promoting.training, patience: 2 } })).toThrow(/pruner.promote.*early stopping/);
+    expect(() => parseSearchConfig({ ...promoting, data: { ref: 'synthetic:blobs', kfold: 3 } })).toThrow(/pruner.promote.*k-fold/);
+    expect(() => parseSearchConfig({ ...promoting, pruner: { ...promoting.pruner, promote: 'yes' } })).toThrow(/pruner.promote.*true or false/);
+    expect(parseSearchConfig(promoting).pruner.promote).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION, Store } from '../../src/store/index.js';
 import { migrate } from '../../src/store/schema.js';
 
-/** Migration 2 on a database written by the first schema: nothing lost, old JSON read under the new types. */
+/** Migrations 2 and 3 on a database written by the first schema: nothing lost, old JSON read under the new types. */
 const dir = mkdtempSync(join(tmpdir(), 'loom-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -37,8 +37,8 @@ describe('migration 2', () => {
     const path = join(dir, 'v1.db');
     writeV1(path);
     const store = Store.open(path);
-    expect(store.schemaVersions()).toEqual([1, 2]);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(store.schemaVersions()).toEqual([1, 2, 3]);
+    expect(SCHEMA_VERSION).toBe(3);
     const model = store.getModel('done-run', 'm1');
     expect(model?.metrics).toEqual([{ epoch: 1, loss: 0.9, accuracy: 0.5, valAccuracy: 0.6, lr: 0.01, ms: 5 }]);
     expect(model?.fitnessParts).toBeNull();
@@ -74,6 +74,58 @@ describe('migration 2', () => {
     store.addModels('r', [{ modelId: 'm', generation: 0, arch: {} }]);
     expect(() => store.setFitness('r', 'm', 0.5, { accuracy: Number.NaN })).toThrow(/fitness part "accuracy" must be a finite number/);
     expect(() => store.setFitness('r', 'ghost', 0.5, {})).toThrow(/no model ghost/);
+    store.close();
+  });
+});
+
+describe('migration 3: paused models', () => {
+  it('keeps a version-2 database whole (fitness parts included) and accepts the paused status', () => {
+    const path = join(dir, 'v2.db');
+    const db = new Database(path);
+    db.pragma('foreign_keys = ON');
+    migrate(db, () => 1, MIGRATIONS.slice(0, 2));
+    db.prepare(`INSERT INTO runs (id, name, status, config, seed, data_ref, data_checksum, code_version, created_at) VALUES ('r', 'a', 'running', '{}', 1, 'iris', 'c', 'v', 1)`).run();
+    db.prepare(`INSERT INTO models (run_id, model_id, generation, arch, status, created_at, updated_at, fitness, fitness_parts) VALUES ('r', 'm1', 0, '{}', 'done', 1, 2, 0.5, '{"gain":0.5}')`).run();
+    db.prepare(`INSERT INTO models (run_id, model_id, generation, arch, status, created_at, updated_at) VALUES ('r', 'm2', 0, '{}', 'pending', 1, 2)`).run();
+    db.prepare(`INSERT INTO weights VALUES ('r', 'm1', 'loom', ?)`).run(Buffer.from([4, 5]));
+    db.close();
+    const store = Store.open(path);
+    expect(store.schemaVersions()).toEqual([1, 2, 3]);
+    expect(store.getModel('r', 'm1')).toMatchObject({ status: 'done', fitness: 0.5, fitnessParts: { gain: 0.5 } });
+    expect(store.getWeights('r', 'm1')?.bytes).toEqual(new Uint8Array([4, 5])); // not cascaded away by the rebuild
+    const curve = [{ epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: 0.6, valAccuracy: 0.79, lr: 0.01, ms: 4 }];
+    expect(store.markModelPaused('r', 'm2', { metrics: curve, valAccuracy: 0.79, epoch: 2, weights: new Uint8Array([1]), state: new Uint8Array([2, 3]) })).toBe(true);
+    expect(store.countModels('r')).toMatchObject({ done: 1, paused: 1 });
+    store.close();
+  });
+
+  it('keeps a paused model with what it resumes from, records its promotion, and frees the state once it has ended', () => {
+    const store = Store.open(':memory:');
+    store.createRun({ id: 'r', config: {}, seed: 1, dataRef: 'iris', dataChecksum: 'c', codeVersion: 'v' });
+    store.addModels('r', ['a', 'b', 'c'].map((modelId) => ({ modelId, generation: 0, arch: {} })));
+    const curve = [{ epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: 0.6, valAccuracy: 0.79, lr: 0.01, ms: 4 }];
+    const pause = (id: string, state: number[]): boolean => store.markModelPaused('r', id, { metrics: curve, valAccuracy: 0.79, trainMs: 50, epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array(state) });
+    // Paused in another order than the models were added: listed in the models' order.
+    store.markModelRunning('r', 'b');
+    expect(pause('b', [1, 2])).toBe(true);
+    expect(pause('a', [3])).toBe(true);
+    expect(store.getModel('r', 'b')).toMatchObject({ status: 'paused', metrics: curve, valAccuracy: 0.79, trainMs: 50 });
+    expect(store.listPausedModels('r')).toEqual([
+      { modelId: 'a', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([3]), resumeItem: null },
+      { modelId: 'b', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([1, 2]), resumeItem: null },
+    ]);
+    // Not final: a crash while it waits leaves it paused; promoted, it runs again.
+    expect(store.resetRunningModels('r')).toBe(0);
+    store.markModelPromoted('r', 'b', 7);
+    expect(() => store.markModelPromoted('r', 'b', 8)).toThrow(/not a paused model waiting for promotion/);
+    expect(() => store.markModelPromoted('r', 'c', 8)).toThrow(/not a paused model waiting for promotion/);
+    expect(store.markModelRunning('r', 'b')).toBe(true);
+    store.releasePausedState('r', 'b');
+    expect(store.listPausedModels('r')[1]).toEqual({ modelId: 'b', epoch: 2, weights: null, state: null, resumeItem: 7 });
+    // A final model is not paused again.
+    expect(store.markModelPruned('r', 'a', { metrics: curve })).toBe(true);
+    expect(pause('a', [4])).toBe(false);
+    expect(() => store.markModelPaused('r', 'c', { metrics: curve, epoch: 0, weights: new Uint8Array(1), state: new Uint8Array(1) })).toThrow(/pause point must be a positive number/);
     store.close();
   });
 });

@@ -168,7 +168,7 @@ describe('runs and models', () => {
     expect(store.listModels('run-1', { status: 'failed' }).map((m) => m.modelId)).toEqual(['m2']);
     expect(store.listModels('run-1', { generation: 1 }).map((m) => m.modelId)).toEqual(['m3']);
     expect(store.listModels('run-1', { status: 'pending', generation: 0 })).toEqual([]);
-    expect(store.countModels('run-1')).toEqual({ pending: 1, running: 0, done: 1, failed: 1, pruned: 0 });
+    expect(store.countModels('run-1')).toEqual({ pending: 1, running: 0, done: 1, failed: 1, pruned: 0, paused: 0 });
 
     store.markModelRunning('run-1', 'm3');
     expect(store.resetRunningModels('run-1')).toBe(1);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AnyJson, Nullable } from './common.js';
 
-export const ModelStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('pruned')]);
+export const ModelStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('pruned'), Type.Literal('paused')]);
 
 /** One row of the population table: flat, so 2,000 of them stay small. Arch fields are null when the arch is not a search config. */
 export const ModelRow = Type.Object({

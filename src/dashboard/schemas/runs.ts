@@ -92,7 +92,7 @@ export const ProgressReply = Type.Object({
   events: Type.Array(RunEventSchema),
   lastId: Type.Integer(),
   status: RunStatusSchema,
-  counts: Type.Object({ pending: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer(), pruned: Type.Integer() }),
+  counts: Type.Object({ pending: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer(), pruned: Type.Integer(), paused: Type.Integer() }),
 });
 export type ProgressReplyType = Static<typeof ProgressReply>;
 

@@ -95,7 +95,7 @@
           d.layers.length ? el('table', { id: 'layers' }, el('thead', {}, el('tr', {}, el('th', {}, '#'), el('th', {}, 'layer'), el('th', {}, 'detail'))),
             el('tbody', {}, d.layers.map((l) => el('tr', {}, el('td', {}, l.index), el('td', {}, l.type), el('td', {}, l.detail))))) : null)),
       el('div', { class: 'grid2' },
-        el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves, m.status === 'pruned' ? el('p', { class: 'muted', id: 'pruned-note' }, 'Pruned: the search stopped this model early; the curves end where it stopped.') : null),
+        el('section', { class: 'panel' }, el('h2', {}, 'Learning curves'), curves, m.status === 'pruned' ? el('p', { class: 'muted', id: 'pruned-note' }, 'Pruned: the search stopped this model early (or did not promote it); the curves end where it stopped.') : m.status === 'paused' ? el('p', { class: 'muted', id: 'paused-note' }, 'Paused at the promotion rung: it goes on only if the search promotes it; the curves end at the pause.') : null),
         el('section', { class: 'panel' }, el('h2', {}, 'Confusion matrix (test)'), confusionTable(d.confusion))),
       el('section', { class: 'panel' }, el('h2', {}, 'Raw arch'), el('pre', {}, JSON.stringify(d.arch, null, 2))));
     if (d.metrics.length) drawCurves(d.metrics);

@@ -164,7 +164,7 @@
     curvesKey = key;
     if (ids.length === 0) { curves.setSeries([]); return; }
     api(`/api/runs/${enc}/curves?models=${ids.map(encodeURIComponent).join(',')}`)
-      .then((r) => curves.setSeries(r.curves.map((c) => ({ name: c.modelId + (c.status === 'pruned' ? ' (pruned)' : ''), metrics: c.metrics, dashed: c.status === 'pruned' }))))
+      .then((r) => curves.setSeries(r.curves.map((c) => ({ name: c.modelId + (c.status === 'pruned' || c.status === 'paused' ? ` (${c.status})` : ''), metrics: c.metrics, dashed: c.status === 'pruned' || c.status === 'paused' }))))
       .catch((err) => showError('curves', err));
   }
 
@@ -388,6 +388,7 @@
     const p = e.payload || {};
     if (e.kind === 'model-progress' && p.progress && typeof p.progress.modelId === 'string') progressOf.set(p.progress.modelId, p.progress);
     const what = e.kind === 'model-done' ? `${p.modelId} done: val ${fmt.pct(p.valAccuracy)}, test ${fmt.pct(p.testAccuracy)} on ${p.worker}` :
+      e.kind === 'model-paused' ? `${p.modelId} paused at epoch ${p.epoch}: val ${fmt.pct(p.valAccuracy)}` :
       e.kind === 'model-progress' && p.progress ? `${p.progress.modelId} epoch ${p.progress.epoch}/${p.progress.epochs}, loss ${fmt.num(p.progress.loss)}` :
       e.kind + (p.generation !== undefined ? ` (generation ${p.generation})` : p.modelId ? ` ${p.modelId}` : '');
     ui.events.prepend(el('li', {}, `${fmt.date(e.ts)} · ${what}`));
