@@ -93,6 +93,15 @@ interface Segment {
   readonly resumeFrom?: { readonly weights: Uint8Array; readonly state: Uint8Array; readonly epoch: number; readonly trainMs: number };
 }
 
+/**
+ * Whom a steady search breeds a model from (model indices, in creation order), and of those, the ones that take part
+ * as they were at their pause (promotion), with their validation accuracy there.
+ */
+interface BreedingPool {
+  readonly models: readonly number[];
+  readonly atPause: ReadonlyMap<number, number>;
+}
+
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 const generationSeed = (seed: number, generation: number): number => deriveSeed(seed, 'generation', generation);
@@ -393,11 +402,28 @@ export class Coordinator {
   }
 
   /** The fitness (search/fitness.ts) of these finished models, from their stored validation predictions. */
-  private score(runId: string, config: SearchConfig, records: ModelRecord[], valLabels: Int32Array): FitnessResult & { records: ModelRecord[]; masks: readonly Uint8Array[] } {
+  private score(
+    runId: string,
+    config: SearchConfig,
+    records: ModelRecord[],
+    valLabels: Int32Array,
+    /** Models scored by their predictions at their pause (promotion), not as finished. */
+    atPause: ReadonlySet<string> = new Set(),
+  ): FitnessResult & { records: ModelRecord[]; masks: readonly Uint8Array[] } {
     if (records.length === 0) return { records, masks: [], fitness: [], parts: [], parentPool: [] };
-    const val = this.store.getPredictions(runId, 'val', records.map((m) => m.modelId));
-    const fitness = computeFitness(config.fitness, { modelIds: val.modelIds, valProbs: val.probs, labels: valLabels, numClasses: val.numClasses }, { lambda: config.diversityWeight });
-    return { records, masks: val.masks, ...fitness };
+    const ids = records.map((m) => m.modelId);
+    const finished = ids.filter((id) => !atPause.has(id));
+    const paused = ids.filter((id) => atPause.has(id));
+    const sources = [
+      ...(finished.length > 0 ? [this.store.getPredictions(runId, 'val', finished)] : []),
+      ...(paused.length > 0 ? [this.store.getPausedPredictions(runId, paused)] : []),
+    ];
+    const byId = new Map(sources.flatMap((p) => p.modelIds.map((id, k) => [id, { probs: p.probs[k] as Float32Array, mask: p.masks[k] as Uint8Array }] as const)));
+    const val = ids.map((id) => byId.get(id) as { probs: Float32Array; mask: Uint8Array });
+    const numClasses = sources[0]?.numClasses ?? 0;
+    if (sources.some((p) => p.numClasses !== numClasses)) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: paused and finished models' predictions have different class counts`);
+    const fitness = computeFitness(config.fitness, { modelIds: ids, valProbs: val.map((v) => v.probs), labels: valLabels, numClasses }, { lambda: config.diversityWeight });
+    return { records, masks: val.map((v) => v.mask), ...fitness };
   }
 
   private storeFitness(runId: string, scored: FitnessResult & { records: ModelRecord[] }): void {
@@ -509,6 +535,22 @@ export class Coordinator {
         const last = resumeItem[m] ?? firstItem[m];
         return (models[m] as ModelRecord).status === 'done' && last !== undefined && schedule.isFinished(last) && schedule.endOf(last) <= t;
       });
+    /**
+     * Whom a model starting at t is bred from: the models done by t, and those paused by t (promoted or not, their
+     * resumed segment had not ended by then), scored by their validation predictions at the pause.
+     */
+    const breedingPool = (t: number): BreedingPool => {
+      const done = doneBy(t);
+      const atPause = new Map<number, number>();
+      for (const m of endedModels(t)) {
+        const record = models[m] as ModelRecord;
+        const resumed = resumeItem[m];
+        const stillPaused = resumed === undefined ? record.status === 'paused' : !(schedule.isFinished(resumed) && schedule.endOf(resumed) <= t);
+        const value = curveOfModel(m).find((p) => p.epoch === pauseOf(m))?.valAccuracy;
+        if (stillPaused && !done.includes(m) && value !== undefined && !Number.isNaN(value)) atPause.set(m, value);
+      }
+      return { models: [...done, ...atPause.keys()].sort((a, b) => a - b), atPause };
+    };
     /** The paused model a lane free at t resumes, or null (search/pruners.ts choosePromotion). */
     const promotionAt = (t: number): number | null => {
       if (rung === null) return null;
@@ -638,7 +680,7 @@ export class Coordinator {
         const k = models.length;
         const generation = Math.floor(k / size);
         const position = k % size;
-        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, doneBy(slot.start), generation, position, dataset.val.y);
+        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, breedingPool(slot.start), generation, position, dataset.val.y);
         const members = [...membersOf(generation), arch.id];
         this.store.transaction(() => {
           if (position === 0) this.store.addGeneration(runId, generation, { members });
@@ -682,7 +724,11 @@ export class Coordinator {
     return config.fitness === 'nes' ? done : done.slice(-config.population);
   }
 
-  /** Model k of a steady search (k ≥ population): one child of the models that ended before it starts, from its own seed. */
+  /**
+   * Model k of a steady search (k ≥ population): one child of the models that ended before it starts, from its own
+   * seed. `pool`: those models, finished or (with promotion) paused; a paused one takes part with its validation
+   * predictions and accuracy at the pause, whatever became of it later.
+   */
   private breedSteady(
     runId: string,
     config: SearchConfig,
@@ -690,23 +736,23 @@ export class Coordinator {
     space: ReturnType<typeof searchSpace>,
     models: readonly ModelRecord[],
     archs: readonly (ArchConfig | null)[],
-    ended: readonly number[],
+    pool: BreedingPool,
     generation: number,
     position: number,
     valLabels: Int32Array,
   ): ArchConfig {
     const rng = new Rng(deriveSeed(config.seed, 'steady-child', generation * config.population + position));
-    const done = ended.filter((i) => (models[i] as ModelRecord).status === 'done' && archs[i]);
-    // Nothing finished yet (everything so far pruned or failed): a fresh random config.
-    if (done.length === 0) return randomConfig(`g${generation}-${position}`, task, rng, space);
-    const population = this.steadyPopulation(config, done.map((i) => models[i] as ModelRecord));
-    const scored = this.score(runId, config, population, valLabels);
+    const parents = pool.models.filter((i) => ((models[i] as ModelRecord).status === 'done' || pool.atPause.has(i)) && archs[i]);
+    // Nothing finished or paused yet (everything so far pruned or failed): a fresh random config.
+    if (parents.length === 0) return randomConfig(`g${generation}-${position}`, task, rng, space);
+    const population = this.steadyPopulation(config, parents.map((i) => models[i] as ModelRecord));
+    const atPause = new Set([...pool.atPause.keys()].map((i) => (models[i] as ModelRecord).modelId));
+    const scored = this.score(runId, config, population, valLabels, atPause);
     this.storeFitness(runId, scored);
-    const individuals: Individual[] = population.map((m, j) => ({
-      config: archs[models.indexOf(m)] as ArchConfig,
-      valAccuracy: m.valAccuracy ?? 0,
-      valMask: scored.masks[j] as Uint8Array,
-    }));
+    const individuals: Individual[] = population.map((m, j) => {
+      const i = models.indexOf(m);
+      return { config: archs[i] as ArchConfig, valAccuracy: pool.atPause.get(i) ?? m.valAccuracy ?? 0, valMask: scored.masks[j] as Uint8Array };
+    });
     const [child] = nextGeneration(individuals, rng, {
       fitness: scored.fitness,
       parentPool: scored.parentPool,
@@ -831,8 +877,8 @@ export class Coordinator {
       // A resumed segment's curve starts at epoch 0 (the whole history); it trained from the pause on.
       budget?.spend((epochsRun(result.metrics) - (segment.resumeFrom?.epoch ?? 0)) * epochCost(config));
       if (result.paused) {
-        if (segment.pauseAt === undefined) {
-          const message = 'the worker returned a paused run for a job that was not told to pause';
+        if (segment.pauseAt === undefined || result.valMask.length === 0) {
+          const message = segment.pauseAt === undefined ? 'the worker returned a paused run for a job that was not told to pause' : 'the worker returned a paused run without its validation predictions';
           this.store.markModelFailed(runId, model.modelId, message);
           this.emit({ kind: 'model-failed', modelId: model.modelId, error: message, attempts: model.attempts });
           return;
@@ -845,6 +891,9 @@ export class Coordinator {
           epoch: segment.pauseAt,
           weights: result.weights,
           state: result.paused,
+          valProbs: result.valProbs,
+          valMask: result.valMask,
+          numClasses: result.numClasses,
         });
         this.emit({ kind: 'model-paused', modelId: model.modelId, epoch: segment.pauseAt, valAccuracy: result.valAccuracy, trainMs: result.trainMs });
         return;

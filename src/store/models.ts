@@ -98,6 +98,9 @@ export function markModelPaused(s: StoreDb, runId: string, modelId: string, paus
   s.writable('mark a model paused');
   const metrics = toJson(parseEpochMetrics(paused.metrics, `model ${modelId}: paused metrics`));
   if (!(Number.isFinite(paused.epoch) && paused.epoch > 0)) throw storeError(`model ${modelId}: a pause point must be a positive number of epochs, got ${paused.epoch}`);
+  if (!(Number.isInteger(paused.numClasses) && paused.numClasses > 0) || paused.valProbs.length !== paused.valMask.length * paused.numClasses) {
+    throw storeError(`model ${modelId}: paused validation probabilities hold ${paused.valProbs.length} numbers, expected ${paused.valMask.length} samples × ${paused.numClasses} classes`);
+  }
   return s.transaction(() => {
     const info = s
       .stmt(
@@ -107,10 +110,12 @@ export function markModelPaused(s: StoreDb, runId: string, modelId: string, paus
       )
       .run(metrics, paused.valAccuracy ?? null, paused.trainMs ?? null, paused.worker ?? null, s.now(), runId, modelId);
     if (!changedOrFinal(s, info, runId, modelId)) return false;
+    const buffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     s.stmt(
-      `INSERT INTO paused_models (run_id, model_id, epoch, weights, state) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (run_id, model_id) DO UPDATE SET epoch = excluded.epoch, weights = excluded.weights, state = excluded.state`,
-    ).run(runId, modelId, paused.epoch, Buffer.from(paused.weights.buffer, paused.weights.byteOffset, paused.weights.byteLength), Buffer.from(paused.state.buffer, paused.state.byteOffset, paused.state.byteLength));
+      `INSERT INTO paused_models (run_id, model_id, epoch, weights, state, num_classes, val_probs, val_mask) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, model_id) DO UPDATE SET epoch = excluded.epoch, weights = excluded.weights, state = excluded.state,
+         num_classes = excluded.num_classes, val_probs = excluded.val_probs, val_mask = excluded.val_mask`,
+    ).run(runId, modelId, paused.epoch, buffer(paused.weights), buffer(paused.state), paused.numClasses, encodeFloat32(paused.valProbs), packMask(paused.valMask));
     return true;
   });
 }
@@ -134,7 +139,7 @@ export function releasePausedState(s: StoreDb, runId: string, modelId: string): 
 export function listPausedModels(s: StoreDb, runId: string): PausedRecord[] {
   const rows = s
     .stmt(
-      `SELECT p.* FROM paused_models p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
+      `SELECT p.model_id, p.epoch, p.weights, p.state, p.resume_item FROM paused_models p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
        WHERE p.run_id = ? ORDER BY m.generation, m.rowid`,
     )
     .all(runId) as Row[];
@@ -148,6 +153,28 @@ export function listPausedModels(s: StoreDb, runId: string): PausedRecord[] {
       resumeItem: row.resume_item === null ? null : num(row, 'resume_item'),
     }),
   );
+}
+
+/**
+ * The validation predictions of paused (or once paused) models at their pause, in the order of `modelIds`, as
+ * getPredictions gives a split's (probabilities and correctness masks).
+ */
+export function getPausedPredictions(s: StoreDb, runId: string, modelIds: readonly string[]): SplitPredictions {
+  const read = s.stmt('SELECT num_classes, val_probs, val_mask FROM paused_models WHERE run_id = ? AND model_id = ?');
+  const rows = modelIds.map((id) => {
+    const row = read.get(runId, id) as Row | undefined;
+    if (!row) throw storeError(`no paused predictions for model ${id} in run ${runId}`);
+    return row;
+  });
+  const numClasses = rows[0] ? num(rows[0], 'num_classes') : 0;
+  const probs = rows.map((r) => decodeFloat32(blob(r, 'val_probs')));
+  const numSamples = numClasses > 0 ? (probs[0]?.length ?? 0) / numClasses : 0;
+  rows.forEach((row, k) => {
+    if (num(row, 'num_classes') !== numClasses || (probs[k] as Float32Array).length !== numSamples * numClasses) {
+      throw storeError(`run ${runId}: the paused predictions of model ${modelIds[k]} have a different shape`);
+    }
+  });
+  return Object.freeze({ split: 'val' as const, modelIds: [...modelIds], numSamples, numClasses, probs, masks: rows.map((r) => unpackMask(blob(r, 'val_mask'), numSamples)) });
 }
 
 /** After a crash: every model left 'running' goes back to 'pending'. Returns how many. */

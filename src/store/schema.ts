@@ -186,8 +186,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'paused models (promotion-style successive halving): a paused status and the state a paused model resumes from',
     // Rebuilt as in version 2 to widen the status CHECK. paused_models keeps, per paused model, the network and the
-    // training state it resumes from (cleared once it ends) and, once promoted, the steady schedule's item index of
-    // its resumed segment, which a resumed run replays.
+    // training state it resumes from (cleared once it ends), its validation predictions at the pause (encoded as the
+    // predictions table's; a search breeds from paused models too) and, once promoted, the steady schedule's item
+    // index of its resumed segment, which a resumed run replays.
     sql: `
       CREATE TABLE models_v3 (
         run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -228,6 +229,9 @@ export const MIGRATIONS: readonly Migration[] = [
         weights      BLOB,
         state        BLOB,
         resume_item  INTEGER,
+        num_classes  INTEGER NOT NULL,
+        val_probs    BLOB NOT NULL,
+        val_mask     BLOB NOT NULL,
         PRIMARY KEY (run_id, model_id),
         FOREIGN KEY (run_id, model_id) REFERENCES models(run_id, model_id) ON DELETE CASCADE
       );

@@ -185,6 +185,9 @@ export class Store {
   listPausedModels(runId: string): PausedRecord[] {
     return models.listPausedModels(this.s, runId);
   }
+  getPausedPredictions(runId: string, modelIds: readonly string[]): SplitPredictions {
+    return models.getPausedPredictions(this.s, runId, modelIds);
+  }
   resetRunningModels(runId: string): number {
     return models.resetRunningModels(this.s, runId);
   }

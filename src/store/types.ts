@@ -146,7 +146,7 @@ export interface PrunedModel {
   readonly worker?: string;
 }
 
-/** A paused model: its curve up to the pause and what a resumed job goes on from. */
+/** A paused model: its curve up to the pause, what a resumed job goes on from, and its validation predictions there. */
 export interface PausedModel extends PrunedModel {
   /** Where it paused (epochs). */
   readonly epoch: number;
@@ -154,6 +154,10 @@ export interface PausedModel extends PrunedModel {
   readonly weights: Uint8Array;
   /** Its training state (engine/train/state.ts encodeTrainState). */
   readonly state: Uint8Array;
+  /** Its validation predictions at the pause, as a result's (none: empty), and the class count they are over. */
+  readonly valProbs: Float32Array;
+  readonly valMask: Uint8Array;
+  readonly numClasses: number;
 }
 
 /** What the store keeps of a paused (or once paused) model. */

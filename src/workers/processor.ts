@@ -77,9 +77,14 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   });
   if (pruned) return prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started);
   if (paused) {
-    // Like a pruned result (a curve, no predictions), plus what a later job resumes from: the network and the state.
+    // Like a pruned result (a curve, no test predictions), plus what a later job resumes from (the network and the
+    // state) and its validation predictions at the pause, which a search breeds paused models by (NES fitness).
+    const valEval: Evaluation = evaluate(network, validation);
+    assertFiniteProbabilities(job, valEval.probabilities);
     return {
       ...prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started),
+      valProbs: valEval.probabilities,
+      valMask: valEval.correctnessMask,
       weights: encodeJobModel(network, job, dataset, resume?.inherited ?? {}),
       weightsFormat: 'loom',
       paused: encodeTrainState(paused),

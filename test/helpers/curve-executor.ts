@@ -52,14 +52,6 @@ export class CurveExecutor implements Executor {
       onProgress?.({ modelId: job.modelId, epoch, epochs: job.training.epochs, loss: 1 - valAccuracy, valAccuracy });
     }
     const c = data.numClasses;
-    if (metrics.at(-1)?.epoch === pauseAt) {
-      // Paused: a curve and the state to go on from, no predictions (as processor.ts returns it).
-      return {
-        modelId: job.modelId, metrics, valProbs: new Float32Array(0), testProbs: new Float32Array(0), valMask: new Uint8Array(0),
-        testMask: new Uint8Array(0), weights: new Uint8Array(8), paramCount: 10, trainMs: metrics.length, worker: 'curve',
-        valAccuracy: best, testAccuracy: Number.NaN, numClasses: c, paused: new Uint8Array(new Float64Array([pauseAt]).buffer),
-      };
-    }
     const probs = (y: Int32Array): [Float32Array, Uint8Array] => {
       const p = new Float32Array(y.length * c).fill(0.1 / c);
       const mask = new Uint8Array(y.length);
@@ -71,6 +63,14 @@ export class CurveExecutor implements Executor {
       return [p, mask];
     };
     const [valProbs, valMask] = probs(data.val.y);
+    if (metrics.at(-1)?.epoch === pauseAt) {
+      // Paused: a curve, the state to go on from and validation predictions, no test ones (as processor.ts returns it).
+      return {
+        modelId: job.modelId, metrics, valProbs, testProbs: new Float32Array(0), valMask, testMask: new Uint8Array(0),
+        weights: new Uint8Array(8), paramCount: 10, trainMs: metrics.length, worker: 'curve', valAccuracy: best,
+        testAccuracy: Number.NaN, numClasses: c, paused: new Uint8Array(new Float64Array([pauseAt]).buffer),
+      };
+    }
     const [testProbs, testMask] = probs(data.test.y);
     const acc = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0) / m.length;
     return {

@@ -275,8 +275,10 @@ describe('steady-state search with promotion (pruner.promote)', () => {
     const firstJobs = first.jobs.filter((j) => !j.resumeFrom);
     expect(firstJobs.every((j) => j.pauseAt === 3 && (j.stopBelow ?? []).every((t) => t.epoch < 3))).toBe(true);
     expect(firstJobs.some((j) => (j.stopBelow ?? []).length > 0)).toBe(true);
-    // Promoted models are parents: children were bred from them.
-    expect(models.some((m) => m.parentIds.some((p) => promoted.includes(p)))).toBe(true);
+    // Paused models are parents too (by their predictions at the pause), promoted or not.
+    const parents = new Set(models.flatMap((m) => m.parentIds));
+    expect(promoted.some((id) => parents.has(id))).toBe(true);
+    expect(paused.some((p) => p.resumeItem === null && parents.has(p.modelId))).toBe(true);
     run.store.close();
     for (const executor of [jittered(3, 2), jittered(1, 3), new CurveExecutor(2)]) {
       const again = await steadyRun(config, executor);

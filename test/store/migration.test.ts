@@ -79,6 +79,8 @@ describe('migration 2', () => {
 });
 
 describe('migration 3: paused models', () => {
+  const noPredictions = { valProbs: new Float32Array(0), valMask: new Uint8Array(0), numClasses: 3 };
+
   it('keeps a version-2 database whole (fitness parts included) and accepts the paused status', () => {
     const path = join(dir, 'v2.db');
     const db = new Database(path);
@@ -94,7 +96,7 @@ describe('migration 3: paused models', () => {
     expect(store.getModel('r', 'm1')).toMatchObject({ status: 'done', fitness: 0.5, fitnessParts: { gain: 0.5 } });
     expect(store.getWeights('r', 'm1')?.bytes).toEqual(new Uint8Array([4, 5])); // not cascaded away by the rebuild
     const curve = [{ epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: 0.6, valAccuracy: 0.79, lr: 0.01, ms: 4 }];
-    expect(store.markModelPaused('r', 'm2', { metrics: curve, valAccuracy: 0.79, epoch: 2, weights: new Uint8Array([1]), state: new Uint8Array([2, 3]) })).toBe(true);
+    expect(store.markModelPaused('r', 'm2', { metrics: curve, valAccuracy: 0.79, epoch: 2, weights: new Uint8Array([1]), state: new Uint8Array([2, 3]), ...noPredictions })).toBe(true);
     expect(store.countModels('r')).toMatchObject({ done: 1, paused: 1 });
     store.close();
   });
@@ -104,7 +106,10 @@ describe('migration 3: paused models', () => {
     store.createRun({ id: 'r', config: {}, seed: 1, dataRef: 'iris', dataChecksum: 'c', codeVersion: 'v' });
     store.addModels('r', ['a', 'b', 'c'].map((modelId) => ({ modelId, generation: 0, arch: {} })));
     const curve = [{ epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: 0.6, valAccuracy: 0.79, lr: 0.01, ms: 4 }];
-    const pause = (id: string, state: number[]): boolean => store.markModelPaused('r', id, { metrics: curve, valAccuracy: 0.79, trainMs: 50, epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array(state) });
+    // Validation predictions at the pause: 2 samples × 3 classes, distinct per model.
+    const predictions = (state: number[]) => ({ valProbs: new Float32Array([0.1, 0.7, 0.2, 0.5, 0.25, 0.25].map((p) => p + (state[0] ?? 0) / 100)), valMask: new Uint8Array([1, state.length % 2]), numClasses: 3 });
+    const pause = (id: string, state: number[]): boolean =>
+      store.markModelPaused('r', id, { metrics: curve, valAccuracy: 0.79, trainMs: 50, epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array(state), ...predictions(state) });
     // Paused in another order than the models were added: listed in the models' order.
     store.markModelRunning('r', 'b');
     expect(pause('b', [1, 2])).toBe(true);
@@ -114,6 +119,13 @@ describe('migration 3: paused models', () => {
       { modelId: 'a', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([3]), resumeItem: null },
       { modelId: 'b', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([1, 2]), resumeItem: null },
     ]);
+    // Their validation predictions come back exactly, in the order asked for.
+    const read = store.getPausedPredictions('r', ['b', 'a']);
+    expect(read.modelIds).toEqual(['b', 'a']);
+    expect([read.numSamples, read.numClasses]).toEqual([2, 3]);
+    expect(read.probs).toEqual([predictions([1, 2]).valProbs, predictions([3]).valProbs]);
+    expect(read.masks).toEqual([new Uint8Array([1, 0]), new Uint8Array([1, 1])]);
+    expect(() => store.getPausedPredictions('r', ['c'])).toThrow(/no paused predictions for model c/);
     // Not final: a crash while it waits leaves it paused; promoted, it runs again.
     expect(store.resetRunningModels('r')).toBe(0);
     store.markModelPromoted('r', 'b', 7);
@@ -125,7 +137,8 @@ describe('migration 3: paused models', () => {
     // A final model is not paused again.
     expect(store.markModelPruned('r', 'a', { metrics: curve })).toBe(true);
     expect(pause('a', [4])).toBe(false);
-    expect(() => store.markModelPaused('r', 'c', { metrics: curve, epoch: 0, weights: new Uint8Array(1), state: new Uint8Array(1) })).toThrow(/pause point must be a positive number/);
+    expect(() => store.markModelPaused('r', 'c', { metrics: curve, epoch: 0, weights: new Uint8Array(1), state: new Uint8Array(1), ...noPredictions })).toThrow(/pause point must be a positive number/);
+    expect(() => store.markModelPaused('r', 'c', { metrics: curve, epoch: 2, weights: new Uint8Array(1), state: new Uint8Array(1), valProbs: new Float32Array(5), valMask: new Uint8Array(2), numClasses: 3 })).toThrow(/hold 5 numbers, expected 2 samples × 3 classes/);
     store.close();
   });
 });

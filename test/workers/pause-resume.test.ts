@@ -36,14 +36,18 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('a job that pauses and a job that resumes it', () => {
-  it('pause mid-epoch: the curve ends with the validation there, no predictions, the network and the state to go on from', async () => {
+  it('pause mid-epoch: the curve ends with the validation there, validation predictions (no test ones), the network and the state to go on from', async () => {
     const paused = await processJob({ ...job, pauseAt: 0.5 }, data, { worker: 'test' });
     expect(paused.paused).toBeInstanceOf(Uint8Array);
     expect(paused.metrics.map((m) => m.epoch)).toEqual([0.5]);
     expect(paused.valAccuracy).toBe(paused.metrics[0]?.valAccuracy);
     expect(paused.valAccuracy).toBeGreaterThan(0);
     expect(Number.isFinite(paused.metrics[0]?.loss)).toBe(true);
-    expect(paused.valProbs.length).toBe(0);
+    // Validation predictions of the network at the pause: the accuracy they give is the curve's point there.
+    expect(paused.valProbs.length).toBe(data.val.y.length * data.numClasses);
+    expect(paused.valMask.length).toBe(data.val.y.length);
+    expect(paused.valMask.reduce((a, b) => a + b, 0) / paused.valMask.length).toBeCloseTo(paused.valAccuracy, 12);
+    expect([paused.testProbs.length, paused.testMask.length]).toEqual([0, 0]);
     expect(Number.isNaN(paused.testAccuracy)).toBe(true);
     expect(decodeLoomModel(paused.weights).network.paramCount()).toBe(straight.paramCount);
     const state = decodeTrainState(paused.paused as Uint8Array);
