@@ -628,8 +628,8 @@ export class Coordinator {
       const pause = pauseOf(m);
       let segment: Segment = pause === null ? {} : { pauseAt: pause };
       if (resumed) {
-        const from = this.store.listPausedModels(runId).find((p) => p.modelId === record.modelId);
-        if (!from?.weights || !from.state || pause === null) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} was promoted but its paused state is not stored`);
+        const from = this.store.getPausedState(runId, record.modelId);
+        if (!from || pause === null) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} was promoted but its paused state is not stored`);
         segment = { resumeFrom: { weights: from.weights, state: from.state, epoch: pause, trainMs: record.trainMs ?? 0 } };
       }
       const run: Promise<void> = this.trainOne(runId, config, dataRef, record, resumed ? [] : stops[m], budget, (progress) => {

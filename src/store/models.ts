@@ -3,7 +3,7 @@ import { decodeFloat32, encodeFloat32, packMask, unpackMask } from './codec.js';
 import { storeError, type StoreDb } from './db.js';
 import { checkFitnessParts, parseEpochMetrics, toJson } from './json.js';
 import { blob, modelFromRow, num, str, type Row } from './rows.js';
-import type { ModelRecord, ModelResult, ModelStatus, NewModel, PausedModel, PausedRecord, PredictionSplit, PrunedModel, SplitPredictions, WeightsRecord } from './types.js';
+import type { ModelRecord, ModelResult, ModelStatus, NewModel, PausedModel, PausedRecord, PausedState, PredictionSplit, PrunedModel, SplitPredictions, WeightsRecord } from './types.js';
 
 /**
  * A run's models and their results: status transitions, the idempotent result write (row + predictions +
@@ -139,20 +139,24 @@ export function releasePausedState(s: StoreDb, runId: string, modelId: string): 
 export function listPausedModels(s: StoreDb, runId: string): PausedRecord[] {
   const rows = s
     .stmt(
-      `SELECT p.model_id, p.epoch, p.weights, p.state, p.resume_item FROM paused_models p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
+      `SELECT p.model_id, p.epoch, p.state IS NOT NULL AS resumable, p.resume_item FROM paused_models p JOIN models m ON m.run_id = p.run_id AND m.model_id = p.model_id
        WHERE p.run_id = ? ORDER BY m.generation, m.rowid`,
     )
     .all(runId) as Row[];
-  const optionalBlob = (row: Row, key: string): Uint8Array | null => (row[key] === null ? null : new Uint8Array(blob(row, key)));
   return rows.map((row) =>
     Object.freeze({
       modelId: str(row, 'model_id'),
       epoch: num(row, 'epoch'),
-      weights: optionalBlob(row, 'weights'),
-      state: optionalBlob(row, 'state'),
+      resumable: num(row, 'resumable') === 1,
       resumeItem: row.resume_item === null ? null : num(row, 'resume_item'),
     }),
   );
+}
+
+/** The network and training state a paused model resumes from; undefined once dropped (it ended) or never paused. */
+export function getPausedState(s: StoreDb, runId: string, modelId: string): PausedState | undefined {
+  const row = s.stmt('SELECT weights, state FROM paused_models WHERE run_id = ? AND model_id = ? AND state IS NOT NULL').get(runId, modelId) as Row | undefined;
+  return row ? Object.freeze({ weights: new Uint8Array(blob(row, 'weights')), state: new Uint8Array(blob(row, 'state')) }) : undefined;
 }
 
 /**

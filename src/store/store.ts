@@ -24,6 +24,7 @@ import type {
   PredictionSplit,
   PausedModel,
   PausedRecord,
+  PausedState,
   PrunedModel,
   RunEvent,
   RunLease,
@@ -184,6 +185,9 @@ export class Store {
   }
   listPausedModels(runId: string): PausedRecord[] {
     return models.listPausedModels(this.s, runId);
+  }
+  getPausedState(runId: string, modelId: string): PausedState | undefined {
+    return models.getPausedState(this.s, runId, modelId);
   }
   getPausedPredictions(runId: string, modelIds: readonly string[]): SplitPredictions {
     return models.getPausedPredictions(this.s, runId, modelIds);

@@ -160,15 +160,20 @@ export interface PausedModel extends PrunedModel {
   readonly numClasses: number;
 }
 
-/** What the store keeps of a paused (or once paused) model. */
+/** What the store keeps of a paused (or once paused) model, its network and state aside (getPausedState). */
 export interface PausedRecord {
   readonly modelId: string;
   readonly epoch: number;
-  /** The network and state to resume from; null once the model has ended (done, failed, pruned). */
-  readonly weights: Uint8Array | null;
-  readonly state: Uint8Array | null;
+  /** Whether its network and state are still stored: dropped once the model has ended (done, failed, pruned). */
+  readonly resumable: boolean;
   /** Once promoted: the item index of its resumed segment in the run's steady schedule. */
   readonly resumeItem: number | null;
+}
+
+/** The network (a Loom model file) and training state a paused model resumes from. */
+export interface PausedState {
+  readonly weights: Uint8Array;
+  readonly state: Uint8Array;
 }
 
 /** All done models' predictions on one split, aligned: probs[k] and masks[k] belong to modelIds[k]. */

@@ -266,7 +266,7 @@ describe('steady-state search with promotion (pruner.promote)', () => {
     }
     // No model is left paused, and no paused state is kept once a model has ended.
     expect(models.some((m) => m.status === 'paused')).toBe(false);
-    expect(paused.every((p) => p.weights === null && p.state === null)).toBe(true);
+    expect(paused.every((p) => !p.resumable && run.store.getPausedState('s', p.modelId) === undefined)).toBe(true);
     // A promoted model's second job went on from its pause, with its stored state and no thresholds.
     const resumedJobs = first.jobs.filter((j) => j.resumeFrom);
     expect(resumedJobs.map((j) => j.modelId).sort()).toEqual([...promoted].sort());

@@ -116,9 +116,11 @@ describe('migration 3: paused models', () => {
     expect(pause('a', [3])).toBe(true);
     expect(store.getModel('r', 'b')).toMatchObject({ status: 'paused', metrics: curve, valAccuracy: 0.79, trainMs: 50 });
     expect(store.listPausedModels('r')).toEqual([
-      { modelId: 'a', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([3]), resumeItem: null },
-      { modelId: 'b', epoch: 2, weights: new Uint8Array([9]), state: new Uint8Array([1, 2]), resumeItem: null },
+      { modelId: 'a', epoch: 2, resumable: true, resumeItem: null },
+      { modelId: 'b', epoch: 2, resumable: true, resumeItem: null },
     ]);
+    expect(store.getPausedState('r', 'b')).toEqual({ weights: new Uint8Array([9]), state: new Uint8Array([1, 2]) });
+    expect(store.getPausedState('r', 'c')).toBeUndefined();
     // Their validation predictions come back exactly, in the order asked for.
     const read = store.getPausedPredictions('r', ['b', 'a']);
     expect(read.modelIds).toEqual(['b', 'a']);
@@ -133,7 +135,8 @@ describe('migration 3: paused models', () => {
     expect(() => store.markModelPromoted('r', 'c', 8)).toThrow(/not a paused model waiting for promotion/);
     expect(store.markModelRunning('r', 'b')).toBe(true);
     store.releasePausedState('r', 'b');
-    expect(store.listPausedModels('r')[1]).toEqual({ modelId: 'b', epoch: 2, weights: null, state: null, resumeItem: 7 });
+    expect(store.listPausedModels('r')[1]).toEqual({ modelId: 'b', epoch: 2, resumable: false, resumeItem: 7 });
+    expect(store.getPausedState('r', 'b')).toBeUndefined();
     // A final model is not paused again.
     expect(store.markModelPruned('r', 'a', { metrics: curve })).toBe(true);
     expect(pause('a', [4])).toBe(false);
