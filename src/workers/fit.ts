@@ -5,7 +5,7 @@ import type { Network } from '../engine/network.js';
 import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
 import { reportsSteps, trainWithMode } from '../engine/train/modes.js';
 import type { EpochMetrics, StepProgress, TrainState } from '../engine/train/index.js';
-import { evaluate, type Dataset } from '../engine/eval.js';
+import { evaluate, type Dataset, type Evaluation } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
 import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
 import type { ModelResult } from '../store/types.js';
@@ -43,8 +43,11 @@ export interface Fit {
   readonly pruned: boolean;
   /** The fitted temperature, or null when `settings.calibration` is 'none' (or the run paused). */
   readonly calibration: Calibration | null;
-  /** Where `pauseAt` stopped the run (its curve then ends with the validation at the pause point). */
-  readonly paused?: TrainState;
+  /**
+   * Where `pauseAt` stopped the run (its curve then ends with the validation at the pause point), with the network's
+   * validation there: its predictions, which a search breeds paused models by.
+   */
+  readonly paused?: { readonly state: TrainState; readonly validation: Evaluation };
 }
 
 /**
@@ -116,18 +119,18 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
   const history = [...epochs, ...checks].sort((a, b) => a.epoch - b.epoch);
   const pruned = pruning?.signal.aborted ?? false;
   if (trained.paused && !pruned) {
-    // The paused model's value at the pause: what decides whether it goes on. A pause at an epoch's end has it
-    // already (that epoch's validation), as has one at a pruning rung.
+    // The paused model's value at the pause: what decides whether it goes on. A pause at an epoch's end has it in
+    // the curve already (that epoch's validation), as has one at a pruning rung; its predictions are scored here.
     const at = Math.min(options.pauseAt ?? Infinity, settings.epochs);
+    const started = performance.now();
+    const scored = evaluate(network, validation);
     if (!history.some((m) => m.epoch === at && m.valAccuracy !== undefined)) {
-      const started = performance.now();
-      const scored = evaluate(network, validation);
       const { partial, rowsDone } = trained.paused;
       const point = { epoch: at, loss: rowsDone > 0 ? partial.lossSum / rowsDone : Number.NaN, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
       history.push(point);
       options.onEpoch?.(point);
     }
-    return { history, pruned: false, calibration: null, paused: trained.paused };
+    return { history, pruned: false, calibration: null, paused: { state: trained.paused, validation: scored } };
   }
   // A pruned network is no ensemble candidate (prunedResult): calibrating it would be time spent on nothing.
   const calibration = !pruned && (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;

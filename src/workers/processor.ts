@@ -79,15 +79,14 @@ export async function processJob(job: TrainingJob, dataset: LoadedDataset, optio
   if (paused) {
     // Like a pruned result (a curve, no test predictions), plus what a later job resumes from (the network and the
     // state) and its validation predictions at the pause, which a search breeds paused models by (NES fitness).
-    const valEval: Evaluation = evaluate(network, validation);
-    assertFiniteProbabilities(job, valEval.probabilities);
+    assertFiniteProbabilities(job, paused.validation.probabilities);
     return {
       ...prunedResult(job, history, network.paramCount(), dataset.numClasses, options.worker, started),
-      valProbs: valEval.probabilities,
-      valMask: valEval.correctnessMask,
+      valProbs: paused.validation.probabilities,
+      valMask: paused.validation.correctnessMask,
       weights: encodeJobModel(network, job, dataset, resume?.inherited ?? {}),
       weightsFormat: 'loom',
-      paused: encodeTrainState(paused),
+      paused: encodeTrainState(paused.state),
     };
   }
   const valEval: Evaluation = evaluate(network, validation);
