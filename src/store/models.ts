@@ -79,14 +79,19 @@ export function markModelPending(s: StoreDb, runId: string, modelId: string): bo
  */
 export function markModelPruned(s: StoreDb, runId: string, modelId: string, pruned: PrunedModel): boolean {
   s.writable('mark a model pruned');
-  const metrics = toJson(parseEpochMetrics(pruned.metrics, `model ${modelId}: pruned metrics`));
+  return stopEarly(s, runId, modelId, 'pruned', pruned);
+}
+
+/** A model that stopped before its last epoch (pruned or paused): its status and partial curve; false if already final. */
+function stopEarly(s: StoreDb, runId: string, modelId: string, status: 'pruned' | 'paused', stopped: PrunedModel): boolean {
+  const metrics = toJson(parseEpochMetrics(stopped.metrics, `model ${modelId}: ${status} metrics`));
   const info = s
     .stmt(
-      `UPDATE models SET status = 'pruned', error = NULL, metrics = ?, val_accuracy = COALESCE(?, val_accuracy),
+      `UPDATE models SET status = ?, error = NULL, metrics = ?, val_accuracy = COALESCE(?, val_accuracy),
          train_ms = COALESCE(?, train_ms), worker = COALESCE(?, worker), updated_at = ?
        WHERE run_id = ? AND model_id = ? AND ${FINAL}`,
     )
-    .run(metrics, pruned.valAccuracy ?? null, pruned.trainMs ?? null, pruned.worker ?? null, s.now(), runId, modelId);
+    .run(status, metrics, stopped.valAccuracy ?? null, stopped.trainMs ?? null, stopped.worker ?? null, s.now(), runId, modelId);
   return changedOrFinal(s, info, runId, modelId);
 }
 
@@ -96,20 +101,12 @@ export function markModelPruned(s: StoreDb, runId: string, modelId: string, prun
  */
 export function markModelPaused(s: StoreDb, runId: string, modelId: string, paused: PausedModel): boolean {
   s.writable('mark a model paused');
-  const metrics = toJson(parseEpochMetrics(paused.metrics, `model ${modelId}: paused metrics`));
   if (!(Number.isFinite(paused.epoch) && paused.epoch > 0)) throw storeError(`model ${modelId}: a pause point must be a positive number of epochs, got ${paused.epoch}`);
   if (!(Number.isInteger(paused.numClasses) && paused.numClasses > 0) || paused.valProbs.length !== paused.valMask.length * paused.numClasses) {
     throw storeError(`model ${modelId}: paused validation probabilities hold ${paused.valProbs.length} numbers, expected ${paused.valMask.length} samples × ${paused.numClasses} classes`);
   }
   return s.transaction(() => {
-    const info = s
-      .stmt(
-        `UPDATE models SET status = 'paused', error = NULL, metrics = ?, val_accuracy = COALESCE(?, val_accuracy),
-           train_ms = COALESCE(?, train_ms), worker = COALESCE(?, worker), updated_at = ?
-         WHERE run_id = ? AND model_id = ? AND ${FINAL}`,
-      )
-      .run(metrics, paused.valAccuracy ?? null, paused.trainMs ?? null, paused.worker ?? null, s.now(), runId, modelId);
-    if (!changedOrFinal(s, info, runId, modelId)) return false;
+    if (!stopEarly(s, runId, modelId, 'paused', paused)) return false;
     const buffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     s.stmt(
       `INSERT INTO paused_models (run_id, model_id, epoch, weights, state, num_classes, val_probs, val_mask) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
