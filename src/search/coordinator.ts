@@ -932,7 +932,7 @@ export class Coordinator {
     const parentId = inheritsFrom(config.inherit, arch);
     const stored = parentId === undefined ? undefined : this.store.getWeights(runId, parentId);
     if (!stored || stored.format !== 'loom') return {};
-    return { warmStart: { modelId: stored.modelId, weights: Buffer.from(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.byteLength).toString('base64') } };
+    return { warmStart: { modelId: stored.modelId, weights: base64(stored.bytes) } };
   }
 
   private summarize(runId: string, status: RunSummary['status'], wallMs: number): RunSummary {
