@@ -76,7 +76,8 @@ export interface PrunerSpec {
   /**
    * ASHA in a steady search: the last rung promotes instead of stopping (ASHA's promotion form, Li et al. 2020). A
    * model pauses there with its network and training state kept, and goes on only when promoted: in the top 1/η of
-   * the values recorded at that rung while fewer than 1/η of them have been promoted (search/steady.ts). Default false.
+   * the values recorded at that rung while fewer than 1/η of them have been promoted (choosePromotion below; the steady
+   * schedule that runs it is coordinator.ts searchSteady). Default false.
    */
   readonly promote?: boolean;
 }

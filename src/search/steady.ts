@@ -15,6 +15,10 @@ import type { RungThreshold } from './jobs.js';
  * before s_k. A training model cannot end before its next possible stop (its next pruning rung, or its last epoch),
  * so its lower bound rises with the progress it reports, and most decisions wait for nothing. The result equals the
  * schedule full knowledge of every cost would give (tested), for any real order of job ends and on resume.
+ *
+ * With promotion (pruner.promote) an item of the schedule is either a model's first segment (up to its pause) or a
+ * paused model's resumed segment; both take a lane and have a start, a cost and a lower bound alike. Which one a free
+ * lane gets is decided in coordinator.ts (searchSteady) from what ended by its start.
  */
 
 /** The virtual cost of a model beyond its epochs (building, checking, scoring): a pruned model is never free. */
