@@ -132,6 +132,18 @@ export function calibrateTemperature(network: Network, x: Tensor, labels: Int32A
 }
 
 /**
+ * The outputs `calibrateTemperature` would make the network give, without changing the network: its logits on
+ * held-out data divided by the temperature fitted to them. For a network that goes on training (a paused one) whose
+ * predictions are compared with calibrated ones. Outputs of a network without a logit layer come back unchanged.
+ */
+export function calibratedOutputs(network: Network, logits: Tensor, labels: Int32Array): { readonly output: Tensor; readonly calibration: Calibration } {
+  const c = network.outputShape.reduce((a, b) => a * b, 1);
+  if (logitLayerIndex(network) === null || network.outputShape.length !== 1 || labels.length !== logits.shape[0]) return { output: logits, calibration: { temperature: 1, applied: false } };
+  const temperature = fitTemperature(logits.data, labels, c);
+  return { output: { ...logits, data: logits.data.map((v) => v / temperature) }, calibration: { temperature, applied: true } };
+}
+
+/**
  * Undoes `calibrateTemperature`: multiplies the folded temperature back into the output layer, so the network is
  * again the one training produced. What training goes on from (weight inheritance) must be that network: the
  * calibrated one has its logits rescaled by a factor the optimizer never saw. Returns false (and changes nothing)

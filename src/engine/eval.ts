@@ -70,10 +70,16 @@ export interface Evaluation {
 
 /** Evaluates a network on a data set: see the module comment for how probabilities and labels are read. */
 export function evaluate(network: Network, data: Dataset, opts: EvalOptions = {}): Evaluation {
+  checkTargets(data.y, data.x.shape[0] as number, 'evaluate');
+  return evaluateOutput(network, predict(network, data.x, opts.batchSize ?? 256, opts.backend), data, opts);
+}
+
+/** `evaluate` from the network's outputs on `data`, already predicted (the training loop's validation at a pause). */
+export function evaluateOutput(network: Network, output: Tensor, data: Dataset, opts: Pick<EvalOptions, 'loss'> = {}): Evaluation {
   const samples = data.x.shape[0] as number;
   checkTargets(data.y, samples, 'evaluate');
+  if (output.shape[0] !== samples) throw dataError(`evaluate: ${output.shape[0]} output rows for ${samples} samples`);
   const loss = resolveLoss(network, data.y, opts.loss);
-  const output = predict(network, data.x, opts.batchSize ?? 256, opts.backend);
   const lossValue = loss.compute(output, data.y).loss;
 
   const tensorTarget = isTensorTarget(data.y);

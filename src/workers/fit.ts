@@ -1,11 +1,11 @@
-import { calibrateTemperature, type Calibration } from '../engine/calibration.js';
+import { calibratedOutputs, calibrateTemperature, type Calibration } from '../engine/calibration.js';
 import { LoomError } from '../engine/errors.js';
 import { encodeLoomModel } from '../engine/io/loom-format.js';
 import type { Network } from '../engine/network.js';
 import { labelSmoothingCrossEntropy } from '../engine/train/smoothing.js';
 import { reportsSteps, trainWithMode } from '../engine/train/modes.js';
 import type { EpochMetrics, StepProgress, TrainState } from '../engine/train/index.js';
-import { evaluate, type Dataset, type Evaluation } from '../engine/eval.js';
+import { evaluate, evaluateOutput, predict, type Dataset, type Evaluation } from '../engine/eval.js';
 import type { LoadedDataset } from '../data/index.js';
 import type { JobProgress, TrainingJob, TrainingSettings } from '../search/jobs.js';
 import type { ModelResult } from '../store/types.js';
@@ -120,17 +120,22 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
   const pruned = pruning?.signal.aborted ?? false;
   if (trained.paused && !pruned) {
     // The paused model's value at the pause: what decides whether it goes on. A pause at an epoch's end has it in
-    // the curve already (that epoch's validation), as has one at a pruning rung; its predictions are scored here.
+    // the curve already (that epoch's validation, whose outputs the loop hands over), as has one at a pruning rung;
+    // its predictions are scored here, from those outputs where there are some. They are calibrated as a finished
+    // model's are (the network itself is left as training made it, to go on from), so that a search comparing
+    // paused and finished models by validation log-loss compares what they know, not how sure they are.
     const at = Math.min(options.pauseAt ?? Infinity, settings.epochs);
     const started = performance.now();
-    const scored = evaluate(network, validation);
+    const output = trained.validationAtPause ?? predict(network, validation.x);
+    const scored = evaluateOutput(network, output, validation);
+    const calibrated = (settings.calibration ?? 'temperature') === 'temperature' ? evaluateOutput(network, calibratedOutputs(network, output, validation.y).output, validation) : scored;
     if (!history.some((m) => m.epoch === at && m.valAccuracy !== undefined)) {
       const { partial, rowsDone } = trained.paused;
       const point = { epoch: at, loss: rowsDone > 0 ? partial.lossSum / rowsDone : Number.NaN, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
       history.push(point);
       options.onEpoch?.(point);
     }
-    return { history, pruned: false, calibration: null, paused: { state: trained.paused, validation: scored } };
+    return { history, pruned: false, calibration: null, paused: { state: trained.paused, validation: calibrated } };
   }
   // A pruned network is no ensemble candidate (prunedResult): calibrating it would be time spent on nothing.
   const calibration = !pruned && (settings.calibration ?? 'temperature') === 'temperature' ? calibrateTemperature(network, validation.x, validation.y) : null;

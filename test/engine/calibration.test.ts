@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrateTemperature, fitTemperature, laplaceSmoothing, temperatureLogLoss, uncalibrate } from '../../src/engine/calibration.js';
+import { calibratedOutputs, calibrateTemperature, fitTemperature, laplaceSmoothing, temperatureLogLoss, uncalibrate } from '../../src/engine/calibration.js';
 import { evaluate, predict } from '../../src/engine/eval.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
@@ -108,6 +108,24 @@ describe('calibrateTemperature on a network', () => {
     expect(uncalibrate(withSoftmax, 2)).toBe(false);
     expect(withSoftmax.params().map((p) => Float32Array.from(p.value))).toEqual(before);
     expect(() => uncalibrate(net, 0)).toThrow(/temperature/);
+  });
+
+  it('calibratedOutputs gives the outputs calibration would, leaving the network as it is', () => {
+    const net = new Network(sequentialNetworkSpec([4], layers), new Rng(4));
+    for (const p of net.layers[1]?.params() ?? []) for (let i = 0; i < p.value.length; i++) p.value[i] = (p.value[i] as number) * 8;
+    const { x, y } = data(4);
+    const trained = net.params().map((p) => Float32Array.from(p.value));
+    const { output, calibration } = calibratedOutputs(net, predict(net, x), y);
+    expect(net.params().map((p) => Float32Array.from(p.value))).toEqual(trained);
+    expect(calibration.applied).toBe(true);
+    expect(calibration.temperature).toBeGreaterThan(1);
+    const folded = calibrateTemperature(net, x, y);
+    expect(folded.temperature).toBe(calibration.temperature);
+    const scaled = predict(net, x).data;
+    output.data.forEach((z, i) => expect(z).toBeCloseTo(scaled[i] as number, 5));
+    const withSoftmax = new Network(sequentialNetworkSpec([4], [...layers, { type: 'softmax' } as LayerSpec]), new Rng(2));
+    const probs = predict(withSoftmax, x);
+    expect(calibratedOutputs(withSoftmax, probs, y)).toEqual({ output: probs, calibration: { temperature: 1, applied: false } });
   });
 
   it('leaves a network that ends in a softmax layer unchanged', () => {

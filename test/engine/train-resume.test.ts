@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
+import { evaluate, evaluateOutput, predict } from '../../src/engine/eval.js';
 import { decodeLoomModel, encodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -72,6 +73,9 @@ describe('pausing and resuming training', () => {
     expect(atOne.history.map((m) => m.epoch)).toEqual([1]);
     expect(atOne.history[0]?.valAccuracy).toBe(reference.history[0]?.valAccuracy);
     expect(atOne.paused).toMatchObject({ epoch: 2, rowsDone: 0, step: 12 });
+    // That epoch's validation outputs come with the pause: the paused network's, scored as evaluate scores it.
+    expect(Array.from(atOne.validationAtPause?.data ?? [])).toEqual(Array.from(predict(network, validation.x).data));
+    expect(evaluateOutput(network, atOne.validationAtPause as Tensor, validation)).toEqual(evaluate(network, validation));
 
     let state = atOne.paused as TrainState;
     for (const pauseAt of [1.5, 2.9]) {
@@ -81,6 +85,8 @@ describe('pausing and resuming training', () => {
       state = next.paused as TrainState;
     }
     expect(state).toMatchObject({ epoch: 3, rowsDone: 88 });
+    // Mid-epoch pauses validate nothing there: no outputs handed over.
+    expect(train(net(), data, { ...options, pauseAt: 0.3 }).validationAtPause).toBeUndefined();
     ({ network, state } = carry(network, state));
     const last = train(network, data, { ...options, resume: state });
     expect(weights(network)).toEqual(weights(straight));

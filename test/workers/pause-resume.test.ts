@@ -1,6 +1,9 @@
 import type { SandboxedJob } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type LoadedDataset } from '../../src/data/index.js';
+import { splitTensors } from '../../src/data/tensors.js';
+import { calibrateTemperature } from '../../src/engine/calibration.js';
+import { evaluate } from '../../src/engine/eval.js';
 import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { decodeTrainState } from '../../src/engine/train/state.js';
 import { finishConfig } from '../../src/search/arch.js';
@@ -49,6 +52,16 @@ describe('a job that pauses and a job that resumes it', () => {
     expect(paused.valMask.reduce((a, b) => a + b, 0) / paused.valMask.length).toBeCloseTo(paused.valAccuracy, 12);
     expect([paused.testProbs.length, paused.testMask.length]).toEqual([0, 0]);
     expect(Number.isNaN(paused.testAccuracy)).toBe(true);
+    // Calibrated as a finished model's are (the search compares the two by log-loss), while the network kept for
+    // the resume is the one training made: its own probabilities differ, and calibrating a copy gives the same ones.
+    const network = decodeLoomModel(paused.weights).network;
+    const validation = splitTensors(data, data.val);
+    const raw = evaluate(network, validation);
+    expect(Array.from(raw.probabilities)).not.toEqual(Array.from(paused.valProbs));
+    const { temperature } = calibrateTemperature(network, validation.x, validation.y);
+    expect(temperature).not.toBeCloseTo(1, 2);
+    const calibrated = evaluate(network, validation).probabilities;
+    paused.valProbs.forEach((p, i) => expect(p).toBeCloseTo(calibrated[i] as number, 5));
     expect(decodeLoomModel(paused.weights).network.paramCount()).toBe(straight.paramCount);
     const state = decodeTrainState(paused.paused as Uint8Array);
     expect(state.epoch).toBe(1);

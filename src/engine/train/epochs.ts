@@ -143,6 +143,7 @@ export function runEpochs(
   let steps = resume ? resume.step - resume.partial.steps : 0;
   let stopReason: TrainResult['stopReason'] = 'completed';
   let paused: TrainState | undefined;
+  let validated: { readonly epoch: number; readonly output: Tensor } | undefined;
   const pauseHere = (epoch: number, rowsDone: number, partial: EpochPartial): TrainState => {
     if (!pausable) throw configError('pauseAt', 'pausing needs training mode "normal"'); // checked above; for the types
     return {
@@ -196,7 +197,9 @@ export function runEpochs(
     let valAccuracy: number | undefined;
     if (options.validation && (epoch % validateEvery === 0 || epoch === epochs)) {
       const val = options.validation;
-      const scored = scoreOutputs(predict(network, val.x, options.evalBatchSize ?? 256, options.backend), val.y, loss);
+      const output = predict(network, val.x, options.evalBatchSize ?? 256, options.backend);
+      validated = { epoch, output };
+      const scored = scoreOutputs(output, val.y, loss);
       valLoss = scored.loss;
       valAccuracy = scored.accuracy;
       const value = higher ? valAccuracy : valLoss;
@@ -223,12 +226,16 @@ export function runEpochs(
     }
   }
 
-  if (rule && snapshot && bestEpoch !== history[history.length - 1]?.epoch) snapshot.forEach((v, i) => (run.params[i] as Param).value.set(v));
+  const restore = rule && snapshot && bestEpoch !== history[history.length - 1]?.epoch;
+  if (restore) snapshot?.forEach((v, i) => (run.params[i] as Param).value.set(v));
+  // Paused at an epoch's end (its next epoch not begun) that validated, with the weights it validated.
+  const validationAtPause = paused && paused.rowsDone === 0 && validated?.epoch === paused.epoch - 1 && !restore ? validated.output : undefined;
   const ms = performance.now() - started;
   return {
     history,
     stopReason,
     ...(paused ? { paused } : {}),
+    ...(validationAtPause ? { validationAtPause } : {}),
     ...(bestEpoch > 0 ? { bestEpoch } : {}),
     lossName: loss.name,
     steps,

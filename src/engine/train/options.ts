@@ -2,6 +2,7 @@ import type { Backend } from '../backend/types.js';
 import type { Dataset } from '../eval.js';
 import type { Loss, LossName } from './losses.js';
 import type { RngState } from '../rng.js';
+import type { Tensor } from '../tensor.js';
 import type { Optimizer, OptimizerName, OptimizerSpec, OptimizerState } from './optimizers.js';
 import type { Schedule, ScheduleSpec } from './schedulers.js';
 
@@ -95,6 +96,11 @@ export interface TrainResult {
   readonly stopReason: 'completed' | 'early_stopping' | 'aborted' | 'paused';
   /** Where a `pauseAt` stopped the run: pass it as `resume` to go on. */
   readonly paused?: TrainState;
+  /**
+   * A pause at an epoch's end that validated: the network's outputs on the validation data there (that epoch's
+   * validation, the weights the run paused with), so a caller scores them without predicting them again.
+   */
+  readonly validationAtPause?: Tensor;
   /** Epoch of the best validation (the one early stopping restored), when validation ran. */
   readonly bestEpoch?: number;
   readonly lossName: string;
