@@ -150,7 +150,7 @@ export class QueueExecutor implements Executor {
       const state = await existing.getState();
       if (state === 'completed' || state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
         // Already there (a restarted coordinator): wait for it, or take the result it already has.
-        if (state === 'completed') this.settle(id, { returnvalue: existing.returnvalue });
+        if (state === 'completed') await this.settleFinished(id, state);
         return;
       }
       // Failed (or unknown): the caller asks for another try, so start a fresh job under the same id.
@@ -184,6 +184,17 @@ export class QueueExecutor implements Executor {
     }
   }
 
+  /**
+   * Settles a job seen finished. Its outcome is read again: a job read before its state may predate the finish
+   * (BullMQ sets the return value and the state in one step, but reading the two takes two), and a job that
+   * completed between the two reads has a null return value in the first.
+   */
+  private async settleFinished(id: string, state: 'completed' | 'failed'): Promise<void> {
+    const job: Job | undefined = await this.queue.getJob(id);
+    if (state === 'completed') this.settle(id, { returnvalue: job?.returnvalue });
+    else this.settle(id, { failedReason: job?.failedReason ?? '' });
+  }
+
   /** Safety net for events lost from the trimmed stream or during a reconnect. */
   private async poll(): Promise<void> {
     for (const [id, waiters] of [...this.waiters]) {
@@ -197,8 +208,7 @@ export class QueueExecutor implements Executor {
           continue;
         }
         const state = await job.getState();
-        if (state === 'completed') this.settle(id, { returnvalue: job.returnvalue });
-        else if (state === 'failed') this.settle(id, { failedReason: job.failedReason });
+        if (state === 'completed' || state === 'failed') await this.settleFinished(id, state);
       } catch {
         // Redis unreachable for now: try again next tick.
       }

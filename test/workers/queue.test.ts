@@ -1,17 +1,18 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Worker } from 'bullmq';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoomError } from '../../src/engine/errors.js';
 import { decodeLoomModel } from '../../src/engine/io/loom-format.js';
 import { Coordinator, totalModels, type RunEvent } from '../../src/search/coordinator.js';
 import { Store } from '../../src/store/store.js';
 import type { ModelResult } from '../../src/store/types.js';
 import { ThreadPoolExecutor } from '../../src/workers/pool.js';
-import { QueueExecutor, queueJobId } from '../../src/workers/queue.js';
+import { QueueExecutor, queueJobId, TRAIN_JOB_NAME } from '../../src/workers/queue.js';
 import { parseRedisUrl } from '../../src/workers/redis.js';
 import { WorkerRegistry } from '../../src/workers/registry.js';
 import type { Executor, JobProgress, TrainingJob } from '../../src/search/jobs.js';
 import { decodeResult, encodeResult } from '../../src/workers/wire.js';
-import { deletePrefix, REDIS_URL, spawnLoom, startWorker, stopAll, tinyConfig, uniquePrefix, type Spawned } from './helpers/redis-test.js';
+import { deletePrefix, REDIS_URL, spawnLoom, startWorker, stopAll, tinyConfig, tinyJob, uniquePrefix, type Spawned } from './helpers/redis-test.js';
 
 const spawned: Spawned[] = [];
 const prefixes: string[] = [];
@@ -172,6 +173,28 @@ describe('a search through the queue', () => {
     expect(listing.output()).toMatch(/alpha\s+cpu/);
     expect(listing.output()).toMatch(/beta\s+cpu/);
   }, 60_000);
+
+  it('settles a job that completed between reading it and reading its state with its result, not the stale null', async () => {
+    const prefix = newPrefix('race');
+    const ex = await executor(prefix);
+    const queue = ex.bullQueue;
+    const job = { ...tinyJob('run-race', 1), modelId: 'g0-7' };
+    const id = queueJobId(job);
+    await queue.add(TRAIN_JOB_NAME, job, { jobId: id });
+    // Read while waiting (no return value yet), as a coordinator's getJob that loses the race reads it.
+    const stale = await queue.getJob(id);
+    expect(stale?.returnvalue ?? null).toBeNull();
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const worker = new Worker(queue.name, async () => encodeResult(awkwardResult()), { connection, prefix });
+    closers.push(async () => void connection.disconnect(), () => worker.close());
+    await new Promise<void>((resolve) => worker.once('completed', () => resolve()));
+    await worker.close();
+    // The coordinator comes back to the job (a restarted run): it reads the stale job, then its state, 'completed'.
+    vi.spyOn(queue, 'getJob').mockResolvedValueOnce(stale);
+    const result = await ex.run(job);
+    expect(result.modelId).toBe('g0-7');
+    expect(Array.from(result.weights)).toEqual(Array.from(awkwardResult().weights));
+  }, 30_000);
 
   it('fails a poisoned job alone after its attempts, and the run goes on', async () => {
     const prefix = newPrefix('poison');
