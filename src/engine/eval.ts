@@ -70,7 +70,6 @@ export interface Evaluation {
 
 /** Evaluates a network on a data set: see the module comment for how probabilities and labels are read. */
 export function evaluate(network: Network, data: Dataset, opts: EvalOptions = {}): Evaluation {
-  checkTargets(data.y, data.x.shape[0] as number, 'evaluate');
   return evaluateOutput(network, predict(network, data.x, opts.batchSize ?? 256, opts.backend), data, opts);
 }
 

@@ -588,10 +588,10 @@ export class Coordinator {
     // Replay: the items created before (a resumed run) take the slots they had: the models in creation order, and
     // each promotion at the item index stored with it.
     const stored = this.store.listModels(runId).filter((m) => m.generation < config.generations);
+    const misfit = (what: string): LoomError => new LoomError('LOOM_ERR_STORE', `run ${runId}: ${what} does not fit the run's steady schedule; was the run's config changed?`);
     for (let next = 0, i = 0; next < stored.length || promotedAt.size > 0; i++) {
       const slot = schedule.next(true);
       const promotedId = promotedAt.get(i);
-      const misfit = (what: string): LoomError => new LoomError('LOOM_ERR_STORE', `run ${runId}: ${what} does not fit the run's steady schedule; was the run's config changed?`);
       if (promotedId !== undefined) {
         promotedAt.delete(i);
         const m = models.findIndex((r) => r.modelId === promotedId);
@@ -711,10 +711,11 @@ export class Coordinator {
       models[m] = this.store.getModel(runId, record.modelId) ?? record;
     });
     const generations = [...new Set(models.map((m) => m.generation))];
+    const finished = new Set(this.store.listGenerations(runId).flatMap((g) => (g.finishedAt ? [g.index] : [])));
     // The last generation may be partial (the budget ended the search): it is finished with what it has.
     const last = generations.length > 0 ? Math.max(...generations) : -1;
-    for (const generation of generations) if (generation !== last && !this.store.listGenerations(runId).find((g) => g.index === generation)?.finishedAt) finishIfComplete(generation);
-    if (last >= 0 && !this.store.listGenerations(runId).find((g) => g.index === last)?.finishedAt) this.finishGeneration(runId, last, membersOf(last));
+    for (const generation of generations) if (generation !== last && !finished.has(generation)) finishIfComplete(generation);
+    if (last >= 0 && !finished.has(last)) this.finishGeneration(runId, last, membersOf(last));
     // Every finished model's fitness as evolution would see it next, as the last generation of a generational run has.
     this.storeFitness(runId, this.score(runId, config, this.steadyPopulation(config, models.filter((m) => m.status === 'done')), dataset.val.y));
   }

@@ -82,6 +82,9 @@ export function markModelPruned(s: StoreDb, runId: string, modelId: string, prun
   return stopEarly(s, runId, modelId, 'pruned', pruned);
 }
 
+/** Bytes as a Buffer over the same memory (what SQLite binds as a BLOB), without a copy. */
+const bytesOf = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
 /** A model that stopped before its last epoch (pruned or paused): its status and partial curve; false if already final. */
 function stopEarly(s: StoreDb, runId: string, modelId: string, status: 'pruned' | 'paused', stopped: PrunedModel): boolean {
   const metrics = toJson(parseEpochMetrics(stopped.metrics, `model ${modelId}: ${status} metrics`));
@@ -107,12 +110,11 @@ export function markModelPaused(s: StoreDb, runId: string, modelId: string, paus
   }
   return s.transaction(() => {
     if (!stopEarly(s, runId, modelId, 'paused', paused)) return false;
-    const buffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     s.stmt(
       `INSERT INTO paused_models (run_id, model_id, epoch, weights, state, num_classes, val_probs, val_mask) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id, model_id) DO UPDATE SET epoch = excluded.epoch, weights = excluded.weights, state = excluded.state,
          num_classes = excluded.num_classes, val_probs = excluded.val_probs, val_mask = excluded.val_mask`,
-    ).run(runId, modelId, paused.epoch, buffer(paused.weights), buffer(paused.state), paused.numClasses, encodeFloat32(paused.valProbs), packMask(paused.valMask));
+    ).run(runId, modelId, paused.epoch, bytesOf(paused.weights), bytesOf(paused.state), paused.numClasses, encodeFloat32(paused.valProbs), packMask(paused.valMask));
     return true;
   });
 }
@@ -214,7 +216,7 @@ export function recordResult(s: StoreDb, runId: string, result: ModelResult, opt
       runId,
       result.modelId,
       result.weightsFormat ?? 'loom',
-      Buffer.from(result.weights.buffer, result.weights.byteOffset, result.weights.byteLength),
+      bytesOf(result.weights),
     );
     return true;
   });

@@ -127,9 +127,10 @@ export function fitJobNetwork(job: TrainingJob, settings: TrainingSettings, netw
     const at = Math.min(options.pauseAt ?? Infinity, settings.epochs);
     const started = performance.now();
     const output = trained.validationAtPause ?? predict(network, validation.x);
-    const scored = evaluateOutput(network, output, validation);
-    const calibrated = (settings.calibration ?? 'temperature') === 'temperature' ? evaluateOutput(network, calibratedOutputs(network, output, validation.y).output, validation) : scored;
+    const calibrated = evaluateOutput(network, (settings.calibration ?? 'temperature') === 'temperature' ? calibratedOutputs(network, output, validation.y).output : output, validation);
     if (!history.some((m) => m.epoch === at && m.valAccuracy !== undefined)) {
+      // The curve's point, as every epoch's: the uncalibrated loss.
+      const scored = evaluateOutput(network, output, validation);
       const { partial, rowsDone } = trained.paused;
       const point = { epoch: at, loss: rowsDone > 0 ? partial.lossSum / rowsDone : Number.NaN, accuracy: Number.NaN, valLoss: scored.loss, valAccuracy: scored.accuracy, lr: Number.NaN, ms: performance.now() - started };
       history.push(point);
