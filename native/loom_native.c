@@ -2,7 +2,8 @@
  * Loom's optional native kernels (src/engine/backend/cpu-native.ts loads them, scripts/build-native.mjs builds them
  * at install): a packed, blocked single-precision matrix multiply with an AVX2 + FMA micro-kernel, the fused LSTM
  * forward of a whole sequence, the attention core (forward and backward), a fused AdamW step, LayerNorm (forward
- * and backward) the GELU and SiLU activations (forward and gradient) and 2×2 max pooling.
+ * and backward), the GELU and SiLU activations (forward and gradient), 2×2 max pooling and a convolution's
+ * unrolling (im2col, its adjoint and the bias gradient).
  *
  * C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, exactly MatmulArgs (src/engine/backend/types.ts): op(A) is
  * A (m×k) or, transposed, A stored k×m; op(B) is B (k×n) or B stored n×k. The AVX2 code is compiled with per-function
@@ -629,6 +630,87 @@ ROWS static void layerNormBackwardRows(const float *dy, const float *xHat, const
 }
 
 /*
+ * Convolution's unrolling (src/engine/backend/cpu-conv2d.ts's im2col and col2imAdd, the reference) and its bias
+ * gradient, for one sample. Geometry g: inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW. The
+ * JavaScript loops cost a third of a conv stem's step (a bounds-free copy and an add per unrolled entry, but scalar);
+ * here the copies are memcpy and the adds vectorize.
+ */
+enum { G_INC, G_INH, G_INW, G_KH, G_KW, G_SH, G_SW, G_PH, G_PW, G_OH, G_OW, G_COUNT };
+
+/* The output columns [lo, hi) of kernel column j whose input column ow·strideW + j − padW lies inside the image. */
+static void convValidColumns(const int32_t *g, int j, int *lo, int *hi) {
+  const int inW = g[G_INW], sw = g[G_SW], pw = g[G_PW], ow = g[G_OW];
+  int l = pw - j <= 0 ? 0 : (pw - j + sw - 1) / sw;
+  if (l > ow) l = ow;
+  int h = inW - 1 + pw - j < 0 ? 0 : (inW - 1 + pw - j) / sw + 1;
+  if (h > ow) h = ow;
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+/* cols[(c·kH + i)·kW + j][oh·outW + ow] = x[c][oh·strideH + i − padH][ow·strideW + j − padW], 0 outside the image. */
+static void im2colSample(const float *x, const int32_t *g, float *cols) {
+  const int inC = g[G_INC], inH = g[G_INH], inW = g[G_INW], kH = g[G_KH], kW = g[G_KW], sh = g[G_SH], sw = g[G_SW], ph = g[G_PH], pw = g[G_PW], outH = g[G_OH], outW = g[G_OW];
+  const size_t positions = (size_t)outH * outW;
+  size_t row = 0;
+  for (int c = 0; c < inC; c++) {
+    const float *plane = x + (size_t)c * inH * inW;
+    for (int i = 0; i < kH; i++) {
+      for (int j = 0; j < kW; j++, row++) {
+        int lo, hi;
+        convValidColumns(g, j, &lo, &hi);
+        float *out = cols + row * positions;
+        for (int oh = 0; oh < outH; oh++, out += outW) {
+          const int ih = oh * sh + i - ph;
+          if (ih < 0 || ih >= inH) {
+            memset(out, 0, sizeof(float) * outW);
+            continue;
+          }
+          for (int ow = 0; ow < lo; ow++) out[ow] = 0;
+          const float *src = plane + (size_t)ih * inW + j - pw;
+          if (sw == 1) memcpy(out + lo, src + lo, sizeof(float) * (hi - lo));
+          else for (int ow = lo; ow < hi; ow++) out[ow] = src[(size_t)ow * sw];
+          for (int ow = hi; ow < outW; ow++) out[ow] = 0;
+        }
+      }
+    }
+  }
+}
+
+/* The adjoint of im2colSample: dx[c][ih][iw] += every unrolled entry copied from it, in the reference's row order. */
+ROWS static void col2imAddSample(const float *cols, const int32_t *g, float *dx) {
+  const int inC = g[G_INC], inH = g[G_INH], inW = g[G_INW], kH = g[G_KH], kW = g[G_KW], sh = g[G_SH], sw = g[G_SW], ph = g[G_PH], pw = g[G_PW], outH = g[G_OH], outW = g[G_OW];
+  const size_t positions = (size_t)outH * outW;
+  size_t row = 0;
+  for (int c = 0; c < inC; c++) {
+    float *plane = dx + (size_t)c * inH * inW;
+    for (int i = 0; i < kH; i++) {
+      for (int j = 0; j < kW; j++, row++) {
+        int lo, hi;
+        convValidColumns(g, j, &lo, &hi);
+        const float *src = cols + row * positions;
+        for (int oh = 0; oh < outH; oh++, src += outW) {
+          const int ih = oh * sh + i - ph;
+          if (ih < 0 || ih >= inH) continue;
+          float *dst = plane + (size_t)ih * inW + j - pw;
+          if (sw == 1) for (int ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+          else for (int ow = lo; ow < hi; ow++) dst[(size_t)ow * sw] += src[ow];
+        }
+      }
+    }
+  }
+}
+
+/* db[f] += Σ_p dy[f·positions + p], summed in float64 in four lanes (p mod 4) so the loop vectorizes. */
+ROWS static void biasGradAddRows(const float *dy, float *db, int channels, int positions) {
+  for (int f = 0; f < channels; f++) {
+    const float *row = dy + (size_t)f * positions;
+    db[f] = (float)(db[f] + rowSum4(row, positions));
+  }
+}
+
+/*
  * 2×2 max pooling of `planes` planes of h×w floats (src/engine/backend/cpu-pool.ts, the reference): y the window
  * maxima, argmax the index into x of each winner, the first of (0,0), (0,1), (1,0), (1,1) on ties, NaN never
  * displacing a value. The selects compile to conditional moves: which element of a window wins is a coin toss that a
@@ -937,6 +1019,60 @@ static napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A convolution geometry (inC … outW, see im2colSample) that is consistent: what keeps the loops inside the arrays. */
+static int convGeometryOk(const int32_t *g) {
+  for (int i = 0; i < G_COUNT; i++) {
+    if (g[i] < 0) return 0;
+  }
+  if (g[G_INC] < 1 || g[G_INH] < 1 || g[G_INW] < 1 || g[G_KH] < 1 || g[G_KW] < 1 || g[G_SH] < 1 || g[G_SW] < 1) return 0;
+  const int64_t spanH = (int64_t)g[G_INH] + 2 * (int64_t)g[G_PH] - g[G_KH], spanW = (int64_t)g[G_INW] + 2 * (int64_t)g[G_PW] - g[G_KW];
+  if (spanH < 0 || spanW < 0 || g[G_OH] != spanH / g[G_SH] + 1 || g[G_OW] != spanW / g[G_SW] + 1) return 0;
+  return (int64_t)g[G_INC] * g[G_KH] * g[G_KW] * g[G_OH] * g[G_OW] <= 0x7fffffff && (int64_t)g[G_INC] * g[G_INH] * g[G_INW] <= 0x7fffffff;
+}
+
+/*
+ * im2col(x, cols, xOffset, inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW): one sample at xOffset
+ * unrolled into cols; col2imAdd(cols, dx, dxOffset, the same geometry): its adjoint, added onto dx at dxOffset.
+ */
+static napi_value convUnrollCall(napi_env env, napi_callback_info info, int adjoint) {
+  const char *name = adjoint ? "col2imAdd" : "im2col";
+  napi_value argv[3 + G_COUNT];
+  float *arr[2];
+  size_t len[2];
+  int32_t ints[1 + G_COUNT];
+  if (!readArgs(env, info, name, 3 + G_COUNT, argv, 2, arr, len, 1 + G_COUNT, ints)) return NULL;
+  const int32_t *g = ints + 1;
+  char message[160];
+  if (!convGeometryOk(g)) {
+    snprintf(message, sizeof message, "%s: the geometry is inconsistent (output size, kernel, strides or padding)", name);
+    return fail(env, message);
+  }
+  const size_t image = (size_t)g[G_INC] * g[G_INH] * g[G_INW], unrolled = (size_t)g[G_INC] * g[G_KH] * g[G_KW] * g[G_OH] * g[G_OW];
+  const size_t imageLength = adjoint ? len[1] : len[0], colsLength = adjoint ? len[0] : len[1];
+  if ((size_t)ints[0] + image > imageLength || unrolled > colsLength) {
+    snprintf(message, sizeof message, "%s: an array is shorter than the geometry needs", name);
+    return fail(env, message);
+  }
+  if (adjoint) col2imAddSample(arr[0], g, arr[1] + ints[0]);
+  else im2colSample(arr[0] + ints[0], g, arr[1]);
+  return NULL;
+}
+
+static napi_value Im2col(napi_env env, napi_callback_info info) { return convUnrollCall(env, info, 0); }
+static napi_value Col2imAdd(napi_env env, napi_callback_info info) { return convUnrollCall(env, info, 1); }
+
+/* biasGradAdd(dy, db, dyOffset, channels, positions): db[f] += the sum of dy's row f (channels rows from dyOffset). */
+static napi_value BiasGradAdd(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  float *arr[2];
+  size_t len[2];
+  int32_t d[3];
+  if (!readArgs(env, info, "biasGradAdd", 5, argv, 2, arr, len, 3, d)) return NULL;
+  if ((size_t)d[0] + (size_t)d[1] * d[2] > len[0] || (size_t)d[1] > len[1]) return fail(env, "biasGradAdd: an array is shorter than the sizes need");
+  biasGradAddRows(arr[0] + d[0], arr[1], d[1], d[2]);
+  return NULL;
+}
+
 static napi_value Activation(napi_env env, napi_callback_info info) { return activationCall(env, info, 0); }
 static napi_value ActivationGrad(napi_env env, napi_callback_info info) { return activationCall(env, info, 1); }
 
@@ -978,6 +1114,12 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "activationGrad", fn);
   napi_create_function(env, "maxPool2x2", NAPI_AUTO_LENGTH, MaxPool2x2, NULL, &fn);
   napi_set_named_property(env, exports, "maxPool2x2", fn);
+  napi_create_function(env, "im2col", NAPI_AUTO_LENGTH, Im2col, NULL, &fn);
+  napi_set_named_property(env, exports, "im2col", fn);
+  napi_create_function(env, "col2imAdd", NAPI_AUTO_LENGTH, Col2imAdd, NULL, &fn);
+  napi_set_named_property(env, exports, "col2imAdd", fn);
+  napi_create_function(env, "biasGradAdd", NAPI_AUTO_LENGTH, BiasGradAdd, NULL, &fn);
+  napi_set_named_property(env, exports, "biasGradAdd", fn);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &fn);
   napi_set_named_property(env, exports, "supported", fn);
   return exports;

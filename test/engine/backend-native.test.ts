@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuJsBackend } from '../../src/engine/backend/cpu.js';
-import { conv2dBackwardJs, conv2dJs } from '../../src/engine/backend/cpu-conv2d.js';
+import { conv2dBackwardJs, conv2dJs, convLoopsJs, type Conv2dGeometry } from '../../src/engine/backend/cpu-conv2d.js';
 import { adamwJs } from '../../src/engine/backend/cpu-adamw.js';
 import { matmulJs } from '../../src/engine/backend/cpu-matmul.js';
 import { layerNormBackwardJs, layerNormJs } from '../../src/engine/backend/cpu-layernorm.js';
 import { maxPool2x2Js } from '../../src/engine/backend/cpu-pool.js';
 import {
-  adamwNative, cpuNativeBackend, layerNormBackwardNative, layerNormNative, lstmForwardNative, matmulNative, matmulNativeStrict, maxPool2x2Native, nativeAvailable, nativeLoadError, NATIVE_PATH,
+  adamwNative, convLoopsNative, cpuNativeBackend, layerNormBackwardNative, layerNormNative, lstmForwardNative, matmulNative, matmulNativeStrict, maxPool2x2Native, nativeAvailable, nativeLoadError, NATIVE_PATH,
 } from '../../src/engine/backend/cpu-native.js';
 import { cpuWasmBackend } from '../../src/engine/backend/cpu-wasm.js';
 import { lstmForwardJs } from '../../src/engine/backend/cpu-wasm-lstm.js';
@@ -285,6 +285,54 @@ describe.skipIf(!native)(`cpu-native addon (${NATIVE_PATH})`, () => {
       expect(maxAbsDiff(nat.db, js.db)).toBeLessThan(1e-5);
     });
   }
+
+  // The addon's unrolling against cpu-conv2d.ts's loops: 'same' padding at stride 1 (the JS block-copy path), padding
+  // wider than the kernel's reach, strides of 2 and 3, one channel, one-pixel kernels off the pointwise path.
+  const unrollCases: Conv2dGeometry[] = [
+    { batch: 1, inC: 3, inH: 7, inW: 6, outC: 1, kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 7, outW: 6 },
+    { batch: 1, inC: 1, inH: 28, inW: 28, outC: 1, kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 28, outW: 28 },
+    { batch: 1, inC: 2, inH: 9, inW: 11, outC: 1, kH: 3, kW: 2, strideH: 2, strideW: 3, padH: 1, padW: 2, outH: 5, outW: 5 },
+    { batch: 1, inC: 2, inH: 5, inW: 4, outC: 1, kH: 2, kW: 3, strideH: 1, strideW: 1, padH: 3, padW: 3, outH: 10, outW: 8 },
+    { batch: 1, inC: 4, inH: 6, inW: 6, outC: 1, kH: 1, kW: 1, strideH: 2, strideW: 2, padH: 0, padW: 0, outH: 3, outW: 3 },
+  ];
+  for (const g of unrollCases) {
+    it(`unrolls and folds back as cpu-conv2d.ts's loops do (${g.inC}×${g.inH}×${g.inW}, kernel ${g.kH}×${g.kW}, stride ${g.strideH}/${g.strideW}, pad ${g.padH}/${g.padW})`, () => {
+      const inSize = g.inC * g.inH * g.inW;
+      const unrolled = g.inC * g.kH * g.kW * g.outH * g.outW;
+      // Two samples back to back: the second one's offset is what the kernel reads and writes.
+      const x = random(2 * inSize);
+      const colsJs = new Float32Array(unrolled).fill(7);
+      const colsNative = new Float32Array(unrolled).fill(7);
+      convLoopsJs.im2col(x, inSize, g, colsJs);
+      convLoopsNative.im2col(x, inSize, g, colsNative);
+      expect(colsNative).toEqual(colsJs);
+      const dCols = random(unrolled);
+      const dxJs = random(2 * inSize);
+      const dxNative = Float32Array.from(dxJs);
+      convLoopsJs.col2imAdd(Float32Array.from(dCols), g, dxJs, inSize);
+      convLoopsNative.col2imAdd(Float32Array.from(dCols), g, dxNative, inSize);
+      // The same additions in the same order: equal values (the JS loop also adds +0 where the addon skips).
+      expect(maxAbsDiff(dxNative, dxJs)).toBe(0);
+      const dy = random(2 * 5 * 13);
+      const dbJs = random(5);
+      const dbNative = Float32Array.from(dbJs);
+      convLoopsJs.biasGradAdd(dy, 5 * 13, dbJs, 5, 13);
+      convLoopsNative.biasGradAdd(dy, 5 * 13, dbNative, 5, 13);
+      expect(maxAbsDiff(dbNative, dbJs)).toBeLessThan(1e-6);
+    });
+  }
+
+  it('refuses an inconsistent convolution geometry or short arrays rather than reading past them', () => {
+    const g: Conv2dGeometry = { batch: 1, inC: 2, inH: 6, inW: 6, outC: 1, kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 6, outW: 6 };
+    const x = random(2 * 36);
+    const cols = new Float32Array(2 * 9 * 36);
+    expect(() => convLoopsNative.im2col(x, 0, { ...g, outH: 7 }, cols)).toThrow(/im2col: the geometry is inconsistent/);
+    expect(() => convLoopsNative.col2imAdd(cols, { ...g, strideW: 0 }, x, 0)).toThrow(/col2imAdd: the geometry is inconsistent/);
+    expect(() => convLoopsNative.im2col(x, 1, g, cols)).toThrow(/im2col: an array is shorter/);
+    expect(() => convLoopsNative.im2col(x, 0, g, cols.subarray(1))).toThrow(/im2col: an array is shorter/);
+    expect(() => convLoopsNative.col2imAdd(cols, g, x.subarray(1), 0)).toThrow(/col2imAdd: an array is shorter/);
+    expect(() => convLoopsNative.biasGradAdd(x, 10, new Float32Array(6), 6, 11)).toThrow(/biasGradAdd: an array is shorter/);
+  });
 
   // Sizes keep most products above SMALL_PRODUCT, so they run in the addon rather than the JS shortcut.
   const nets: [string, number[], LayerSpec[]][] = [

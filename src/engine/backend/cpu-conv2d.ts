@@ -182,8 +182,32 @@ function scratchOf(which: keyof typeof scratch, n: number): Float32Array {
   return scratch[which];
 }
 
-/** A conv2d kernel built on a given matrix multiply (each backend passes its own). */
-export const makeConv2d = (matmul: Matmul) => (args: Conv2dArgs): void => {
+/** db[f] += Σ_p dy[dyOffset + f·positions + p] for each of `channels` rows, summed in float64. */
+function biasGradAdd(dy: Float32Array, dyOffset: number, db: Float32Array, channels: number, positions: number): void {
+  for (let f = 0; f < channels; f++) {
+    let sum = 0;
+    const start = dyOffset + f * positions;
+    for (let p = 0; p < positions; p++) sum += dy[start + p] as number;
+    db[f] = (db[f] as number) + sum;
+  }
+}
+
+/**
+ * The loops of a convolution outside its matrix products, one sample per call. These JavaScript loops are the
+ * reference; the native backend passes the addon's (the same values; its bias sums in four float64 lanes).
+ */
+export interface ConvLoops {
+  im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Array): void;
+  col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: number): void;
+  biasGradAdd(dy: Float32Array, dyOffset: number, db: Float32Array, channels: number, positions: number): void;
+}
+
+export type { Geometry as Conv2dGeometry };
+
+export const convLoopsJs: ConvLoops = { im2col, col2imAdd, biasGradAdd };
+
+/** A conv2d kernel built on a given matrix multiply and loops (each backend passes its own). */
+export const makeConv2d = (matmul: Matmul, loops: ConvLoops = convLoopsJs) => (args: Conv2dArgs): void => {
   const { x, w, bias, y, batch, inC, inH, inW, outC, kH, kW, outH, outW } = args;
   const patch = inC * kH * kW;
   const positions = outH * outW;
@@ -199,13 +223,13 @@ export const makeConv2d = (matmul: Matmul) => (args: Conv2dArgs): void => {
   for (let b = 0; b < batch; b++) {
     const yOffset = b * outC * positions;
     for (let f = 0; f < outC; f++) y.fill(bias[f] as number, yOffset + f * positions, yOffset + (f + 1) * positions);
-    if (!pointwise) im2col(x, b * inSize, args, cols);
+    if (!pointwise) loops.im2col(x, b * inSize, args, cols);
     // y_b[outC][positions] += w[outC][patch] · cols[patch][positions]
     matmul({ a: w, b: cols, c: y, m: outC, n: positions, k: patch, accumulate: true, bOffset: pointwise ? b * inSize : 0, cOffset: yOffset });
   }
 };
 
-export const makeConv2dBackward = (matmul: Matmul) => (args: Conv2dBackwardArgs): void => {
+export const makeConv2dBackward = (matmul: Matmul, loops: ConvLoops = convLoopsJs) => (args: Conv2dBackwardArgs): void => {
   const { x, w, dy, dx, dw, db, batch, inC, inH, inW, outC, kH, kW, outH, outW } = args;
   const patch = inC * kH * kW;
   const positions = outH * outW;
@@ -225,20 +249,15 @@ export const makeConv2dBackward = (matmul: Matmul) => (args: Conv2dBackwardArgs)
   if (!pointwise && inputGrad) dx.fill(0, 0, batch * inSize);
   for (let b = 0; b < batch; b++) {
     const dyOffset = b * outC * positions;
-    for (let f = 0; f < outC; f++) {
-      let sum = 0;
-      const start = dyOffset + f * positions;
-      for (let p = 0; p < positions; p++) sum += dy[start + p] as number;
-      db[f] = (db[f] as number) + sum;
-    }
-    if (!pointwise) im2col(x, b * inSize, args, cols);
+    loops.biasGradAdd(dy, dyOffset, db, outC, positions);
+    if (!pointwise) loops.im2col(x, b * inSize, args, cols);
     const colsOffset = pointwise ? b * inSize : 0;
     // dw[outC][patch] += dy_b[outC][positions] · cols[patch][positions]ᵀ
     matmul({ a: dy, b: cols, c: dw, m: outC, n: patch, k: positions, transB: true, accumulate: true, aOffset: dyOffset, bOffset: colsOffset });
     if (!inputGrad) continue;
     // dCols[patch][positions] = w[outC][patch]ᵀ · dy_b[outC][positions]; for 1×1 kernels that is dx_b itself.
     matmul({ a: w, b: dy, c: dCols, m: patch, n: positions, k: outC, transA: true, bOffset: dyOffset, cOffset: colsOffset });
-    if (!pointwise) col2imAdd(dCols, args, dx, b * inSize);
+    if (!pointwise) loops.col2imAdd(dCols, args, dx, b * inSize);
   }
 };
 

@@ -5,7 +5,7 @@ import { activationGradInto, applyActivation, type Activation } from '../activat
 import { LoomError } from '../errors.js';
 import { adamwJs } from './cpu-adamw.js';
 import { matmulJs } from './cpu-matmul.js';
-import { makeConv2d, makeConv2dBackward } from './cpu-conv2d.js';
+import { convLoopsJs, makeConv2d, makeConv2dBackward, type Conv2dGeometry, type ConvLoops } from './cpu-conv2d.js';
 import { attentionBackwardWasm, attentionWasm, checkedAttentionSizes, needAttention } from './cpu-wasm-attention.js';
 import { checkLstmArgs, makeLstmForward } from './cpu-wasm-lstm.js';
 import { checkLength, matmulWasm, SMALL_PRODUCT } from './cpu-wasm.js';
@@ -16,7 +16,7 @@ import type {
 } from './types.js';
 
 /**
- * The native backend: matmul (and the convolutions built on it), the fused LSTM forward, the attention core, the
+ * The native backend: matmul (and the convolutions built on it, with their unrolling), the fused LSTM forward, the attention core, the
  * AdamW step, LayerNorm and the GELU and SiLU activations through an optional Node-API addon with AVX2 + FMA kernels
  * (native/loom_native.c, built at install by scripts/build-native.mjs into build/native/). WebAssembly's 128-bit
  * SIMD has no fused multiply-add on Node 20 and half AVX2's width, which caps its matmul near half of one core's
@@ -51,6 +51,10 @@ interface Addon {
   activation(pre: Float32Array, out: Float32Array, kind: number): void;
   activationGrad(pre: Float32Array, dy: Float32Array, out: Float32Array, kind: number): void;
   maxPool2x2(x: Float32Array, y: Float32Array, argmax: Int32Array, planes: number, h: number, w: number): void;
+  /** One sample's unrolling and its adjoint (backend/cpu-conv2d.ts's loops); geometry inC, inH, inW, kH, kW, strideH, strideW, padH, padW, outH, outW. */
+  im2col(x: Float32Array, cols: Float32Array, xOffset: number, ...geometry: number[]): void;
+  col2imAdd(cols: Float32Array, dx: Float32Array, dxOffset: number, ...geometry: number[]): void;
+  biasGradAdd(dy: Float32Array, db: Float32Array, dyOffset: number, channels: number, positions: number): void;
   supported(): boolean;
 }
 
@@ -73,9 +77,12 @@ function parseAddon(mod: unknown): Addon | string {
   const activation = method(mod, 'activation');
   const activationGrad = method(mod, 'activationGrad');
   const maxPool2x2 = method(mod, 'maxPool2x2');
+  const im2col = method(mod, 'im2col');
+  const col2imAdd = method(mod, 'col2imAdd');
+  const biasGradAdd = method(mod, 'biasGradAdd');
   const supported = method(mod, 'supported');
-  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !activation || !activationGrad || !maxPool2x2 || !supported) {
-    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, activation, activationGrad, maxPool2x2, supported (an addon from an older Loom: rebuild it)';
+  if (!sgemm || !lstmForward || !attention || !attentionBackward || !adamw || !layerNorm || !layerNormBackward || !activation || !activationGrad || !maxPool2x2 || !im2col || !col2imAdd || !biasGradAdd || !supported) {
+    return 'the module lacks one of sgemm, lstmForward, attention, attentionBackward, adamw, layerNorm, layerNormBackward, activation, activationGrad, maxPool2x2, im2col, col2imAdd, biasGradAdd, supported (an addon from an older Loom: rebuild it)';
   }
   return {
     sgemm: (...args) => void sgemm(...args),
@@ -88,6 +95,9 @@ function parseAddon(mod: unknown): Addon | string {
     activation: (...args) => void activation(...args),
     activationGrad: (...args) => void activationGrad(...args),
     maxPool2x2: (...args) => void maxPool2x2(...args),
+    im2col: (...args) => void im2col(...args),
+    col2imAdd: (...args) => void col2imAdd(...args),
+    biasGradAdd: (...args) => void biasGradAdd(...args),
     supported: () => supported() === true,
   };
 }
@@ -289,11 +299,32 @@ function needFloats(where: string, name: string, a: Float32Array, n: number): vo
   if (!Number.isInteger(n) || n < 0 || a.length < n) throw new LoomError('LOOM_ERR_BACKEND', `${where}: ${name} holds ${a.length} values, needs ${n}`);
 }
 
+const geometryOf = (g: Conv2dGeometry): number[] => [g.inC, g.inH, g.inW, g.kH, g.kW, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW];
+
+/** A convolution's unrolling and bias gradient in the addon (its checks guard memory; cpu-conv2d.ts checks first), else the JS loops. */
+export const convLoopsNative: ConvLoops = {
+  im2col(x, xOffset, g, cols) {
+    const native = load();
+    if (native === null) convLoopsJs.im2col(x, xOffset, g, cols);
+    else native.im2col(x, cols, xOffset, ...geometryOf(g));
+  },
+  col2imAdd(cols, g, dx, dxOffset) {
+    const native = load();
+    if (native === null) convLoopsJs.col2imAdd(cols, g, dx, dxOffset);
+    else native.col2imAdd(cols, dx, dxOffset, ...geometryOf(g));
+  },
+  biasGradAdd(dy, dyOffset, db, channels, positions) {
+    const native = load();
+    if (native === null) convLoopsJs.biasGradAdd(dy, dyOffset, db, channels, positions);
+    else native.biasGradAdd(dy, db, dyOffset, channels, positions);
+  },
+};
+
 export const cpuNativeBackend: Backend = {
   name: 'cpu-native',
   matmul: matmulNative,
-  conv2d: makeConv2d(matmulNative),
-  conv2dBackward: makeConv2dBackward(matmulNative),
+  conv2d: makeConv2d(matmulNative, convLoopsNative),
+  conv2dBackward: makeConv2dBackward(matmulNative, convLoopsNative),
   attention: attentionNative,
   attentionBackward: attentionBackwardNative,
   lstmForward: lstmForwardNative,

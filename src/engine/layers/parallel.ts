@@ -176,8 +176,14 @@ class Parallel implements Layer<ParallelSpec> {
     const placement = this.placement;
     if (placement) return this.branches.map((_, b) => gather(placement, b, dy, batch));
     if (this.mode !== 'filter') {
-      const scale = this.mode === 'avg' ? 1 / this.branches.length : 1;
-      return this.branches.map(() => dy.map((v) => v * scale));
+      // add: every branch gets dy itself (a copy: a branch may work in its gradient's array); avg: dy / n.
+      if (this.mode === 'add') return this.branches.map(() => dy.slice());
+      const scale = 1 / this.branches.length;
+      return this.branches.map(() => {
+        const out = new Float32Array(dy.length);
+        for (let i = 0; i < dy.length; i++) out[i] = (dy[i] as number) * scale;
+        return out;
+      });
     }
     const n = this.branches.length;
     const size = sizeOf(this.outputShape);
