@@ -21,16 +21,17 @@ export interface TrainingCase {
   readonly classes: number;
   readonly batch: number;
   readonly loom: readonly LayerSpec[];
-  /** Builds the same network in tfjs and returns one optimizer step on a fixed batch. */
-  readonly tfjs: (x: tf.Tensor, y: tf.Tensor) => () => Promise<void> | void;
+  /** Builds the same network in tfjs and returns one optimizer step on a fixed batch; null where tfjs-wasm cannot train it. */
+  readonly tfjs: ((x: tf.Tensor, y: tf.Tensor) => () => Promise<void> | void) | null;
 }
 
 export interface TrainingRow {
   name: string;
   batch: number;
   loom: number;
-  tfjsWasm: number;
-  ratio: number;
+  /** null where tfjs-wasm cannot train the network (it has no convolution gradient kernels). */
+  tfjsWasm: number | null;
+  ratio: number | null;
   /** PyTorch on one thread, samples/s; null when /usr/bin/python3 cannot import torch. */
   torch: number | null;
   ratioTorch: number | null;
@@ -121,6 +122,8 @@ function tfjsAttentionBlock(seq: number, dModel: number, heads: number, ffn: num
   };
 }
 
+const CONV_STEM = 'Conv stem 1×28×28: conv 3×3 ×24, pool, conv ×48, pool, dense 10';
+
 export const TRAINING_CASES: readonly TrainingCase[] = [
   { name: 'MLP 64-128-10', inputShape: [64], classes: 10, batch: 32, loom: [dense(128, 'relu'), dense(10)], tfjs: tfjsMlp([64, 128, 10]) },
   { name: 'MLP 784-256-10', inputShape: [784], classes: 10, batch: 64, loom: [dense(256, 'relu'), dense(10)], tfjs: tfjsMlp([784, 256, 10]) },
@@ -149,6 +152,23 @@ export const TRAINING_CASES: readonly TrainingCase[] = [
     ],
     tfjs: tfjsAttentionBlock(16, 64, 4, 128, 10),
   },
+  {
+    // The default image search's stem (its widest: 24 filters doubling), ReLU, on MNIST-sized inputs.
+    name: CONV_STEM,
+    inputShape: [1, 28, 28],
+    classes: 10,
+    batch: 32,
+    loom: [
+      { type: 'conv2d', filters: 24, kernelSize: 3, padding: 'same', activation: 'relu' } as LayerSpec,
+      { type: 'pool', mode: 'max', size: 2 } as LayerSpec,
+      { type: 'conv2d', filters: 48, kernelSize: 3, padding: 'same', activation: 'relu' } as LayerSpec,
+      { type: 'pool', mode: 'max', size: 2 } as LayerSpec,
+      { type: 'flatten' } as LayerSpec,
+      dense(10),
+    ],
+    // tfjs-wasm registers no Conv2DBackpropFilter kernel: it cannot train a convolution, so PyTorch is the anchor.
+    tfjs: null,
+  },
 ];
 
 /** Random inputs in [-1, 1] and random class labels. */
@@ -171,13 +191,13 @@ function loomEpoch(c: TrainingCase, steps: number, backend?: Backend): () => voi
 }
 
 /** tfjs-wasm: `steps` optimizer steps on a fixed batch, as a function to time, and a cleanup. */
-async function tfjsSteps(c: TrainingCase, steps: number): Promise<{ run: () => Promise<void>; dispose: () => void }> {
+async function tfjsSteps(c: TrainingCase, build: NonNullable<TrainingCase['tfjs']>, steps: number): Promise<{ run: () => Promise<void>; dispose: () => void }> {
   await tf.setBackend('wasm');
   await tf.ready();
   const { x, y } = randomData(c, c.batch);
   const xs = tf.tensor(x, [c.batch, ...c.inputShape]);
   const ys = tf.oneHot(tf.tensor1d(y, 'int32'), c.classes);
-  const step = c.tfjs(xs, ys);
+  const step = build(xs, ys);
   for (let i = 0; i < 2; i++) await step(); // warm-up: kernels, optimizer slots
   return {
     run: async () => {
@@ -196,6 +216,7 @@ const STEPS: Record<string, [loom: number, tfjs: number]> = {
   'MLP 784-256-10': [40, 20],
   'LSTM seq 16, in 32, hidden 64': [20, 8],
   'Attention block seq 16, dModel 64, 4 heads (FFN 128)': [20, 8],
+  [CONV_STEM]: [10, 4],
 };
 
 export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
@@ -206,7 +227,7 @@ export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
   try {
     for (const c of TRAINING_CASES) {
       const [loomSteps, tfjsStepCount] = STEPS[c.name] ?? [20, 10];
-      const anchor = await tfjsSteps(c, tfjsStepCount);
+      const anchor = c.tfjs === null ? null : await tfjsSteps(c, c.tfjs, tfjsStepCount);
       // PyTorch times its own epochs (no process round trip in the figure); the first one is its warm-up.
       const torchMs: number[] = [];
       const torchRun = async (): Promise<void> => {
@@ -214,17 +235,17 @@ export async function benchTraining(runs = 7): Promise<TrainingRow[]> {
       };
       // Alternating runs, so load from neighbours on a shared machine hits every engine alike.
       const wasmRun = wasmToo ? [loomEpoch(c, loomSteps, cpuWasmBackend)] : [];
-      const [loomMs, tfjsMs, , wasmMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor.run, torchRun, ...wasmRun], runs, 0);
-      anchor.dispose();
+      const [loomMs, tfjsMs, , wasmMs] = await timeInterleaved([loomEpoch(c, loomSteps), anchor?.run ?? (async () => {}), torchRun, ...wasmRun], runs, 0);
+      anchor?.dispose();
       const loom = (loomSteps * c.batch) / ((loomMs as number) / 1000);
-      const tfjsWasm = (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
+      const tfjsWasm = anchor === null ? null : (tfjsStepCount * c.batch) / ((tfjsMs as number) / 1000);
       const torchRate = torch ? (loomSteps * c.batch) / (median(torchMs.slice(1)) / 1000) : null;
       rows.push({
         name: c.name,
         batch: c.batch,
         loom,
         tfjsWasm,
-        ratio: loom / tfjsWasm,
+        ratio: tfjsWasm === null ? null : loom / tfjsWasm,
         torch: torchRate,
         ratioTorch: torchRate === null ? null : loom / torchRate,
         loomBackend: defaultBackend().name,
@@ -269,9 +290,9 @@ export function trainingTable(rows: TrainingRow[]): string {
         String(r.batch),
         Math.round(r.loom),
         ...(wasm ? [r.loomWasm === null ? 'n/a' : Math.round(r.loomWasm)] : []),
-        Math.round(r.tfjsWasm),
+        r.tfjsWasm === null ? 'n/a' : Math.round(r.tfjsWasm),
         r.torch === null ? 'n/a' : Math.round(r.torch),
-        `${r.ratio.toFixed(2)}×`,
+        r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×`,
         vsTorch(r.loom, r.torch),
         ...(wasm ? [vsTorch(r.loomWasm, r.torch)] : []),
       ]),

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch anchor for `npm run bench` (bench/torch.ts): trains the same four nets as Loom's training bench on
+"""PyTorch anchor for `npm run bench` (bench/torch.ts): trains the same five nets as Loom's training bench on
 random data with Adam (lr 1e-3) on ONE thread (the bench sets OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1 too).
 
 Served over stdin/stdout so the bench can alternate PyTorch epochs with Loom's and tfjs's in the same minutes: it
@@ -50,12 +50,22 @@ class Lstm(nn.Module):
         return self.head(self.lstm(x)[0].flatten(1))
 
 
+def conv_stem(widths, classes):
+    """Conv 3x3 'same' + ReLU + 2x2 max pool per width -> flatten -> dense, as Loom's bench."""
+    layers, channels, size = [], 1, 28
+    for w in widths:
+        layers += [nn.Conv2d(channels, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        channels, size = w, size // 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * size * size, classes))
+
+
 # name (as in bench/training.ts) -> (model, input shape, batch, steps per timed epoch)
 CASES = {
     'MLP 64-128-10': (lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)), (64,), 32, 200),
     'MLP 784-256-10': (lambda: nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)), (784,), 64, 60),
     'LSTM seq 16, in 32, hidden 64': (lambda: Lstm(16, 32, 64, 10), (16, 32), 32, 30),
     'Attention block seq 16, dModel 64, 4 heads (FFN 128)': (lambda: Block(16, 64, 4, 128, 10), (16, 64), 32, 30),
+    'Conv stem 1×28×28: conv 3×3 ×24, pool, conv ×48, pool, dense 10': (lambda: conv_stem([24, 48], 10), (1, 28, 28), 32, 10),
 }
 
 
