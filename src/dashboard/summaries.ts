@@ -2,7 +2,7 @@ import { bestRecord } from '../search/best.js';
 import { parseRunConfig } from '../search/config.js';
 import { totalModels } from '../search/coordinator.js';
 import type { Store } from '../store/store.js';
-import type { EnsembleRecord, ModelRecord, RunRecord } from '../store/types.js';
+import { emptyStatusCounts, type EnsembleRecord, type ModelRecord, type RunRecord } from '../store/types.js';
 import type { CompareReplyType, GenerationSummaryType, RunDetailReplyType, RunSummaryType } from './schemas/runs.js';
 
 /**
@@ -27,7 +27,7 @@ export function bestEnsemble(ensembles: readonly EnsembleRecord[]): EnsembleReco
 }
 
 export function runSummary(store: Store, run: RunRecord, now = Date.now(), models = store.listModels(run.id)): RunSummaryType {
-  const counts = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0, paused: 0 };
+  const counts = emptyStatusCounts();
   for (const m of models) counts[m.status] += 1;
   const best = bestModel(models);
   const ensemble = bestEnsemble(store.listEnsembles(run.id));

@@ -3,7 +3,7 @@ import { decodeFloat32, encodeFloat32, packMask, unpackMask } from './codec.js';
 import { storeError, type StoreDb } from './db.js';
 import { checkFitnessParts, parseEpochMetrics, toJson } from './json.js';
 import { blob, modelFromRow, num, str, type Row } from './rows.js';
-import type { ModelRecord, ModelResult, ModelStatus, NewModel, PausedModel, PausedRecord, PausedState, PredictionSplit, PrunedModel, SplitPredictions, WeightsRecord } from './types.js';
+import { emptyStatusCounts, type ModelRecord, type ModelResult, type ModelStatus, type NewModel, type PausedModel, type PausedRecord, type PausedState, type PredictionSplit, type PrunedModel, type SplitPredictions, type WeightsRecord } from './types.js';
 
 /**
  * A run's models and their results: status transitions, the idempotent result write (row + predictions +
@@ -256,7 +256,7 @@ export function listModels(s: StoreDb, runId: string, filter: { status?: ModelSt
 }
 
 export function countModels(s: StoreDb, runId: string): Record<ModelStatus, number> {
-  const counts: Record<ModelStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, pruned: 0, paused: 0 };
+  const counts = emptyStatusCounts();
   for (const row of s.stmt('SELECT status, COUNT(*) AS n FROM models WHERE run_id = ? GROUP BY status').all(runId) as Row[]) {
     const status = str(row, 'status');
     if (status in counts) counts[status as ModelStatus] = num(row, 'n');

@@ -48,6 +48,8 @@ export type RunState = RunStatus | 'stalled';
  */
 export type ModelStatus = 'pending' | 'running' | 'done' | 'failed' | 'pruned' | 'paused';
 export const MODEL_STATUSES: readonly ModelStatus[] = ['pending', 'running', 'done', 'failed', 'pruned', 'paused'];
+/** Zero models of each status, the start of every count by status (the literal fails to compile when a status is added). */
+export const emptyStatusCounts = (): Record<ModelStatus, number> => ({ pending: 0, running: 0, done: 0, failed: 0, pruned: 0, paused: 0 });
 export type PredictionSplit = 'val' | 'test';
 
 export interface RunRecord {
