@@ -198,6 +198,7 @@ function biasGradAdd(dy: Float32Array, dyOffset: number, db: Float32Array, chann
  */
 export interface ConvLoops {
   im2col(x: Float32Array, xOffset: number, g: Geometry, cols: Float32Array): void;
+  /** May overwrite cols (the JS loop zeroes its edge columns first): pass scratch. */
   col2imAdd(cols: Float32Array, g: Geometry, dx: Float32Array, dxOffset: number): void;
   biasGradAdd(dy: Float32Array, dyOffset: number, db: Float32Array, channels: number, positions: number): void;
 }
