@@ -149,7 +149,8 @@ class SearchProgress {
   // The ETA of a time-budgeted search (cli/progress.ts budgetedEta): the coordinator's deadline, then the refit's epochs.
   private readonly started = Date.now();
   private searchDeadline: number | null = null;
-  private readonly refitEpochsPerModel: number;
+  private refitEpochsPerModel: number;
+  private readonly folds: number;
   private refitEpochs: number;
   private epochsDone = 0;
   private refitEpochsDone = 0;
@@ -166,7 +167,8 @@ class SearchProgress {
     this.budget = config?.budget;
     this.timeBudgetMinutes = config?.timeBudgetMinutes ?? 0;
     // A k-fold model trains a network per fold: its progress counts every fold's epochs.
-    this.refitEpochsPerModel = config?.refit ? config.refit.epochs * (config.data.kfold ?? 1) : 0;
+    this.folds = config?.data.kfold ?? 1;
+    this.refitEpochsPerModel = config?.refit ? config.refit.epochs * this.folds : 0;
     this.refitEpochs = (config?.refit?.models ?? 0) * this.refitEpochsPerModel;
   }
 
@@ -262,6 +264,10 @@ class SearchProgress {
         break;
       case 'budget-exhausted':
         this.bar.log(`time budget reached before generation ${e.generation + 1}; finishing`);
+        break;
+      case 'refit-cut':
+        this.refitEpochsPerModel = e.epochs * this.folds;
+        this.bar.log(`refit: ${e.epochs} epochs instead of ${e.from}, to end within its ${e.minutes} minutes`);
         break;
       default:
         break;

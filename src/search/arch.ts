@@ -393,7 +393,7 @@ export const HYPER_GENES: readonly HyperGene[] = [
   { gene: 'epochs', option: 'epochs', ok: (v) => isPositiveInt(v) && v <= 10_000, want: 'an integer in 1..10000' },
 ];
 
-interface TrainingGeneFields {
+export interface TrainingGeneFields {
   readonly epochs: number;
   readonly batchSize: number;
   readonly weightDecay: number;

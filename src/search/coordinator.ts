@@ -13,9 +13,9 @@ import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
 import { bestRecord } from './best.js';
 import { computeFitness, partsRecord, type FitnessResult } from './fitness.js';
-import { bestUpTo, Budget, choosePromotion, createPruner, curveOf, epochsRun, promotionRung, prunedAt, type Curve, type RungEntry } from './pruners.js';
+import { Budget, createPruner, curveOf, epochsRun, promotionRung, prunedAt, type Curve } from './pruners.js';
 import type { RungThreshold } from './jobs.js';
-import { costLowerBound, MODEL_OVERHEAD_EPOCHS, modelCost, SteadySchedule, steadyLanes } from './steady.js';
+import { SteadyModels, steadyLanes, type BreedingPool } from './steady.js';
 
 /**
  * A search run: generations of configs, dispatched to an Executor (worker threads or BullMQ), results written
@@ -45,7 +45,9 @@ export type RunEvent =
   /** Paused at a promotion rung (pruner.promote): it goes on only if promoted, else it ends pruned there. */
   | { kind: 'model-paused'; modelId: string; epoch: number; valAccuracy: number; trainMs: number }
   | { kind: 'generation-done'; generation: number; bestValAccuracy: number; meanValAccuracy: number; /** Members trained to the end (not pruned or failed). */ done: number }
-  | { kind: 'budget-exhausted'; generation: number };
+  | { kind: 'budget-exhausted'; generation: number }
+  /** The refit trains `epochs` instead of `from`: more would not fit its `minutes` (search/refit.ts refitEpochs). */
+  | { kind: 'refit-cut'; epochs: number; from: number; minutes: number };
 
 export interface CoordinatorOptions {
   readonly store: Store;
@@ -91,15 +93,6 @@ export class RunInterrupted extends Error {
 interface Segment {
   readonly pauseAt?: number;
   readonly resumeFrom?: { readonly weights: Uint8Array; readonly state: Uint8Array; readonly epoch: number; readonly trainMs: number };
-}
-
-/**
- * Whom a steady search breeds a model from (model indices, in creation order), and of those, the ones that take part
- * as they were at their pause (promotion), with their validation accuracy there.
- */
-interface BreedingPool {
-  readonly models: readonly number[];
-  readonly atPause: ReadonlyMap<number, number>;
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
@@ -337,8 +330,10 @@ export class Coordinator {
     let memberIds: string[];
     if (existing) memberIds = [...(existing.stats?.members ?? [])];
     else {
-      const configs = refitConfigs(this.store.listModels(runId), spec, config.generations, config.inherit === 'all');
+      const configs = refitConfigs(this.store.listModels(runId), spec, config.generations, config.inherit === 'all', this.executor.concurrency);
       if (configs.length === 0) return;
+      const epochs = configs[0]?.epochs ?? spec.epochs;
+      if (epochs < spec.epochs) this.emit({ kind: 'refit-cut', epochs, from: spec.epochs, minutes: spec.minutes ?? 0 });
       memberIds = configs.map((c) => c.id);
       this.store.transaction(() => {
         this.store.addGeneration(runId, generation, { members: memberIds });
@@ -470,118 +465,29 @@ export class Coordinator {
   private async searchSteady(runId: string, config: SearchConfig, dataset: LoadedDataset, task: TaskShape, spent: () => boolean, budget: Budget): Promise<void> {
     const size = config.population;
     const cap = size * config.generations;
-    const schedule = new SteadySchedule(steadyLanes(config.lanes, this.executor.workers));
     const space = searchSpace(task, config.generator);
     const firstConfigs = generateConfigs(size, task, new Rng(generationSeed(config.seed, 0)), space, 'g0-');
-    const pruner = createPruner(config.pruner);
     const folds = epochCost(config);
-    const earlyStopping = config.training.patience > 0;
     const dataRef = { ref: config.data.ref, checksum: dataset.checksum, ...dataOptions(config.data) };
-    const rung = promotionRung(config.pruner, config.training.epochs);
-    const eta = config.pruner.eta ?? 3;
     // The promotions made before (a resumed run): schedule item index -> model id.
     const promotedAt = new Map(this.store.listPausedModels(runId).flatMap((p) => (p.resumeItem === null ? [] : [[p.resumeItem, p.modelId] as const])));
     const promotedIds = new Set(promotedAt.values());
-    // Per model m: its record (re-read when an item of it ends), its validated config (null if the stored one no
-    // longer is), its thresholds, and its items: the first segment, and the resumed one once promoted.
-    const models: ModelRecord[] = [];
-    const archs: (ArchConfig | null)[] = [];
-    const stops: RungThreshold[][] = [];
-    const firstItem: number[] = [];
-    const resumeItem: (number | undefined)[] = [];
-    // Per schedule item: the model it trains, and whether it is that model's resumed segment.
-    const items: { readonly model: number; readonly resumed: boolean }[] = [];
-    const itemAt = (i: number): { readonly model: number; readonly resumed: boolean } => {
-      const item = items[i];
-      if (!item) throw new RangeError(`no schedule item ${i}`);
-      return item;
-    };
-    const epochsOf = (arch: ArchConfig | null): number => (arch ? withTrainingGenes(config.training, arch).epochs : config.training.epochs);
+    const book = new SteadyModels(
+      {
+        lanes: steadyLanes(config.lanes, this.executor.workers),
+        training: config.training,
+        pruner: createPruner(config.pruner),
+        promotionRung: promotionRung(config.pruner, config.training.epochs),
+        eta: config.pruner.eta ?? 3,
+        folds,
+        earlyStopping: config.training.patience > 0,
+      },
+      promotedIds,
+    );
+    const { schedule } = book;
     const isFinal = (m: ModelRecord): boolean => m.status === 'done' || m.status === 'pruned' || m.status === 'failed';
-    /** The promotion rung when model m pauses there (it trains beyond it), else null. */
-    const pauseOf = (m: number): number | null => (rung !== null && epochsOf(archs[m] ?? null) > rung ? rung : null);
-    const costOf = (i: number): number => {
-      const { model: m, resumed } = itemAt(i);
-      const record = models[m] as ModelRecord;
-      const outcome = record.status === 'done' || record.status === 'pruned' ? record.status : 'failed';
-      const pause = pauseOf(m);
-      const ran = epochsRun(record.metrics ?? []);
-      if (resumed) return modelCost(outcome, ran - (pause ?? 0), epochsOf(archs[m] ?? null) - (pause ?? 0), 1);
-      // A first segment that paused cost the epochs to the rung, whatever became of the model afterwards.
-      if (pause !== null && (record.status === 'paused' || resumeItem[m] !== undefined || promotedIds.has(record.modelId))) return MODEL_OVERHEAD_EPOCHS + pause;
-      return modelCost(outcome, ran, pause ?? epochsOf(archs[m] ?? null), folds);
-    };
-    // A bag's progress counts its folds' epochs one after another, which no rung refers to: its bound stays the first.
-    const boundAt = (i: number, progress: number): number => {
-      const { model: m, resumed } = itemAt(i);
-      const pause = pauseOf(m);
-      if (resumed) return MODEL_OVERHEAD_EPOCHS + epochsOf(archs[m] ?? null) - (pause ?? 0);
-      return costLowerBound(progress, (pause ?? epochsOf(archs[m] ?? null)) * folds, stops[m] ?? [], earlyStopping);
-    };
-    /** The models with an item ended by virtual time t, in creation order (a model's first segment ends before any other of its items). */
-    const endedModels = (t: number): number[] => [...new Set(schedule.endedBy(t).map((i) => itemAt(i).model))].sort((a, b) => a - b);
-    // A model's curve may already hold points of a resumed segment that ends after t; no rule below reads a point
-    // past the promotion rung (thresholds stop below it, promotion reads the best value up to it), so that is harmless.
-    const curveOfModel = (m: number): Curve => curveOf((models[m] as ModelRecord).metrics ?? []);
-    const thresholdsAt = (start: number, arch: ArchConfig | null): RungThreshold[] => {
-      const history = endedModels(start).map(curveOfModel).filter((c) => c.length > 0);
-      const all = pruner.thresholds(history, epochsOf(arch));
-      // A model that pauses at the promotion rung is not stopped there or beyond: promotion decides.
-      return rung !== null && epochsOf(arch) > rung ? all.filter((t) => t.epoch < rung) : all;
-    };
-    /** The models done by virtual time t: their last item (the resumed segment, if promoted) ended by then. */
-    const doneBy = (t: number): number[] =>
-      endedModels(t).filter((m) => {
-        const last = resumeItem[m] ?? firstItem[m];
-        return (models[m] as ModelRecord).status === 'done' && last !== undefined && schedule.isFinished(last) && schedule.endOf(last) <= t;
-      });
-    /**
-     * Whom a model starting at t is bred from: the models done by t, and those paused by t (promoted or not, their
-     * resumed segment had not ended by then), scored by their validation predictions at the pause.
-     */
-    const breedingPool = (t: number): BreedingPool => {
-      const done = doneBy(t);
-      const atPause = new Map<number, number>();
-      for (const m of endedModels(t)) {
-        const record = models[m] as ModelRecord;
-        const resumed = resumeItem[m];
-        const stillPaused = resumed === undefined ? record.status === 'paused' : !(schedule.isFinished(resumed) && schedule.endOf(resumed) <= t);
-        const value = curveOfModel(m).find((p) => p.epoch === pauseOf(m))?.valAccuracy;
-        if (stillPaused && !done.includes(m) && value !== undefined && !Number.isNaN(value)) atPause.set(m, value);
-      }
-      return { models: [...done, ...atPause.keys()].sort((a, b) => a - b), atPause };
-    };
-    /** The paused model a lane free at t resumes, or null (search/pruners.ts choosePromotion). */
-    const promotionAt = (t: number): number | null => {
-      if (rung === null) return null;
-      const entries: RungEntry[] = endedModels(t).flatMap((m) => {
-        const curve = curveOfModel(m);
-        if (!curve.some((p) => p.epoch >= rung)) return [];
-        const value = bestUpTo(curve, rung);
-        return Number.isNaN(value) ? [] : [{ model: m, value, waiting: (models[m] as ModelRecord).status === 'paused' && resumeItem[m] === undefined }];
-      });
-      return choosePromotion(entries, resumeItem.filter((i) => i !== undefined).length, eta);
-    };
-    const place = (slot: { lane: number; start: number }, model: ModelRecord, arch: ArchConfig | null): number => {
-      const m = models.length;
-      models.push(model);
-      archs.push(arch);
-      stops.push(thresholdsAt(slot.start, arch));
-      const i = items.length;
-      items.push({ model: m, resumed: false });
-      firstItem.push(i);
-      resumeItem.push(undefined);
-      return schedule.add(slot, boundAt(i, 0));
-    };
-    const placeResumed = (slot: { lane: number; start: number }, m: number): number => {
-      const i = items.length;
-      items.push({ model: m, resumed: true });
-      resumeItem[m] = i;
-      return schedule.add(slot, boundAt(i, 0));
-    };
-    const membersOf = (generation: number): string[] => models.filter((m) => m.generation === generation).map((m) => m.modelId);
     const finishIfComplete = (generation: number): void => {
-      const members = models.filter((m) => m.generation === generation);
+      const members = book.models.filter((m) => m.generation === generation);
       if (members.length === size && members.every(isFinal)) this.finishGeneration(runId, generation, members.map((m) => m.modelId));
     };
 
@@ -594,10 +500,10 @@ export class Coordinator {
       const promotedId = promotedAt.get(i);
       if (promotedId !== undefined) {
         promotedAt.delete(i);
-        const m = models.findIndex((r) => r.modelId === promotedId);
-        if (!slot || m < 0 || pauseOf(m) === null) throw misfit(`the promotion of model ${promotedId}`);
-        placeResumed(slot, m);
-        if (isFinal(models[m] as ModelRecord)) schedule.finish(i, costOf(i));
+        const m = book.models.findIndex((r) => r.modelId === promotedId);
+        if (!slot || m < 0 || book.pauseOf(m) === null) throw misfit(`the promotion of model ${promotedId}`);
+        book.placeResumed(slot, m);
+        if (isFinal(book.record(m))) book.finish(i);
         continue;
       }
       const model = stored[next++];
@@ -609,9 +515,9 @@ export class Coordinator {
       } catch {
         // trainOne fails the model with the reason.
       }
-      place(slot, model, arch);
+      book.place(slot, model, arch);
       // Its first segment is over when it ended, paused, or was promoted (then it paused before).
-      if (isFinal(model) || model.status === 'paused' || promotedIds.has(model.modelId)) schedule.finish(i, costOf(i));
+      if (isFinal(model) || model.status === 'paused' || promotedIds.has(model.modelId)) book.finish(i);
     }
 
     let failure: unknown = null;
@@ -623,25 +529,25 @@ export class Coordinator {
     };
     const inFlight = new Set<Promise<void>>();
     const launch = (i: number): void => {
-      const { model: m, resumed } = itemAt(i);
-      const record = models[m] as ModelRecord;
-      const pause = pauseOf(m);
+      const { model: m, resumed } = book.item(i);
+      const record = book.record(m);
+      const pause = book.pauseOf(m);
       let segment: Segment = pause === null ? {} : { pauseAt: pause };
       if (resumed) {
         const from = this.store.getPausedState(runId, record.modelId);
         if (!from || pause === null) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} was promoted but its paused state is not stored`);
         segment = { resumeFrom: { weights: from.weights, state: from.state, epoch: pause, trainMs: record.trainMs ?? 0 } };
       }
-      const run: Promise<void> = this.trainOne(runId, config, dataRef, record, resumed ? [] : stops[m], budget, (progress) => {
-        if (folds === 1) schedule.raiseLowerBound(i, boundAt(i, progress.epoch));
+      const run: Promise<void> = this.trainOne(runId, config, dataRef, record, resumed ? [] : book.thresholdsOf(m), budget, (progress) => {
+        if (folds === 1) schedule.raiseLowerBound(i, book.boundAt(i, progress.epoch));
         poke();
       }, segment)
         .then(() => {
           const model = this.store.getModel(runId, record.modelId);
           const ended = model !== undefined && (isFinal(model) || (!resumed && model.status === 'paused'));
           if (!model || !ended) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${record.modelId} is not final after training`);
-          models[m] = model;
-          schedule.finish(i, costOf(i));
+          book.update(m, model);
+          book.finish(i);
           if (isFinal(model)) finishIfComplete(model.generation);
         })
         .catch((err: unknown) => {
@@ -653,9 +559,7 @@ export class Coordinator {
         });
       inFlight.add(run);
     };
-    items.forEach((_, i) => {
-      if (!schedule.isFinished(i)) launch(i);
-    });
+    for (const i of book.itemIndices()) if (!schedule.isFinished(i)) launch(i);
 
     let announced = false;
     for (;;) {
@@ -663,25 +567,24 @@ export class Coordinator {
       while (!stopping) {
         if (spent()) {
           // The first generation not started in full (a partial one has started).
-          if (!announced) this.emit({ kind: 'budget-exhausted', generation: Math.ceil(models.length / size) });
+          if (!announced) this.emit({ kind: 'budget-exhausted', generation: Math.ceil(book.models.length / size) });
           announced = true;
           break;
         }
         const slot = schedule.next();
         if (!slot) break;
-        const promoted = promotionAt(slot.start);
+        const promoted = book.promotionAt(slot.start);
         if (promoted !== null) {
-          const i = items.length;
-          this.store.markModelPromoted(runId, (models[promoted] as ModelRecord).modelId, i);
-          launch(placeResumed(slot, promoted));
+          this.store.markModelPromoted(runId, book.record(promoted).modelId, book.itemIndices().length);
+          launch(book.placeResumed(slot, promoted));
           continue;
         }
-        if (models.length >= cap) break;
-        const k = models.length;
+        if (book.models.length >= cap) break;
+        const k = book.models.length;
         const generation = Math.floor(k / size);
         const position = k % size;
-        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, models, archs, breedingPool(slot.start), generation, position, dataset.val.y);
-        const members = [...membersOf(generation), arch.id];
+        const arch = k < size ? (firstConfigs[k] as ArchConfig) : this.breedSteady(runId, config, task, space, book.models, book.archs, book.breedingPool(slot.start), generation, position, dataset.val.y);
+        const members = [...book.membersOf(generation), arch.id];
         this.store.transaction(() => {
           if (position === 0) this.store.addGeneration(runId, generation, { members });
           else this.store.updateGeneration(runId, generation, { members });
@@ -690,7 +593,7 @@ export class Coordinator {
         if (position === 0) this.emit({ kind: 'generation-start', generation, models: size });
         const model = this.store.getModel(runId, arch.id);
         if (!model) throw new LoomError('LOOM_ERR_STORE', `run ${runId}: model ${arch.id} was not stored`);
-        launch(place(slot, model, arch));
+        launch(book.place(slot, model, arch));
       }
       if (inFlight.size === 0) break;
       await new Promise<void>((resolve) => {
@@ -700,24 +603,24 @@ export class Coordinator {
     if (failure !== null) throw failure;
     if (this.options.signal?.aborted || this.lease?.lost) throw new RunInterrupted();
     // The search is over: a model still paused was not promoted, so it was pruned at the rung.
-    models.forEach((record, m) => {
+    book.models.forEach((record, m) => {
       if (record.status !== 'paused') return;
-      const at = pauseOf(m) ?? epochsRun(record.metrics ?? []);
+      const at = book.pauseOf(m) ?? epochsRun(record.metrics ?? []);
       this.store.transaction(() => {
         this.store.markModelPruned(runId, record.modelId, { metrics: record.metrics ?? [] });
         this.store.releasePausedState(runId, record.modelId);
       });
       this.emit({ kind: 'model-pruned', modelId: record.modelId, epoch: at, valAccuracy: record.valAccuracy ?? Number.NaN, trainMs: record.trainMs ?? 0 });
-      models[m] = this.store.getModel(runId, record.modelId) ?? record;
+      book.update(m, this.store.getModel(runId, record.modelId) ?? record);
     });
-    const generations = [...new Set(models.map((m) => m.generation))];
+    const generations = [...new Set(book.models.map((m) => m.generation))];
     const finished = new Set(this.store.listGenerations(runId).flatMap((g) => (g.finishedAt ? [g.index] : [])));
     // The last generation may be partial (the budget ended the search): it is finished with what it has.
     const last = generations.length > 0 ? Math.max(...generations) : -1;
     for (const generation of generations) if (generation !== last && !finished.has(generation)) finishIfComplete(generation);
-    if (last >= 0 && !finished.has(last)) this.finishGeneration(runId, last, membersOf(last));
+    if (last >= 0 && !finished.has(last)) this.finishGeneration(runId, last, book.membersOf(last));
     // Every finished model's fitness as evolution would see it next, as the last generation of a generational run has.
-    this.storeFitness(runId, this.score(runId, config, this.steadyPopulation(config, models.filter((m) => m.status === 'done')), dataset.val.y));
+    this.storeFitness(runId, this.score(runId, config, this.steadyPopulation(config, book.models.filter((m) => m.status === 'done')), dataset.val.y));
   }
 
   /** Whom a steady search breeds from: NES chooses its ensemble from every finished model; the other fitnesses age (regularized evolution), keeping the `population` most recent. */

@@ -16,6 +16,11 @@ export interface RefitSpec {
   readonly models: number;
   /** Epochs of each refit (replaces the model's epochs gene and the run's training.epochs). */
   readonly epochs: number;
+  /**
+   * A cap on the refit's wall time, in minutes: where the refits of `epochs` epochs would take longer, predicted from
+   * the chosen models' own epoch times in the search, every refit trains fewer (refitEpochsWithin). Absent: no cap.
+   */
+  readonly minutes?: number;
 }
 
 /** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
@@ -24,18 +29,48 @@ export const isRefitGeneration = (index: number, generations: number): boolean =
 /** The id of a model's refit. */
 export const refitId = (modelId: string): string => `${modelId}-refit`;
 
-/** Parses a config's `refit` field: {models, epochs}, or absent/false for none. */
+/** Parses a config's `refit` field: {models, epochs, minutes?}, or absent/false for none. */
 export function parseRefit(v: unknown): RefitSpec | undefined {
   if (v === undefined || v === false) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw configError('refit', 'must be an object {models, epochs} (or false)');
   const o = v as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (key !== 'models' && key !== 'epochs') throw configError(`refit.${key}`, 'unknown field; known fields: models, epochs');
+  for (const key of Object.keys(o)) if (key !== 'models' && key !== 'epochs' && key !== 'minutes') throw configError(`refit.${key}`, 'unknown field; known fields: models, epochs, minutes');
   const int = (key: 'models' | 'epochs', max: number): number => {
     const x = o[key];
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > max) throw configError(`refit.${key}`, `must be an integer in [1, ${max}], got ${JSON.stringify(x)}`);
     return x;
   };
-  return { models: int('models', 1000), epochs: int('epochs', 10_000) };
+  const minutes = o.minutes;
+  if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > 1e6)) {
+    throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
+  }
+  return { models: int('models', 1000), epochs: int('epochs', 10_000), ...(minutes === undefined ? {} : { minutes }) };
+}
+
+/**
+ * The most epochs, from `epochs` down to 1, that every refit can train so that the refit ends within `minutes` on
+ * `lanes` workers: refit k takes epochs × `epochMs[k]` (its epoch time in the search, validation included), and the
+ * refits go in order to the first free lane, as the coordinator's lanes take them. Where even one epoch does not fit,
+ * 1 (a refit of no epoch is none). A prediction: the scoring and storing after each refit are not counted.
+ */
+export function refitEpochsWithin(epochMs: readonly number[], lanes: number, epochs: number, minutes: number): number {
+  const limit = minutes * 60_000;
+  const makespan = (e: number): number => {
+    const free = new Array<number>(Math.max(1, Math.min(lanes, epochMs.length))).fill(0);
+    for (const ms of epochMs) {
+      const lane = free.indexOf(Math.min(...free));
+      free[lane] = (free[lane] as number) + e * ms;
+    }
+    return Math.max(...free);
+  };
+  for (let e = epochs; e > 1; e--) if (makespan(e) <= limit) return e;
+  return 1;
+}
+
+/** A model's mean time per whole epoch in its curve (mid-epoch checks are validation only), or null with none. */
+export function meanEpochMs(metrics: readonly { readonly epoch: number; readonly ms?: number }[] | null | undefined): number | null {
+  const times = (metrics ?? []).filter((m) => Number.isInteger(m.epoch) && m.ms !== undefined && Number.isFinite(m.ms) && m.ms > 0).map((m) => m.ms as number);
+  return times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : null;
 }
 
 /** The config's `refit` field as a spread: `{refit}` when one is asked for, else nothing. */
@@ -48,8 +83,8 @@ export function refitField(v: unknown): { refit?: RefitSpec } {
 export interface RefitCandidate extends RankableRecord {
   readonly arch: unknown;
   readonly generation: number;
-  /** Its curve: how far a pruned model got, and its validation accuracy there. */
-  readonly metrics?: readonly { readonly epoch: number; readonly valAccuracy?: number; readonly valLoss?: number }[] | null;
+  /** Its curve: how far a pruned model got, and its validation accuracy there; each point's wall time. */
+  readonly metrics?: readonly { readonly epoch: number; readonly valAccuracy?: number; readonly valLoss?: number; readonly ms?: number }[] | null;
 }
 
 /** Where a refit candidate stands: how far it trained (or the epoch it is compared at) and its best value by then. */
@@ -61,7 +96,8 @@ interface Standing {
 
 /**
  * The refit configs: the best `spec.models` models of the search generations, each as a copy with `spec.epochs`
- * epochs, a new id and origin 'refit'. Models whose stored config no longer validates are skipped.
+ * epochs (fewer where `spec.minutes` caps the refit on `lanes` workers: refitEpochs), a new id and origin 'refit'.
+ * Models whose stored config no longer validates are skipped.
  *
  * Without pruned models (or when refits continue their source's weights, `continues`), the finished models by the
  * one best-model rule (validation accuracy, then validation log-loss, then id), then the pruned models that got
@@ -76,7 +112,7 @@ interface Standing {
  * rung has values yet), so a weak first model (at epoch 2, 92.5 % where three pruned models had 97.0-97.3 %) took a
  * refit slot and the ensemble had one strong member fewer.
  */
-export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec, searchGenerations: number, continues = false): ArchConfig[] {
+export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec, searchGenerations: number, continues = false, lanes = 1): ArchConfig[] {
   const searched = models.filter((m) => m.generation < searchGenerations);
   const done = searched.filter((m) => m.status === 'done');
   const progress = (record: RefitCandidate): { record: RefitCandidate; reached: number; curve: Curve } => ({ record, reached: epochsRun(record.metrics ?? []), curve: curveOf(record.metrics ?? []) });
@@ -100,17 +136,32 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
       .sort(byProgress)
       .map((x) => x.record);
   }
-  const configs: ArchConfig[] = [];
+  const chosen: { record: RefitCandidate; arch: ArchConfig }[] = [];
   for (const record of ranked) {
-    if (configs.length >= spec.models) break;
-    let arch: ArchConfig;
+    if (chosen.length >= spec.models) break;
     try {
-      arch = validateConfig(record.arch);
+      chosen.push({ record, arch: validateConfig(record.arch) });
     } catch {
-      continue;
+      // A stored config that no longer validates is skipped.
     }
-    const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
-    configs.push(finishConfig({ ...genes, id: refitId(arch.id), epochs: spec.epochs, parents: [arch.id], origin: 'refit', mutations: [] }));
   }
-  return configs;
+  const epochs = refitEpochs(chosen.map((c) => c.record), spec, lanes);
+  return chosen.map(({ arch }) => {
+    const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
+    return finishConfig({ ...genes, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
+  });
+}
+
+/**
+ * The refit's epochs: the spec's, or with `minutes` the most that fit it on `lanes` workers (refitEpochsWithin), from
+ * each chosen model's epoch time in the search; a model with no whole epoch timed counts at the others' slowest, and
+ * with none timed at all nothing is cut.
+ */
+export function refitEpochs(chosen: readonly RefitCandidate[], spec: RefitSpec, lanes: number): number {
+  if (spec.minutes === undefined || chosen.length === 0) return spec.epochs;
+  const timed = chosen.map((c) => meanEpochMs(c.metrics));
+  const known = timed.filter((t): t is number => t !== null);
+  if (known.length === 0) return spec.epochs;
+  const slowest = Math.max(...known);
+  return refitEpochsWithin(timed.map((t) => t ?? slowest), lanes, spec.epochs, spec.minutes);
 }

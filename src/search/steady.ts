@@ -1,5 +1,8 @@
 import { configError, LoomError } from '../engine/errors.js';
+import type { ModelRecord } from '../store/types.js';
+import { withTrainingGenes, type ArchConfig, type TrainingGeneFields } from './arch.js';
 import type { RungThreshold } from './jobs.js';
+import { bestUpTo, choosePromotion, curveOf, epochsRun, type Curve, type Pruner, type RungEntry } from './pruners.js';
 
 /**
  * Steady-state evolution's schedule: a new model starts as soon as a worker is free (no generation waits for its
@@ -18,7 +21,8 @@ import type { RungThreshold } from './jobs.js';
  *
  * With promotion (pruner.promote) an item of the schedule is either a model's first segment (up to its pause) or a
  * paused model's resumed segment; both take a lane and have a start, a cost and a lower bound alike. Which one a free
- * lane gets is decided in coordinator.ts (searchSteady) from what ended by its start.
+ * lane gets is decided from what ended by its start (SteadyModels below); coordinator.ts (searchSteady) trains the
+ * items and stores what they give.
  */
 
 /** The virtual cost of a model beyond its epochs (building, checking, scoring): a pruned model is never free. */
@@ -154,4 +158,228 @@ export function costLowerBound(progress: number, maxEpochs: number, stopBelow: r
     ...(earlyStopping ? [Math.max(1, Math.ceil(progress))] : []),
   ];
   return MODEL_OVERHEAD_EPOCHS + Math.min(...stops);
+}
+
+/**
+ * Whom a steady search breeds a model from (model indices, in creation order), and of those, the ones that take part
+ * as they were at their pause (promotion), with their validation accuracy there.
+ */
+export interface BreedingPool {
+  readonly models: readonly number[];
+  readonly atPause: ReadonlyMap<number, number>;
+}
+
+/** What a steady search's bookkeeping reads of its run: the rules that set each model's cost, rungs and promotion. */
+export interface SteadyRules {
+  readonly lanes: number;
+  /** The run's training settings, which a model's own genes (epochs) override. */
+  readonly training: TrainingGeneFields;
+  readonly pruner: Pruner;
+  /** Where models pause for promotion (pruners.ts promotionRung), or null without promotion. */
+  readonly promotionRung: number | null;
+  /** ASHA's η: the share of the models recorded at the promotion rung that go on. */
+  readonly eta: number;
+  /** Networks per model (a k-fold bag trains one per fold). */
+  readonly folds: number;
+  readonly earlyStopping: boolean;
+}
+
+/** One item of the schedule: the model it trains, and whether it is that model's resumed segment. */
+interface SteadyItem {
+  readonly model: number;
+  readonly resumed: boolean;
+}
+
+/**
+ * The models of a steady search and the schedule items that train them: what each item costs and how soon it could
+ * end, what a model starting at virtual time t is pruned against and bred from, and which paused model a free lane
+ * resumes. Pure bookkeeping over the records the coordinator hands it (no store, no jobs), so every decision is a
+ * function of the models' stored outcomes and the schedule, as a resumed run replays them.
+ *
+ * Per model m: its record (replaced when an item of it ends), its validated config (null if the stored one no longer
+ * is), its thresholds, and its items: the first segment, and the resumed one once promoted.
+ */
+export class SteadyModels {
+  readonly schedule: SteadySchedule;
+  private readonly records: ModelRecord[] = [];
+  private readonly configs: (ArchConfig | null)[] = [];
+  private readonly stops: RungThreshold[][] = [];
+  private readonly firstItem: number[] = [];
+  private readonly resumeItem: (number | undefined)[] = [];
+  private readonly items: SteadyItem[] = [];
+
+  /** `promotedBefore`: the ids of models promoted before (a resumed run), whose first segment paused whatever followed. */
+  constructor(
+    private readonly rules: SteadyRules,
+    private readonly promotedBefore: ReadonlySet<string> = new Set(),
+  ) {
+    this.schedule = new SteadySchedule(rules.lanes);
+  }
+
+  /** The models so far, in creation order (index = model number). */
+  get models(): readonly ModelRecord[] {
+    return this.records;
+  }
+
+  /** Their validated configs (null where the stored one no longer validates). */
+  get archs(): readonly (ArchConfig | null)[] {
+    return this.configs;
+  }
+
+  /** How many models have been promoted (their resumed segment placed). */
+  get promotions(): number {
+    return this.resumeItem.filter((i) => i !== undefined).length;
+  }
+
+  item(i: number): SteadyItem {
+    const item = this.items[i];
+    if (!item) throw new RangeError(`no schedule item ${i}`);
+    return item;
+  }
+
+  /** Indices of the schedule's items, in order. */
+  itemIndices(): number[] {
+    return this.items.map((_, i) => i);
+  }
+
+  record(m: number): ModelRecord {
+    const record = this.records[m];
+    if (!record) throw new RangeError(`no steady model ${m}`);
+    return record;
+  }
+
+  /** Model m's record as it now stands (an item of it ended). */
+  update(m: number, record: ModelRecord): void {
+    this.record(m);
+    this.records[m] = record;
+  }
+
+  /** The thresholds model m's first segment trains under (set when it was placed). */
+  thresholdsOf(m: number): readonly RungThreshold[] {
+    return this.stops[m] ?? [];
+  }
+
+  /** A model's epochs: the run's, or its own epochs gene. */
+  epochsOf(m: number): number {
+    const arch = this.configs[m] ?? null;
+    return arch ? withTrainingGenes(this.rules.training, arch).epochs : this.rules.training.epochs;
+  }
+
+  /** The promotion rung when model m pauses there (it trains beyond it), else null. */
+  pauseOf(m: number): number | null {
+    const rung = this.rules.promotionRung;
+    return rung !== null && this.epochsOf(m) > rung ? rung : null;
+  }
+
+  /** What final item i cost in virtual epochs. */
+  costOf(i: number): number {
+    const { model: m, resumed } = this.item(i);
+    const record = this.record(m);
+    const outcome = record.status === 'done' || record.status === 'pruned' ? record.status : 'failed';
+    const pause = this.pauseOf(m);
+    const ran = epochsRun(record.metrics ?? []);
+    if (resumed) return modelCost(outcome, ran - (pause ?? 0), this.epochsOf(m) - (pause ?? 0), 1);
+    // A first segment that paused cost the epochs to the rung, whatever became of the model afterwards.
+    if (pause !== null && (record.status === 'paused' || this.resumeItem[m] !== undefined || this.promotedBefore.has(record.modelId))) return MODEL_OVERHEAD_EPOCHS + pause;
+    return modelCost(outcome, ran, pause ?? this.epochsOf(m), this.rules.folds);
+  }
+
+  /**
+   * The earliest virtual cost at which item i, having reported progress up to epoch `progress`, could end. A bag's
+   * progress counts its folds' epochs one after another, which no rung refers to: its bound stays the first.
+   */
+  boundAt(i: number, progress: number): number {
+    const { model: m, resumed } = this.item(i);
+    const pause = this.pauseOf(m);
+    if (resumed) return MODEL_OVERHEAD_EPOCHS + this.epochsOf(m) - (pause ?? 0);
+    return costLowerBound(progress, (pause ?? this.epochsOf(m)) * this.rules.folds, this.stops[m] ?? [], this.rules.earlyStopping);
+  }
+
+  /** Item i is final: its model's record says how it ended. */
+  finish(i: number): void {
+    this.schedule.finish(i, this.costOf(i));
+  }
+
+  /** The models with an item ended by virtual time t, in creation order (a model's first segment ends before any other of its items). */
+  private endedModels(t: number): number[] {
+    return [...new Set(this.schedule.endedBy(t).map((i) => this.item(i).model))].sort((a, b) => a - b);
+  }
+
+  // A model's curve may already hold points of a resumed segment that ends after t; no rule below reads a point
+  // past the promotion rung (thresholds stop below it, promotion reads the best value up to it), so that is harmless.
+  private curveOf(m: number): Curve {
+    return curveOf(this.record(m).metrics ?? []);
+  }
+
+  /** The thresholds of a model of `epochs` epochs starting at t: from the curves of the models ended by then. */
+  private thresholdsAt(start: number, epochs: number): RungThreshold[] {
+    const history = this.endedModels(start).map((m) => this.curveOf(m)).filter((c) => c.length > 0);
+    const all = this.rules.pruner.thresholds(history, epochs);
+    // A model that pauses at the promotion rung is not stopped there or beyond: promotion decides.
+    const rung = this.rules.promotionRung;
+    return rung !== null && epochs > rung ? all.filter((t) => t.epoch < rung) : all;
+  }
+
+  /** The models done by virtual time t: their last item (the resumed segment, if promoted) ended by then. */
+  private doneBy(t: number): number[] {
+    return this.endedModels(t).filter((m) => {
+      const last = this.resumeItem[m] ?? this.firstItem[m];
+      return this.record(m).status === 'done' && last !== undefined && this.schedule.isFinished(last) && this.schedule.endOf(last) <= t;
+    });
+  }
+
+  /**
+   * Whom a model starting at t is bred from: the models done by t, and those paused by t (promoted or not, their
+   * resumed segment had not ended by then), scored by their validation predictions at the pause.
+   */
+  breedingPool(t: number): BreedingPool {
+    const done = this.doneBy(t);
+    const atPause = new Map<number, number>();
+    for (const m of this.endedModels(t)) {
+      const resumed = this.resumeItem[m];
+      const stillPaused = resumed === undefined ? this.record(m).status === 'paused' : !(this.schedule.isFinished(resumed) && this.schedule.endOf(resumed) <= t);
+      const value = this.curveOf(m).find((p) => p.epoch === this.pauseOf(m))?.valAccuracy;
+      if (stillPaused && !done.includes(m) && value !== undefined && !Number.isNaN(value)) atPause.set(m, value);
+    }
+    return { models: [...done, ...atPause.keys()].sort((a, b) => a - b), atPause };
+  }
+
+  /** The paused model a lane free at t resumes, or null (pruners.ts choosePromotion). */
+  promotionAt(t: number): number | null {
+    const rung = this.rules.promotionRung;
+    if (rung === null) return null;
+    const entries: RungEntry[] = this.endedModels(t).flatMap((m) => {
+      const curve = this.curveOf(m);
+      if (!curve.some((p) => p.epoch >= rung)) return [];
+      const value = bestUpTo(curve, rung);
+      return Number.isNaN(value) ? [] : [{ model: m, value, waiting: this.record(m).status === 'paused' && this.resumeItem[m] === undefined }];
+    });
+    return choosePromotion(entries, this.promotions, this.rules.eta);
+  }
+
+  /** A new model's first segment takes the slot, with thresholds from what ended by its start; returns its item index. */
+  place(slot: Slot, model: ModelRecord, arch: ArchConfig | null): number {
+    const m = this.records.length;
+    this.records.push(model);
+    this.configs.push(arch);
+    this.stops.push(this.thresholdsAt(slot.start, this.epochsOf(m)));
+    const i = this.items.length;
+    this.items.push({ model: m, resumed: false });
+    this.firstItem.push(i);
+    this.resumeItem.push(undefined);
+    return this.schedule.add(slot, this.boundAt(i, 0));
+  }
+
+  /** Paused model m's resumed segment takes the slot; returns its item index. */
+  placeResumed(slot: Slot, m: number): number {
+    const i = this.items.length;
+    this.items.push({ model: m, resumed: true });
+    this.resumeItem[m] = i;
+    return this.schedule.add(slot, this.boundAt(i, 0));
+  }
+
+  /** The ids of generation g's models so far. */
+  membersOf(generation: number): string[] {
+    return this.records.filter((m) => m.generation === generation).map((m) => m.modelId);
+  }
 }

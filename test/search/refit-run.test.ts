@@ -15,18 +15,22 @@ import { processJob } from '../../src/workers/processor.js';
 const dir = mkdtempSync(join(tmpdir(), 'loom-refit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** One generation of three small conv-stem models on the synthetic bar images, then the given refit. */
+const barsSearch = (epochs: number, refit: Record<string, number>): ReturnType<typeof parseSearchConfig> =>
+  parseSearchConfig({
+    seed: 3,
+    data: { ref: 'synthetic:bars' },
+    population: 3,
+    generations: 1,
+    elite: 1,
+    training: { epochs, batchSize: 16 },
+    generator: { convWidths: [2], dModels: [8], gridShapes: ['1x1 Mono'], maxBrains: 1 },
+    refit,
+  });
+
 describe('a search with a final refit on image data', () => {
   it('searches conv-stem configs, then refits the best with the refit epochs as one more generation', async () => {
-    const config = parseSearchConfig({
-      seed: 3,
-      data: { ref: 'synthetic:bars' },
-      population: 3,
-      generations: 1,
-      elite: 1,
-      training: { epochs: 1, batchSize: 16 },
-      generator: { convWidths: [2], dModels: [8], gridShapes: ['1x1 Mono'], maxBrains: 1 },
-      refit: { models: 2, epochs: 3 },
-    });
+    const config = barsSearch(1, { models: 2, epochs: 3 });
     const store = Store.open(join(dir, 'refit.db'));
     const executor = new InProcessExecutor();
     try {
@@ -51,6 +55,28 @@ describe('a search with a final refit on image data', () => {
       const refitJobs = executor.jobs.filter((j) => j.generation === 1);
       expect(refitJobs.map((j) => j.arch.epochs)).toEqual([3, 3]);
       expect(refitJobs.every((j) => j.stopBelow === undefined)).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('cuts the refit epochs to fit refit.minutes, from the epoch times of the searched models, and says so', async () => {
+    // A millisecond: no epoch of any model fits, so every refit trains one.
+    const config = barsSearch(2, { models: 2, epochs: 3, minutes: 1 / 60_000 });
+    const store = Store.open(join(dir, 'refit-minutes.db'));
+    const events: string[] = [];
+    try {
+      const summary = await new Coordinator({ store, executor: new InProcessExecutor(), onEvent: (e) => events.push(e.kind) }).start(config, 'run-cut');
+      expect(summary.status).toBe('finished');
+      const refits = store.listModels('run-cut').filter((m) => m.generation === 1);
+      expect(refits).toHaveLength(2);
+      for (const m of refits) {
+        expect(m.arch).toMatchObject({ origin: 'refit', epochs: 1 });
+        expect(m.metrics).toHaveLength(1);
+      }
+      const cut = store.listEvents('run-cut').filter((e) => e.kind === 'refit-cut');
+      expect(cut.map((e) => e.payload)).toEqual([{ kind: 'refit-cut', epochs: 1, from: 3, minutes: 1 / 60_000 }]);
+      expect(events.indexOf('refit-cut')).toBeLessThan(events.lastIndexOf('generation-start'));
     } finally {
       store.close();
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
 import { generateConfigs } from '../../src/search/arch.js';
 import { parseSearchConfig } from '../../src/search/config.js';
-import { parseRefit, refitConfigs, refitId, type RefitCandidate } from '../../src/search/refit.js';
+import { meanEpochMs, parseRefit, refitConfigs, refitEpochsWithin, refitId, type RefitCandidate } from '../../src/search/refit.js';
 
 const task = { inputShape: [8, 8], numClasses: 3 };
 const configs = generateConfigs(5, task, new Rng(1), { maxBrains: 4, dModels: [8] });
@@ -81,5 +81,42 @@ describe('final refit', () => {
     expect(parseSearchConfig({ refit: { models: 2, epochs: 9 } }).refit).toEqual({ models: 2, epochs: 9 });
     expect(parseSearchConfig({}).refit).toBeUndefined();
     expect(parseSearchConfig({ generator: { dropouts: [0, 0.2], space: 'image' } }).generator).toMatchObject({ dropouts: [0, 0.2], space: 'image' });
+  });
+
+  it('cuts the refit to the epochs that fit its minutes, predicted from the epoch times of the models in the search', () => {
+    // Epoch times 10, 6, 6 and 4 s on 2 lanes, refits in order to the first free lane: lane 0 takes 10e then 4e, lane 1
+    // 6e twice, so e epochs take 14e s: 4 epochs fit a minute (56 s), 5 do not (70 s).
+    expect(refitEpochsWithin([10_000, 6_000, 6_000, 4_000], 2, 8, 1)).toBe(4);
+    expect(refitEpochsWithin([10_000, 6_000, 6_000, 4_000], 2, 8, 10)).toBe(8);
+    // One lane: 26e s; two epochs fit 1 minute. Nothing fits 0.01 minute: one epoch, not none.
+    expect(refitEpochsWithin([10_000, 6_000, 6_000, 4_000], 1, 8, 1)).toBe(2);
+    expect(refitEpochsWithin([10_000, 6_000, 6_000, 4_000], 2, 8, 0.01)).toBe(1);
+    // Mid-epoch checks time only their validation: not an epoch's time.
+    expect(meanEpochMs([{ epoch: 0.25, ms: 500 }, { epoch: 1, ms: 9_000 }, { epoch: 2, ms: 11_000 }])).toBe(10_000);
+    expect(meanEpochMs([{ epoch: 0.25, ms: 500 }])).toBeNull();
+
+    const timed = (i: number, valAccuracy: number, ms: number): RefitCandidate => ({
+      ...record(i, valAccuracy, 0.3),
+      metrics: [
+        { epoch: 1, valAccuracy: valAccuracy - 0.01, ms },
+        { epoch: 2, valAccuracy, ms },
+      ],
+    });
+    const models = [timed(0, 0.9, 10_000), timed(1, 0.95, 6_000), timed(2, 0.8, 6_000), timed(3, 0.85, 4_000), timed(4, 0.7, 60_000)];
+    // The four best (1, 0, 3, 2 by validation accuracy): lane 0 takes 6, 4 and 6 s an epoch, lane 1 10 s, so 16e s
+    // in all: 3 epochs fit a minute.
+    const cut = refitConfigs(models, { models: 4, epochs: 8, minutes: 1 }, 3, false, 2);
+    expect(cut.map((c) => c.parents[0])).toEqual([1, 0, 3, 2].map((i) => configs[i]!.id));
+    expect(cut.map((c) => c.epochs)).toEqual([3, 3, 3, 3]);
+    expect(refitConfigs(models, { models: 4, epochs: 8 }, 3, false, 2).map((c) => c.epochs)).toEqual([8, 8, 8, 8]);
+    expect(refitConfigs(models, { models: 4, epochs: 8, minutes: 5 }, 3, false, 2).map((c) => c.epochs)).toEqual([8, 8, 8, 8]);
+    // Untimed models (no whole epoch in their curve) leave the refit uncut.
+    expect(refitConfigs([record(0, 0.9, 0.3), record(1, 0.8, 0.3)], { models: 2, epochs: 8, minutes: 0.01 }, 3, false, 2).map((c) => c.epochs)).toEqual([8, 8]);
+  });
+
+  it('parses refit minutes and names a bad one', () => {
+    expect(parseRefit({ models: 4, epochs: 8, minutes: 2.5 })).toEqual({ models: 4, epochs: 8, minutes: 2.5 });
+    expect(() => parseRefit({ models: 4, epochs: 8, minutes: 0 })).toThrow(/refit.minutes.*got 0/);
+    expect(() => parseRefit({ models: 4, epochs: 8, minutes: '5' })).toThrow(/refit.minutes/);
   });
 });
