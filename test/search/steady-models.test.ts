@@ -125,6 +125,13 @@ describe('SteadyModels: a steady search with promotion, worked by hand', () => {
     // With one promoted of the four values at the rung (⌊4/3⌋ = 1), no other goes on.
     expect(b.promotionAt(end)).toBeNull();
     expect(b.membersOf(0)).toEqual(['a', 'b', 'c', 'd', 'e']);
+
+    // A later model better than every value at the rung still waits: of the five values there, ⌊5/3⌋ = 1 may go on,
+    // and one has.
+    const f = run(b, 'f', record('f', 'paused', [[0.25, 0.9], [0.75, 0.95], [1, 0.97], [2, 0.99]]));
+    expect(f.slot.lane).toBe(1);
+    expect(f.slot.start).toBeCloseTo(4.85, 12);
+    expect(b.promotionAt(b.schedule.endOf(f.item))).toBeNull();
   });
 
   it('charges a replayed first segment as paused when the model was promoted before, whatever it became', () => {
