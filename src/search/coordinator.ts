@@ -559,7 +559,7 @@ export class Coordinator {
         });
       inFlight.add(run);
     };
-    for (const i of book.itemIndices()) if (!schedule.isFinished(i)) launch(i);
+    for (let i = 0; i < schedule.size; i++) if (!schedule.isFinished(i)) launch(i);
 
     let announced = false;
     for (;;) {
@@ -575,7 +575,7 @@ export class Coordinator {
         if (!slot) break;
         const promoted = book.promotionAt(slot.start);
         if (promoted !== null) {
-          this.store.markModelPromoted(runId, book.record(promoted).modelId, book.itemIndices().length);
+          this.store.markModelPromoted(runId, book.record(promoted).modelId, schedule.size);
           launch(book.placeResumed(slot, promoted));
           continue;
         }

@@ -237,11 +237,6 @@ export class SteadyModels {
     return item;
   }
 
-  /** Indices of the schedule's items, in order. */
-  itemIndices(): number[] {
-    return this.items.map((_, i) => i);
-  }
-
   record(m: number): ModelRecord {
     const record = this.records[m];
     if (!record) throw new RangeError(`no steady model ${m}`);
