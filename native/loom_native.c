@@ -245,21 +245,25 @@ AVX2 static void adamwAvx2(float *w, const float *g, float *m, float *v, size_t 
   }
 }
 
-/* e^x per lane (Cephes expf, as assembly/lstm.ts): range reduction by ln 2, degree-5 polynomial, 2^n from the bits. */
+/* e^r·2^k per lane for a reduced r (|r| ≤ ln2/2) and |k| ≤ 127: Cephes expf's degree-5 polynomial, 2^k from the bits. */
+AVX2 static inline __m256 expReduced8(__m256 r, __m256i k) {
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23)));
+}
+
+/* e^x per lane (Cephes expf, as assembly/lstm.ts): x clamped to [−87, 88], range reduction by ln 2 in two parts. */
 AVX2 static inline __m256 exp8(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
   const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   x = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
   x = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+  return expReduced8(x, _mm256_cvttps_epi32(n));
 }
 
 AVX2 static inline __m256 sigmoid8(__m256 x) {
@@ -437,78 +441,78 @@ AVX2 static void attentionBackwardAvx2(const float *q, const float *k, const flo
 }
 
 /*
- * Element-wise GELU (tanh form) and SiLU and their gradients: src/engine/activations.ts's loops, the reference, with
- * its formulas and operation order. Eight floats per step, widened to two halves of four doubles: in float32 the
- * exponent's argument alone (|2u| up to ~87 before the result underflows) would carry ~|2u|·6e-8 relative error, so
- * the deep tails would miss the reference by over 1e-6; in float64 the outputs match it to float32 rounding.
+ * Element-wise GELU (tanh form) and SiLU and their gradients: src/engine/activations.ts's formulas (the reference,
+ * computed there in float64), here in float32 eight at a time, as frameworks compute activations, except for GELU's
+ * exponent and its range reduction, which are float64: in float32 the exponent alone (|2u| up to ~87 before e^−2u
+ * stops mattering) would carry ~|2u|·6e-8 relative error, so the tails of the values would miss the
+ * reference by more than 1e-6. Values agree with the reference to a few float32 ulps; a gradient that is a small
+ * difference of terms near 1 (around its zeros) to a few ulps of those terms.
  */
 enum { ACT_GELU = 0, ACT_SILU = 1 };
 #define GELU_C 0.7978845608028654 /* √(2/π), Math.sqrt(2 / Math.PI) */
+/* Where the exponent is clamped: below, e^a < 2^−125 vanishes in 1 + e^a; above, e^a is taken as +∞. */
+#define EXP_LO -87.0
+#define EXP_HI 88.0
 
 /*
- * e^x as activations.ts's fastExp: x = k·ln2 + r (Cody-Waite), |r| ≤ ln2/2, degree-8 Taylor polynomial (~2e-10
- * relative), 2^k built in the exponent bits. x > 709 gives +∞ and x < −708 gives 0 (the reference still returns
- * finite values up to 709.78 and subnormals down to −745, which change no float32 result here), NaN stays NaN.
+ * e^a for a in two halves of four doubles: k = round(a·log2 e) and r = a − k·ln 2 in float64, then e^r·2^k in float32
+ * (expReduced8, ~1 ulp). a is clamped to [EXP_LO, EXP_HI]
+ * (a NaN becomes EXP_HI; callers handle both ends and non-finite inputs).
  */
-AVX2 static inline __m256d expPd(__m256d x) {
-  const __m256d hi = _mm256_set1_pd(709.0), lo = _mm256_set1_pd(-708.0);
-  const __m256d xc = _mm256_max_pd(_mm256_min_pd(x, hi), lo);
-  const __m256d k = _mm256_round_pd(_mm256_mul_pd(xc, _mm256_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256d r = _mm256_sub_pd(_mm256_sub_pd(xc, _mm256_mul_pd(k, _mm256_set1_pd(0.6931471803691238))), _mm256_mul_pd(k, _mm256_set1_pd(1.9082149292705877e-10)));
-  __m256d p = _mm256_set1_pd(1.0 / 40320);
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 5040));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 720));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 120));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 24));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0 / 6));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(0.5));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0));
-  p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(1.0));
-  /* k + 2^52 + 1023 holds k + 1023 in its low mantissa bits (|k| ≤ 1023 here); shifted up, that is 2^k's exponent. */
-  const __m256i bits = _mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(4503599627370496.0 + 1023))), 52);
-  __m256d e = _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
-  e = _mm256_blendv_pd(e, _mm256_set1_pd(__builtin_inf()), _mm256_cmp_pd(x, hi, _CMP_GT_OQ));
-  e = _mm256_blendv_pd(e, _mm256_setzero_pd(), _mm256_cmp_pd(x, lo, _CMP_LT_OQ));
-  return _mm256_blendv_pd(e, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+AVX2 static inline __m256 expOfDoubles8(__m256d aLo, __m256d aHi) {
+  const __m256d lo = _mm256_set1_pd(EXP_LO), hi = _mm256_set1_pd(EXP_HI), log2e = _mm256_set1_pd(1.4426950408889634), ln2 = _mm256_set1_pd(0.6931471805599453);
+  aLo = _mm256_max_pd(_mm256_min_pd(aLo, hi), lo);
+  aHi = _mm256_max_pd(_mm256_min_pd(aHi, hi), lo);
+  const __m256d kLo = _mm256_round_pd(_mm256_mul_pd(aLo, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d kHi = _mm256_round_pd(_mm256_mul_pd(aHi, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_fnmadd_pd(kHi, ln2, aHi)), _mm256_cvtpd_ps(_mm256_fnmadd_pd(kLo, ln2, aLo)));
+  return expReduced8(r, _mm256_set_m128i(_mm256_cvtpd_epi32(kHi), _mm256_cvtpd_epi32(kLo)));
 }
 
-/* e^(−2u) for GELU (u = √(2/π)(v + 0.044715v³)), e^(−v) for SiLU: 1/(1 + it) is the sigmoid both are built on. */
-AVX2 static inline __m256d negSigmoidExp(int kind, __m256d v) {
-  if (kind == ACT_SILU) return expPd(_mm256_sub_pd(_mm256_setzero_pd(), v));
-  const __m256d cube = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.044715), v), v), v);
-  return expPd(_mm256_mul_pd(_mm256_set1_pd(-2 * GELU_C), _mm256_add_pd(v, cube)));
-}
-
-/* out = v/(1 + e): GELU v·σ(2u), SiLU v·σ(v). */
-AVX2 static inline __m256d actForward4(int kind, __m256d v) {
-  return _mm256_div_pd(v, _mm256_add_pd(_mm256_set1_pd(1.0), negSigmoidExp(kind, v)));
-}
-
-/* GELU: dy·(s + 2·v·s·(1 − s)·du/dv), s = σ(2u); SiLU: dy·s·(1 + v·(1 − s)), s = σ(v). */
-AVX2 static inline __m256d actGrad4(int kind, __m256d v, __m256d dy) {
-  const __m256d one = _mm256_set1_pd(1.0);
-  const __m256d s = _mm256_div_pd(one, _mm256_add_pd(one, negSigmoidExp(kind, v)));
-  const __m256d oneMinusS = _mm256_sub_pd(one, s);
-  if (kind == ACT_SILU) return _mm256_mul_pd(_mm256_mul_pd(dy, s), _mm256_add_pd(one, _mm256_mul_pd(v, oneMinusS)));
-  const __m256d du = _mm256_mul_pd(_mm256_set1_pd(GELU_C), _mm256_add_pd(one, _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(3 * 0.044715), v), v)));
-  const __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), v), s), oneMinusS), du);
-  return _mm256_mul_pd(dy, _mm256_add_pd(s, t));
+/* GELU's sigmoid exponent a, so that σ(2u) = 1/(1 + e^a): a = −2u = −2√(2/π)(v + 0.044715v³), in float64. */
+AVX2 static inline __m256d geluArg(__m256d v) {
+  const __m256d inner = _mm256_fmadd_pd(_mm256_mul_pd(_mm256_mul_pd(v, v), _mm256_set1_pd(0.044715)), v, v);
+  return _mm256_mul_pd(inner, _mm256_set1_pd(-2 * GELU_C));
 }
 
 /* Eight floats: pre (and dy when grad) at p and g, results to o; o may be p or g. */
 AVX2 static inline void act8(int kind, int grad, const float *p, const float *g, float *o) {
-  const __m256 v8 = _mm256_loadu_ps(p);
-  const __m256d vLo = _mm256_cvtps_pd(_mm256_castps256_ps128(v8)), vHi = _mm256_cvtps_pd(_mm256_extractf128_ps(v8, 1));
-  __m256d rLo, rHi;
-  if (grad) {
-    const __m256 d8 = _mm256_loadu_ps(g);
-    rLo = actGrad4(kind, vLo, _mm256_cvtps_pd(_mm256_castps256_ps128(d8)));
-    rHi = actGrad4(kind, vHi, _mm256_cvtps_pd(_mm256_extractf128_ps(d8, 1)));
+  const __m256 v = _mm256_loadu_ps(p);
+  __m256 a, e;
+  if (kind == ACT_SILU) {
+    /* a = −v is exact in float32: float32 range reduction (exp8's) loses nothing. */
+    a = _mm256_sub_ps(_mm256_setzero_ps(), v);
+    e = exp8(a);
   } else {
-    rLo = actForward4(kind, vLo);
-    rHi = actForward4(kind, vHi);
+    const __m256d aLo = geluArg(_mm256_cvtps_pd(_mm256_castps256_ps128(v))), aHi = geluArg(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    a = _mm256_set_m128(_mm256_cvtpd_ps(aHi), _mm256_cvtpd_ps(aLo));
+    e = expOfDoubles8(aLo, aHi);
   }
-  _mm256_storeu_ps(o, _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(rLo)), _mm256_cvtpd_ps(rHi), 1));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 above = _mm256_cmp_ps(a, _mm256_set1_ps((float)EXP_HI), _CMP_GT_OQ);
+  if (!grad) {
+    /* v/(1 + e^a), with e^a = +∞ above the clamp: ±0 there, NaN for v = −∞ (and for NaN), +∞ for v = +∞. */
+    _mm256_storeu_ps(o, _mm256_div_ps(v, _mm256_add_ps(one, _mm256_blendv_ps(e, _mm256_set1_ps(__builtin_inff()), above))));
+    return;
+  }
+  const __m256 dy = _mm256_loadu_ps(g);
+  const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
+  const __m256 oneMinusS = _mm256_mul_ps(e, s); /* 1 − σ = e^a/(1 + e^a), without cancelling where σ ≈ 1 */
+  __m256 slope;
+  if (kind == ACT_SILU) {
+    slope = _mm256_mul_ps(s, _mm256_fmadd_ps(v, oneMinusS, one)); /* σ(1 + v(1 − σ)) */
+  } else {
+    const __m256 du = _mm256_mul_ps(_mm256_set1_ps((float)GELU_C), _mm256_fmadd_ps(_mm256_mul_ps(v, v), _mm256_set1_ps((float)(3 * 0.044715)), one));
+    const __m256 t = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_add_ps(v, v), s), oneMinusS), du);
+    slope = _mm256_add_ps(s, t); /* σ + 2vσ(1 − σ)·du/dv */
+  }
+  __m256 out = _mm256_mul_ps(dy, slope);
+  /* Below the clamp σ is 1 and the slope exactly 1; above, σ and the slope are 0 (dy·0 keeps dy's NaN/∞ as NaN). */
+  out = _mm256_blendv_ps(out, dy, _mm256_cmp_ps(a, _mm256_set1_ps((float)EXP_LO), _CMP_LT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_mul_ps(dy, _mm256_setzero_ps()), above);
+  /* The reference's slope at ±∞ (and NaN) is NaN. */
+  const __m256 finite = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v), _mm256_set1_ps(__builtin_inff()), _CMP_LT_OQ);
+  _mm256_storeu_ps(o, _mm256_blendv_ps(_mm256_set1_ps(__builtin_nanf("")), out, finite));
 }
 
 /* The last n % 8 elements go through the same vector code on a zero-padded copy, so they round exactly alike. */
@@ -743,6 +747,70 @@ static void maxPool2x2Planes(const float *x, float *y, int32_t *argmax, int plan
     }
   }
 }
+
+#ifdef LOOM_X86
+/*
+ * maxPool2x2Planes with AVX2: eight outputs of a row at once. Sixteen floats of each input row are split into their
+ * even and odd columns, and the window's four candidates are compared in the scalar loop's order with ordered
+ * greater-than (NaN never wins, ties keep the first), so y and argmax are the scalar loop's, bit for bit. The last
+ * ow mod 8 outputs of a row (all of a row narrower than 8) use masked loads and stores: nothing outside the row's
+ * windows is read or written.
+ */
+AVX2 static inline __m256 evenColumns(__m256 a, __m256 b) {
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+AVX2 static inline __m256 oddColumns(__m256 a, __m256 b) {
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+AVX2 static inline void poolSelect(__m256 v, __m256i idx, __m256 *best, __m256i *bestIdx) {
+  const __m256 larger = _mm256_cmp_ps(v, *best, _CMP_GT_OQ);
+  *best = _mm256_blendv_ps(*best, v, larger);
+  *bestIdx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*bestIdx), _mm256_castsi256_ps(idx), larger));
+}
+/* All-ones in the lanes below n (n may be ≤ 0 or ≥ 8). */
+AVX2 static inline __m256i lanesBelow(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+/* Outputs q … q+7 of one row (only the first `count` of them read and written when count < 8). */
+AVX2 static inline void pool8(const float *x, size_t row0, size_t row1, int q, int count, __m256i down, float *y, int32_t *argmax) {
+  const float *a = x + row0 + 2 * (size_t)q, *b = x + row1 + 2 * (size_t)q;
+  __m256 a0, a1, b0, b1;
+  if (count >= 8) {
+    a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+  } else {
+    const __m256i lo = lanesBelow(2 * count), hi = lanesBelow(2 * count - 8);
+    a0 = _mm256_maskload_ps(a, lo), a1 = _mm256_maskload_ps(a + 8, hi), b0 = _mm256_maskload_ps(b, lo), b1 = _mm256_maskload_ps(b + 8, hi);
+  }
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i i0 = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(row0 + 2 * (size_t)q)), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+  __m256 best = evenColumns(a0, a1);
+  __m256i bestIdx = i0;
+  poolSelect(oddColumns(a0, a1), _mm256_add_epi32(i0, one), &best, &bestIdx);
+  const __m256i i2 = _mm256_add_epi32(i0, down);
+  poolSelect(evenColumns(b0, b1), i2, &best, &bestIdx);
+  poolSelect(oddColumns(b0, b1), _mm256_add_epi32(i2, one), &best, &bestIdx);
+  if (count >= 8) {
+    _mm256_storeu_ps(y + q, best);
+    _mm256_storeu_si256((__m256i *)(argmax + q), bestIdx);
+  } else {
+    const __m256i keep = lanesBelow(count);
+    _mm256_maskstore_ps(y + q, keep, best);
+    _mm256_maskstore_epi32(argmax + q, keep, bestIdx);
+  }
+}
+AVX2 static void maxPool2x2PlanesAvx2(const float *x, float *y, int32_t *argmax, int planes, int h, int w) {
+  const int oh = h / 2, ow = w / 2;
+  const __m256i down = _mm256_set1_epi32(w);
+  size_t o = 0;
+  for (int p = 0; p < planes; p++) {
+    const size_t base = (size_t)p * h * w;
+    for (int r = 0; r < oh; r++, o += ow) {
+      const size_t row0 = base + (size_t)2 * r * w, row1 = row0 + w;
+      for (int q = 0; q < ow; q += 8) pool8(x, row0, row1, q, ow - q, down, y + o, argmax + o);
+    }
+  }
+}
+#endif
 
 /* ---- Node-API glue ---- */
 
@@ -1015,6 +1083,12 @@ static napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
   const size_t in = (size_t)d[0] * d[1] * d[2], out = (size_t)d[0] * (d[1] / 2) * (d[2] / 2);
   if (len[0] < in || len[1] < out || argmaxLength < out) return fail(env, "maxPool2x2: sizes do not match the arrays");
   if (in > 0x7fffffff) return fail(env, "maxPool2x2: x is too large for int32 indices");
+#ifdef LOOM_X86
+  if (cpuSupported()) {
+    maxPool2x2PlanesAvx2(arr[0], arr[1], (int32_t *)raw, d[0], d[1], d[2]);
+    return NULL;
+  }
+#endif
   maxPool2x2Planes(arr[0], arr[1], (int32_t *)raw, d[0], d[1], d[2]);
   return NULL;
 }

@@ -237,7 +237,9 @@ describe.skipIf(!native)(`cpu-native addon (${NATIVE_PATH})`, () => {
       .toThrow(/layerNormBackward: invStd holds 2 values, needs 3/);
   });
 
-  for (const [planes, h, w] of [[5, 8, 6], [3, 7, 9], [1, 2, 2], [2, 1, 5]] as const) {
+  // Rows of 8 or more outputs go through the addon's eight-wide loop (28: one block and 6 left; 33: two blocks, an odd
+  // column dropped); narrower ones through its scalar steps.
+  for (const [planes, h, w] of [[5, 8, 6], [3, 7, 9], [1, 2, 2], [2, 1, 5], [3, 28, 28], [2, 5, 33]] as const) {
     it(`2×2 max pooling writes the JS loop's maxima and winners, with ties and NaN (${planes}×${h}×${w})`, () => {
       const r = new Rng(planes * 100 + h * 10 + w);
       // Few distinct values (ties in most windows), some NaN and signed zeros.
