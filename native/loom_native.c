@@ -369,72 +369,149 @@ AVX2 static float expShifted(float *scores, int n, float max) {
 }
 
 /*
+ * One head's keys (or values) as columns: dst[d][j] = src row j's element d for j < rows, zeros from rows up to pad
+ * (a multiple of 8), so that a query's scores against eight keys are one vector.
+ */
+AVX2 static void packHeadColumns(const float *src, int rows, int rowStride, int headDim, int pad, float *dst) {
+  for (int d = 0; d < headDim; d++) {
+    float *col = dst + (size_t)d * pad;
+    for (int j = 0; j < rows; j++) col[j] = src[(size_t)j * rowStride + d];
+    for (int j = rows; j < pad; j++) col[j] = 0;
+  }
+}
+
+/*
+ * dots[j] = dotf(a, column j of cols) for j < pad, eight columns at a time, each rounded exactly as dotf rounds it:
+ * lanes d mod 8 accumulated with fused multiply-adds, summed ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then
+ * the n mod 8 tail multiplied and added one by one. So the kernels below give the values dotf gave, without its
+ * horizontal sum per key.
+ */
+AVX2 static void dotColumns(const float *a, const float *cols, int n, int pad, float *dots) {
+  const int full = n & ~7;
+  for (int j = 0; j < pad; j += 8) {
+    __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0;
+    for (int d = 0; d < full; d += 8) {
+      const float *c = cols + (size_t)d * pad + j;
+      l0 = _mm256_fmadd_ps(_mm256_set1_ps(a[d]), _mm256_loadu_ps(c), l0);
+      l1 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 1]), _mm256_loadu_ps(c + pad), l1);
+      l2 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 2]), _mm256_loadu_ps(c + 2 * (size_t)pad), l2);
+      l3 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 3]), _mm256_loadu_ps(c + 3 * (size_t)pad), l3);
+      l4 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 4]), _mm256_loadu_ps(c + 4 * (size_t)pad), l4);
+      l5 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 5]), _mm256_loadu_ps(c + 5 * (size_t)pad), l5);
+      l6 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 6]), _mm256_loadu_ps(c + 6 * (size_t)pad), l6);
+      l7 = _mm256_fmadd_ps(_mm256_set1_ps(a[d + 7]), _mm256_loadu_ps(c + 7 * (size_t)pad), l7);
+    }
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(l0, l4), _mm256_add_ps(l2, l6)), _mm256_add_ps(_mm256_add_ps(l1, l5), _mm256_add_ps(l3, l7)));
+    for (int d = full; d < n; d++) sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_set1_ps(a[d]), _mm256_loadu_ps(cols + (size_t)d * pad + j)));
+    _mm256_storeu_ps(dots + j, sum);
+  }
+}
+
+/*
+ * y[0 … 8·chunks) += Σ_j w[j]·x_j over the j < n with w[j] ≠ 0 (x_j = x + j·stride), in j order with fused
+ * multiply-adds: axpyf's chain for each element, the sums kept in registers instead of stored and reloaded per j.
+ */
+static inline __attribute__((always_inline, target("avx2,fma"))) void weightedRows(float *y, const float *w, const float *x, size_t stride, int n, int chunks) {
+  __m256 acc0 = _mm256_loadu_ps(y), acc1 = chunks > 1 ? _mm256_loadu_ps(y + 8) : acc0, acc2 = chunks > 2 ? _mm256_loadu_ps(y + 16) : acc0, acc3 = chunks > 3 ? _mm256_loadu_ps(y + 24) : acc0;
+  for (int j = 0; j < n; j++) {
+    if (w[j] == 0.0f) continue;
+    const __m256 a = _mm256_set1_ps(w[j]);
+    const float *row = x + (size_t)j * stride;
+    acc0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(row), acc0);
+    if (chunks > 1) acc1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(row + 8), acc1);
+    if (chunks > 2) acc2 = _mm256_fmadd_ps(a, _mm256_loadu_ps(row + 16), acc2);
+    if (chunks > 3) acc3 = _mm256_fmadd_ps(a, _mm256_loadu_ps(row + 24), acc3);
+  }
+  _mm256_storeu_ps(y, acc0);
+  if (chunks > 1) _mm256_storeu_ps(y + 8, acc1);
+  if (chunks > 2) _mm256_storeu_ps(y + 16, acc2);
+  if (chunks > 3) _mm256_storeu_ps(y + 24, acc3);
+}
+
+/* weightedRows for a headDim of 8, 16, 24 or 32; any other size through axpyf per row (the same values). */
+AVX2 static void weightedHeadRows(float *y, const float *w, const float *x, size_t stride, int n, int headDim) {
+  switch (headDim) {
+    case 8: weightedRows(y, w, x, stride, n, 1); return;
+    case 16: weightedRows(y, w, x, stride, n, 2); return;
+    case 24: weightedRows(y, w, x, stride, n, 3); return;
+    case 32: weightedRows(y, w, x, stride, n, 4); return;
+    default:
+      for (int j = 0; j < n; j++) {
+        if (w[j] != 0.0f) axpyf(y, w[j], x + (size_t)j * stride, headDim);
+      }
+  }
+}
+
+/*
  * Scaled dot-product attention (AttentionArgs in src/engine/backend/types.ts; cpu-attention.ts is the reference):
  * q, out [batch][seqQ][heads·headDim], k, v [batch][seqK][kvHeads·headDim], probs [batch][heads][seqQ][seqK], masked
- * probabilities exact zeros. scores is scratch of seqK floats.
+ * probabilities exact zeros. Scratch: scores of seqKPad(seqK) floats, kt of headDim·seqKPad (a kv head's keys as
+ * columns, packed once per kv head and batch row).
  */
+static inline int seqKPad(int seqK) { return (seqK + 7) & ~7; }
 AVX2 static void attentionAvx2(const float *q, const float *k, const float *v, float *out, float *probs, int batch, int heads, int kvHeads, int seqQ,
-                               int seqK, int headDim, int causal, float scale, float *scores) {
-  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim;
+                               int seqK, int headDim, int causal, float scale, float *scores, float *kt) {
+  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim, pad = seqKPad(seqK);
   memset(out, 0, sizeof(float) * (size_t)batch * seqQ * qRow);
   for (int b = 0; b < batch; b++) {
     for (int h = 0; h < heads; h++) {
       const size_t kvBase = (size_t)b * seqK * kvRow + (size_t)(h / group) * headDim;
+      if (h % group == 0) packHeadColumns(k + kvBase, seqK, kvRow, headDim, pad, kt);
       for (int i = 0; i < seqQ; i++) {
         const size_t qOff = ((size_t)b * seqQ + i) * qRow + (size_t)h * headDim;
-        const size_t pOff = (((size_t)b * heads + h) * seqQ + i) * seqK;
+        float *p = probs + (((size_t)b * heads + h) * seqQ + i) * seqK;
         const int visible = causal ? (i + 1 < seqK ? i + 1 : seqK) : seqK;
+        dotColumns(q + qOff, kt, headDim, pad, scores);
         float max = -__builtin_inff();
         for (int j = 0; j < visible; j++) {
-          const float s = dotf(q + qOff, k + kvBase + (size_t)j * kvRow, headDim) * scale;
+          const float s = scores[j] * scale;
           scores[j] = s;
           if (s > max) max = s;
         }
         const float sum = expShifted(scores, visible, max);
-        for (int j = 0; j < seqK; j++) {
-          const float p = j < visible ? scores[j] / sum : 0.0f;
-          probs[pOff + j] = p;
-          if (p != 0.0f) axpyf(out + qOff, p, v + kvBase + (size_t)j * kvRow, headDim);
-        }
+        for (int j = 0; j < seqK; j++) p[j] = j < visible ? scores[j] / sum : 0.0f;
+        weightedHeadRows(out + qOff, p, v + kvBase, kvRow, seqK, headDim);
       }
     }
   }
 }
 
-/* Gradients from the saved probs (cpu-attention.ts's attentionBackwardJs); dq, dk, dv overwritten. dS: seqK floats. */
+/*
+ * Gradients from the saved probs (cpu-attention.ts's attentionBackwardJs); dq, dk, dv overwritten. Per batch row and
+ * head, first each query row i: dP_ij = dOut_i·v_j, dS_ij = P_ij(dP_ij − Σ_j P_ij·dP_ij)·scale, dq_i = Σ_j dS_ij·k_j;
+ * then each key row j: dv_j += Σ_i P_ij·dOut_i and dk_j += Σ_i dS_ij·q_i, with i ascending as a query-major loop would
+ * add them, so every sum is rounded as before; the sums run in registers. Skipped: the terms whose P_ij is 0 (masked),
+ * and in dq, dv, dk a term whose weight is exactly 0. Scratch: dS of seqQ·seqK floats, dp and a column of
+ * seqKPad(seqK) and seqQ floats, vt of headDim·seqKPad (a kv head's values as columns).
+ */
 AVX2 static void attentionBackwardAvx2(const float *q, const float *k, const float *v, const float *probs, const float *dOut, float *dq, float *dk, float *dv,
-                                       int batch, int heads, int kvHeads, int seqQ, int seqK, int headDim, float scale, float *dS) {
-  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim;
+                                       int batch, int heads, int kvHeads, int seqQ, int seqK, int headDim, float scale, float *dS, float *dp, float *column, float *vt) {
+  const int group = heads / kvHeads, qRow = heads * headDim, kvRow = kvHeads * headDim, pad = seqKPad(seqK);
   memset(dq, 0, sizeof(float) * (size_t)batch * seqQ * qRow);
   memset(dk, 0, sizeof(float) * (size_t)batch * seqK * kvRow);
   memset(dv, 0, sizeof(float) * (size_t)batch * seqK * kvRow);
   for (int b = 0; b < batch; b++) {
     for (int h = 0; h < heads; h++) {
       const size_t kvBase = (size_t)b * seqK * kvRow + (size_t)(h / group) * headDim;
+      const size_t qBase = (size_t)b * seqQ * qRow + (size_t)h * headDim;
+      const float *P = probs + ((size_t)b * heads + h) * seqQ * seqK;
+      if (h % group == 0) packHeadColumns(v + kvBase, seqK, kvRow, headDim, pad, vt);
       for (int i = 0; i < seqQ; i++) {
-        const size_t qOff = ((size_t)b * seqQ + i) * qRow + (size_t)h * headDim;
-        const size_t pOff = (((size_t)b * heads + h) * seqQ + i) * seqK;
-        float dot = 0; /* Σ_j P_ij·dP_ij */
+        const float *p = P + (size_t)i * seqK;
+        float *ds = dS + (size_t)i * seqK;
+        dotColumns(dOut + qBase + (size_t)i * qRow, vt, headDim, pad, dp);
+        float dot = 0;
         for (int j = 0; j < seqK; j++) {
-          const float p = probs[pOff + j];
-          if (p == 0.0f) {
-            dS[j] = 0;
-            continue;
-          }
-          const size_t vOff = kvBase + (size_t)j * kvRow;
-          const float dp = dotf(dOut + qOff, v + vOff, headDim);
-          axpyf(dv + vOff, p, dOut + qOff, headDim);
-          dS[j] = dp;
-          dot += p * dp;
+          if (p[j] != 0.0f) dot += p[j] * dp[j];
         }
-        for (int j = 0; j < seqK; j++) {
-          const float p = probs[pOff + j];
-          if (p == 0.0f) continue;
-          const float ds = p * (dS[j] - dot) * scale;
-          const size_t kOff = kvBase + (size_t)j * kvRow;
-          axpyf(dq + qOff, ds, k + kOff, headDim);
-          axpyf(dk + kOff, ds, q + qOff, headDim);
-        }
+        for (int j = 0; j < seqK; j++) ds[j] = p[j] == 0.0f ? 0.0f : p[j] * (dp[j] - dot) * scale;
+        weightedHeadRows(dq + qBase + (size_t)i * qRow, ds, k + kvBase, kvRow, seqK, headDim);
+      }
+      for (int j = 0; j < seqK; j++) {
+        for (int i = 0; i < seqQ; i++) column[i] = P[(size_t)i * seqK + j];
+        weightedHeadRows(dv + kvBase + (size_t)j * kvRow, column, dOut + qBase, qRow, seqQ, headDim);
+        for (int i = 0; i < seqQ; i++) column[i] = dS[(size_t)i * seqK + j];
+        weightedHeadRows(dk + kvBase + (size_t)j * kvRow, column, q + qBase, qRow, seqQ, headDim);
       }
     }
   }
@@ -978,10 +1055,11 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
   if (!attentionSizesOk(d, len, "qkkqp")) return fail(env, "attention: sizes do not match the arrays (or kvHeads does not divide heads)");
 #ifdef LOOM_X86
   if (!cpuSupported()) return fail(env, "attention: this CPU lacks AVX2/FMA");
-  float *scores = (float *)malloc(sizeof(float) * ((size_t)d[4] + 1));
-  if (scores == NULL) return fail(env, "attention: out of memory");
-  attentionAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], (float)scale, scores);
-  free(scores);
+  const size_t pad = (size_t)seqKPad(d[4]);
+  float *scratch = (float *)malloc(sizeof(float) * pad * (1 + (size_t)d[5]));
+  if (scratch == NULL) return fail(env, "attention: out of memory");
+  attentionAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], d[0], d[1], d[2], d[3], d[4], d[5], d[6], (float)scale, scratch, scratch + pad);
+  free(scratch);
   return NULL;
 #else
   return fail(env, "attention: built without the x86 AVX2 kernel");
@@ -1000,10 +1078,12 @@ static napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   if (!attentionSizesOk(d, len, "qkkpqqkk")) return fail(env, "attentionBackward: sizes do not match the arrays (or kvHeads does not divide heads)");
 #ifdef LOOM_X86
   if (!cpuSupported()) return fail(env, "attentionBackward: this CPU lacks AVX2/FMA");
-  float *dS = (float *)malloc(sizeof(float) * ((size_t)d[4] + 1));
-  if (dS == NULL) return fail(env, "attentionBackward: out of memory");
-  attentionBackwardAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], d[0], d[1], d[2], d[3], d[4], d[5], (float)scale, dS);
-  free(dS);
+  const size_t pad = (size_t)seqKPad(d[4]), dsSize = (size_t)d[3] * d[4];
+  float *scratch = (float *)malloc(sizeof(float) * (dsSize + pad + (size_t)d[3] + pad * (size_t)d[5]));
+  if (scratch == NULL) return fail(env, "attentionBackward: out of memory");
+  attentionBackwardAvx2(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], arr[7], d[0], d[1], d[2], d[3], d[4], d[5], (float)scale, scratch, scratch + dsSize,
+                        scratch + dsSize + pad, scratch + dsSize + pad + d[3]);
+  free(scratch);
   return NULL;
 #else
   return fail(env, "attentionBackward: built without the x86 AVX2 kernel");

@@ -88,6 +88,9 @@ const cases: Sizes[] = [
   { batch: 1, heads: 2, kvHeads: 2, seqQ: 5, seqK: 3, headDim: 11, causal: true }, // vectors and a ragged tail
   { batch: 2, heads: 4, kvHeads: 2, seqQ: 17, seqK: 17, headDim: 16, causal: true }, // rows past one 8-wide vector of keys
   { batch: 1, heads: 2, kvHeads: 1, seqQ: 9, seqK: 19, headDim: 20, causal: false },
+  // The addon keeps a row's sums in registers for heads of 8, 16, 24 and 32 (the others go through its generic loop).
+  { batch: 2, heads: 3, kvHeads: 3, seqQ: 9, seqK: 9, headDim: 24, causal: true },
+  { batch: 1, heads: 2, kvHeads: 1, seqQ: 10, seqK: 13, headDim: 32, causal: false },
 ];
 
 /** The kernel as a Differentiable: q, k, v are its params, so the gradient checker probes dq, dk and dv. */
