@@ -245,25 +245,21 @@ AVX2 static void adamwAvx2(float *w, const float *g, float *m, float *v, size_t 
   }
 }
 
-/* e^r·2^k per lane for a reduced r (|r| ≤ ln2/2) and |k| ≤ 127: Cephes expf's degree-5 polynomial, 2^k from the bits. */
-AVX2 static inline __m256 expReduced8(__m256 r, __m256i k) {
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23)));
-}
-
-/* e^x per lane (Cephes expf, as assembly/lstm.ts): x clamped to [−87, 88], range reduction by ln 2 in two parts. */
+/* e^x per lane (Cephes expf, as assembly/lstm.ts): range reduction by ln 2, degree-5 polynomial, 2^n from the bits. */
 AVX2 static inline __m256 exp8(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
   const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   x = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
   x = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), x);
-  return expReduced8(x, _mm256_cvttps_epi32(n));
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
 }
 
 AVX2 static inline __m256 sigmoid8(__m256 x) {
@@ -518,90 +514,104 @@ AVX2 static void attentionBackwardAvx2(const float *q, const float *k, const flo
 }
 
 /*
- * Element-wise GELU (tanh form) and SiLU and their gradients: src/engine/activations.ts's formulas (the reference,
- * computed there in float64), here in float32 eight at a time, as frameworks compute activations, except for GELU's
- * exponent and its range reduction, which are float64: in float32 the exponent alone (|2u| up to ~87 before e^−2u
- * stops mattering) would carry ~|2u|·6e-8 relative error, so the tails of the values would miss the
- * reference by more than 1e-6. Values agree with the reference to a few float32 ulps; a gradient that is a small
- * difference of terms near 1 (around its zeros) to a few ulps of those terms.
+ * Element-wise GELU (tanh form) and SiLU and their gradients: src/engine/activations.ts's loops, the reference, with
+ * its formulas and operation order, in float64: in float32 the exponent's argument alone (|2u| up to ~87 before the
+ * result underflows) would carry ~|2u|·6e-8 relative error, so the deep tails would miss the reference by over 1e-6;
+ * in float64 the outputs match it to float32 rounding. Sixteen floats a step, as four vectors of four doubles taken
+ * through every operation together: each value is a chain of some fifty dependent operations (a degree-8 polynomial,
+ * a division), and one vector at a time leaves the core waiting on that chain, not computing.
  */
 enum { ACT_GELU = 0, ACT_SILU = 1 };
 #define GELU_C 0.7978845608028654 /* √(2/π), Math.sqrt(2 / Math.PI) */
-/* Where the exponent is clamped: below, e^a < 2^−125 vanishes in 1 + e^a; above, e^a is taken as +∞. */
-#define EXP_LO -87.0
-#define EXP_HI 88.0
+#define ACT_VECTORS 4             /* vectors of four doubles in flight */
+#define ACT_STEP (4 * ACT_VECTORS) /* floats a step */
+#define EACH for (int u = 0; u < ACT_VECTORS; u++)
+#define ACT_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
 /*
- * e^a for a in two halves of four doubles: k = round(a·log2 e) and r = a − k·ln 2 in float64, then e^r·2^k in float32
- * (expReduced8, ~1 ulp). a is clamped to [EXP_LO, EXP_HI]
- * (a NaN becomes EXP_HI; callers handle both ends and non-finite inputs).
+ * e^x per lane, as activations.ts's fastExp: x = k·ln2 + r (Cody-Waite), |r| ≤ ln2/2, degree-8 Taylor polynomial
+ * (~2e-10 relative), 2^k built in the exponent bits. x > 709 gives +∞ and x < −708 gives 0 (the reference still
+ * returns finite values up to 709.78 and subnormals down to −745, which change no float32 result here), NaN stays NaN.
  */
-AVX2 static inline __m256 expOfDoubles8(__m256d aLo, __m256d aHi) {
-  const __m256d lo = _mm256_set1_pd(EXP_LO), hi = _mm256_set1_pd(EXP_HI), log2e = _mm256_set1_pd(1.4426950408889634), ln2 = _mm256_set1_pd(0.6931471805599453);
-  aLo = _mm256_max_pd(_mm256_min_pd(aLo, hi), lo);
-  aHi = _mm256_max_pd(_mm256_min_pd(aHi, hi), lo);
-  const __m256d kLo = _mm256_round_pd(_mm256_mul_pd(aLo, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256d kHi = _mm256_round_pd(_mm256_mul_pd(aHi, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256 r = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_fnmadd_pd(kHi, ln2, aHi)), _mm256_cvtpd_ps(_mm256_fnmadd_pd(kLo, ln2, aLo)));
-  return expReduced8(r, _mm256_set_m128i(_mm256_cvtpd_epi32(kHi), _mm256_cvtpd_epi32(kLo)));
-}
-
-/* GELU's sigmoid exponent a, so that σ(2u) = 1/(1 + e^a): a = −2u = −2√(2/π)(v + 0.044715v³), in float64. */
-AVX2 static inline __m256d geluArg(__m256d v) {
-  const __m256d inner = _mm256_fmadd_pd(_mm256_mul_pd(_mm256_mul_pd(v, v), _mm256_set1_pd(0.044715)), v, v);
-  return _mm256_mul_pd(inner, _mm256_set1_pd(-2 * GELU_C));
-}
-
-/* Eight floats: pre (and dy when grad) at p and g, results to o; o may be p or g. */
-AVX2 static inline void act8(int kind, int grad, const float *p, const float *g, float *o) {
-  const __m256 v = _mm256_loadu_ps(p);
-  __m256 a, e;
-  if (kind == ACT_SILU) {
-    /* a = −v is exact in float32: float32 range reduction (exp8's) loses nothing. */
-    a = _mm256_sub_ps(_mm256_setzero_ps(), v);
-    e = exp8(a);
-  } else {
-    const __m256d aLo = geluArg(_mm256_cvtps_pd(_mm256_castps256_ps128(v))), aHi = geluArg(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-    a = _mm256_set_m128(_mm256_cvtpd_ps(aHi), _mm256_cvtpd_ps(aLo));
-    e = expOfDoubles8(aLo, aHi);
+ACT_INLINE void expPdN(const __m256d *x, __m256d *e) {
+  const __m256d hi = _mm256_set1_pd(709.0), lo = _mm256_set1_pd(-708.0);
+  __m256d xc[ACT_VECTORS], k[ACT_VECTORS], r[ACT_VECTORS], p[ACT_VECTORS];
+  EACH xc[u] = _mm256_max_pd(_mm256_min_pd(x[u], hi), lo);
+  EACH k[u] = _mm256_round_pd(_mm256_mul_pd(xc[u], _mm256_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  EACH r[u] = _mm256_sub_pd(_mm256_sub_pd(xc[u], _mm256_mul_pd(k[u], _mm256_set1_pd(0.6931471803691238))), _mm256_mul_pd(k[u], _mm256_set1_pd(1.9082149292705877e-10)));
+  static const double coef[8] = {1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
+  EACH p[u] = _mm256_set1_pd(1.0 / 40320);
+  for (int c = 0; c < 8; c++) {
+    const __m256d cc = _mm256_set1_pd(coef[c]);
+    EACH p[u] = _mm256_add_pd(_mm256_mul_pd(p[u], r[u]), cc);
   }
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 above = _mm256_cmp_ps(a, _mm256_set1_ps((float)EXP_HI), _CMP_GT_OQ);
+  /* k + 2^52 + 1023 holds k + 1023 in its low mantissa bits (|k| ≤ 1023 here); shifted up, that is 2^k's exponent. */
+  EACH e[u] = _mm256_mul_pd(p[u], _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(k[u], _mm256_set1_pd(4503599627370496.0 + 1023))), 52)));
+  EACH e[u] = _mm256_blendv_pd(e[u], _mm256_set1_pd(__builtin_inf()), _mm256_cmp_pd(x[u], hi, _CMP_GT_OQ));
+  EACH e[u] = _mm256_blendv_pd(e[u], _mm256_setzero_pd(), _mm256_cmp_pd(x[u], lo, _CMP_LT_OQ));
+  EACH e[u] = _mm256_blendv_pd(e[u], x[u], _mm256_cmp_pd(x[u], x[u], _CMP_UNORD_Q));
+}
+
+/* e^(−2u) for GELU (u = √(2/π)(v + 0.044715v³)), e^(−v) for SiLU: 1/(1 + it) is the sigmoid both are built on. */
+ACT_INLINE void negSigmoidExpN(int kind, const __m256d *v, __m256d *e) {
+  __m256d a[ACT_VECTORS];
+  if (kind == ACT_SILU) {
+    EACH a[u] = _mm256_sub_pd(_mm256_setzero_pd(), v[u]);
+  } else {
+    EACH a[u] = _mm256_mul_pd(_mm256_set1_pd(-2 * GELU_C), _mm256_add_pd(v[u], _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.044715), v[u]), v[u]), v[u])));
+  }
+  expPdN(a, e);
+}
+
+/*
+ * ACT_STEP floats: pre (and dy when grad) at p and g, results to o; o may be p or g. Forward v/(1 + e): GELU
+ * v·σ(2u), SiLU v·σ(v). Gradient with s = 1/(1 + e): GELU dy·(s + 2·v·s·(1 − s)·du/dv), SiLU dy·s·(1 + v·(1 − s)).
+ */
+ACT_INLINE void actStep(int kind, int grad, const float *p, const float *g, float *o) {
+  __m256d v[ACT_VECTORS], e[ACT_VECTORS], r[ACT_VECTORS];
+  EACH v[u] = _mm256_cvtps_pd(_mm_loadu_ps(p + 4 * u));
+  negSigmoidExpN(kind, v, e);
+  const __m256d one = _mm256_set1_pd(1.0);
   if (!grad) {
-    /* v/(1 + e^a), with e^a = +∞ above the clamp: ±0 there, NaN for v = −∞ (and for NaN), +∞ for v = +∞. */
-    _mm256_storeu_ps(o, _mm256_div_ps(v, _mm256_add_ps(one, _mm256_blendv_ps(e, _mm256_set1_ps(__builtin_inff()), above))));
-    return;
-  }
-  const __m256 dy = _mm256_loadu_ps(g);
-  const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
-  const __m256 oneMinusS = _mm256_mul_ps(e, s); /* 1 − σ = e^a/(1 + e^a), without cancelling where σ ≈ 1 */
-  __m256 slope;
-  if (kind == ACT_SILU) {
-    slope = _mm256_mul_ps(s, _mm256_fmadd_ps(v, oneMinusS, one)); /* σ(1 + v(1 − σ)) */
+    EACH r[u] = _mm256_div_pd(v[u], _mm256_add_pd(one, e[u]));
   } else {
-    const __m256 du = _mm256_mul_ps(_mm256_set1_ps((float)GELU_C), _mm256_fmadd_ps(_mm256_mul_ps(v, v), _mm256_set1_ps((float)(3 * 0.044715)), one));
-    const __m256 t = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_add_ps(v, v), s), oneMinusS), du);
-    slope = _mm256_add_ps(s, t); /* σ + 2vσ(1 − σ)·du/dv */
+    __m256d dy[ACT_VECTORS], s[ACT_VECTORS], oneMinusS[ACT_VECTORS];
+    EACH dy[u] = _mm256_cvtps_pd(_mm_loadu_ps(g + 4 * u));
+    EACH s[u] = _mm256_div_pd(one, _mm256_add_pd(one, e[u]));
+    EACH oneMinusS[u] = _mm256_sub_pd(one, s[u]);
+    if (kind == ACT_SILU) {
+      EACH r[u] = _mm256_mul_pd(_mm256_mul_pd(dy[u], s[u]), _mm256_add_pd(one, _mm256_mul_pd(v[u], oneMinusS[u])));
+    } else {
+      EACH {
+        const __m256d du = _mm256_mul_pd(_mm256_set1_pd(GELU_C), _mm256_add_pd(one, _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(3 * 0.044715), v[u]), v[u])));
+        const __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), v[u]), s[u]), oneMinusS[u]), du);
+        r[u] = _mm256_mul_pd(dy[u], _mm256_add_pd(s[u], t));
+      }
+    }
   }
-  __m256 out = _mm256_mul_ps(dy, slope);
-  /* Below the clamp σ is 1 and the slope exactly 1; above, σ and the slope are 0 (dy·0 keeps dy's NaN/∞ as NaN). */
-  out = _mm256_blendv_ps(out, dy, _mm256_cmp_ps(a, _mm256_set1_ps((float)EXP_LO), _CMP_LT_OQ));
-  out = _mm256_blendv_ps(out, _mm256_mul_ps(dy, _mm256_setzero_ps()), above);
-  /* The reference's slope at ±∞ (and NaN) is NaN. */
-  const __m256 finite = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v), _mm256_set1_ps(__builtin_inff()), _CMP_LT_OQ);
-  _mm256_storeu_ps(o, _mm256_blendv_ps(_mm256_set1_ps(__builtin_nanf("")), out, finite));
+  EACH _mm_storeu_ps(o + 4 * u, _mm256_cvtpd_ps(r[u]));
 }
 
-/* The last n % 8 elements go through the same vector code on a zero-padded copy, so they round exactly alike. */
-AVX2 static void activationAvx2(int kind, int grad, const float *pre, const float *dy, float *out, size_t n) {
+/* One specialised loop per kind and direction; the last n % ACT_STEP elements go through the same code on a
+ * zero-padded copy, so they round exactly alike. */
+ACT_INLINE void activationLoop(int kind, int grad, const float *pre, const float *dy, float *out, size_t n) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) act8(kind, grad, pre + i, grad ? dy + i : NULL, out + i);
+  for (; i + ACT_STEP <= n; i += ACT_STEP) actStep(kind, grad, pre + i, grad ? dy + i : NULL, out + i);
   if (i < n) {
-    float p[8] = {0}, g[8] = {0}, o[8];
+    float p[ACT_STEP] = {0}, g[ACT_STEP] = {0}, o[ACT_STEP];
     memcpy(p, pre + i, (n - i) * sizeof(float));
     if (grad) memcpy(g, dy + i, (n - i) * sizeof(float));
-    act8(kind, grad, p, g, o);
+    actStep(kind, grad, p, g, o);
     memcpy(out + i, o, (n - i) * sizeof(float));
+  }
+}
+AVX2 static void activationAvx2(int kind, int grad, const float *pre, const float *dy, float *out, size_t n) {
+  if (kind == ACT_SILU) {
+    if (grad) activationLoop(ACT_SILU, 1, pre, dy, out, n);
+    else activationLoop(ACT_SILU, 0, pre, dy, out, n);
+  } else {
+    if (grad) activationLoop(ACT_GELU, 1, pre, dy, out, n);
+    else activationLoop(ACT_GELU, 0, pre, dy, out, n);
   }
 }
 
