@@ -317,19 +317,6 @@ AVX2 static void lstmAvx2(Scratch *sc, const float *x, const float *kernel, cons
   }
 }
 
-/* Σ a[d]·b[d] over n floats. */
-AVX2 static inline float dotf(const float *a, const float *b, int n) {
-  __m256 acc = _mm256_setzero_ps();
-  int d = 0;
-  for (; d + 8 <= n; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), acc);
-  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-  float sum = _mm_cvtss_f32(s4);
-  for (; d < n; d++) sum += a[d] * b[d];
-  return sum;
-}
-
 /* y[d] += alpha·x[d] over n floats. */
 AVX2 static inline void axpyf(float *y, float alpha, const float *x, int n) {
   const __m256 a = _mm256_set1_ps(alpha);
@@ -377,10 +364,10 @@ AVX2 static void packHeadColumns(const float *src, int rows, int rowStride, int 
 }
 
 /*
- * dots[j] = dotf(a, column j of cols) for j < pad, eight columns at a time, each rounded exactly as dotf rounds it:
- * lanes d mod 8 accumulated with fused multiply-adds, summed ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then
- * the n mod 8 tail multiplied and added one by one. So the kernels below give the values dotf gave, without its
- * horizontal sum per key.
+ * dots[j] = Σ_d a[d]·cols[d][j] for j < pad, eight columns at a time, each rounded as the per-key dot product the
+ * attention kernels used before rounded it: lanes d mod 8 accumulated with fused multiply-adds, summed
+ * ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then the n mod 8 tail multiplied and added one by one. So the
+ * kernels below give the same values, without a horizontal sum per key.
  */
 AVX2 static void dotColumns(const float *a, const float *cols, int n, int pad, float *dots) {
   const int full = n & ~7;
