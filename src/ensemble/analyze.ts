@@ -7,6 +7,7 @@ import { chooseK } from './kmeans.js';
 import { analysisError, argmaxRow, checkMasks, correctnessMask, maskAccuracy } from './masks.js';
 import { diversitySummary, findComplementaryMatches, maskCorrelationMatrix, type ComplementaryMatch, type DiversitySummary } from './pairs.js';
 import {
+  baggedSelection,
   better,
   bestSingleModel,
   checkSplit,
@@ -16,8 +17,8 @@ import {
   type BestSingle,
   type EnsembleReport,
   type Score,
+  type BaggingOptions,
   type SelectionMetric,
-  type SelectionOptions,
   type SplitData,
   DEFAULT_SELECTION_METRIC,
 } from './select.js';
@@ -38,9 +39,13 @@ export interface PredictionsInput {
 }
 
 export interface AnalyzeOptions {
-  /** Seeds k-means (default 0). */
+  /** Seeds k-means and the bagged selection's draws (default 0). */
   readonly seed?: number;
-  readonly selection?: SelectionOptions;
+  /**
+   * The greedy climbs' settings. `bags` > 0 makes the chosen ensemble the bagged selection of that many climbs
+   * (select.ts baggedSelection); 0 or absent, the best on validation among the other ensembles (`preferred`).
+   */
+  readonly selection?: BaggingOptions;
   /** Largest k tried when clustering (default 10). */
   readonly kMax?: number;
   /** Complementary pairs listed, and searched for the best pair ensemble (default 20). */
@@ -81,7 +86,11 @@ export interface EnsembleAnalysis {
   };
   readonly complementary: ComplementaryMatch[];
   readonly ensembles: EnsembleReport[];
-  /** The preferred ensemble on validation: see `preferred` (the first entry, best-single, when nothing beats it). */
+  /**
+   * The ensemble a run exports. With `selection.bags` > 0 the bagged greedy selection ('bagged-greedy'; the best
+   * single model when there is only one); otherwise the preferred ensemble on validation (see `preferred`; the first
+   * entry, best-single, when nothing beats it).
+   */
   readonly chosen: EnsembleReport;
   /** Validation score after each greedy pick. */
   readonly greedyTrace: Score[];
@@ -133,6 +142,13 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
   );
   const greedy = greedySelection(valSplit, options.selection);
   const ensembles: EnsembleReport[] = [report('best-single', [best.index], [1]), report('greedy', greedy.members, greedy.weights)];
+  const bags = options.selection?.bags ?? 0;
+  let bagged: EnsembleReport | null = null;
+  if (bags > 0 && modelIds.length > 1) {
+    const selection = baggedSelection(valSplit, { ...options.selection, seed: options.seed ?? 0 });
+    bagged = report('bagged-greedy', selection.members, selection.weights);
+    ensembles.push(bagged);
+  }
   const ranked = rankModels(valSplit);
   const topK = ranked.slice(0, Math.min(5, ranked.length)).map((r) => r.index);
   if (topK.length > 1) ensembles.push(report(`top-${topK.length}-average`, topK, topK.map(() => 1 / topK.length)));
@@ -146,7 +162,7 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
   }
   if (bestPair) ensembles.push(bestPair);
   const metric = options.selection?.metric ?? DEFAULT_SELECTION_METRIC;
-  const chosen = ensembles.reduce((b, e) => (preferred(e, b, metric) ? e : b));
+  const chosen = bagged ?? ensembles.reduce((b, e) => (preferred(e, b, metric) ? e : b));
 
   return {
     models: modelIds.length,
@@ -170,9 +186,9 @@ export function analyzePredictions(input: PredictionsInput, options: AnalyzeOpti
 const scoreOf = (e: EnsembleReport): Score => ({ accuracy: e.valAccuracy, logLoss: e.valLogLoss });
 
 /**
- * The choice among ensembles, on the selection metric (default validation log-loss, which moves with every sample's
- * probability and so overfits a small validation set less than accuracy): the better value; on equal values the
- * one with fewer members, then the other metric.
+ * The choice among ensembles without bagging, on the selection metric (default validation log-loss, which moves
+ * with every sample's probability and so overfits a small validation set less than accuracy): the better value; on
+ * equal values the one with fewer members, then the other metric.
  */
 function preferred(a: EnsembleReport, b: EnsembleReport, metric: SelectionMetric): boolean {
   if (metric === 'log_loss') {
@@ -251,6 +267,16 @@ export interface AnalyzeRunOptions extends AnalyzeOptions {
   readonly save?: boolean;
 }
 
+/** The run config's `ensembleMetric` and `ensembleBags`; the defaults for a run whose stored config no longer parses. */
+export function runSelection(store: Store, runId: string): { metric: SelectionMetric; bags: number } {
+  try {
+    const config = parseRunConfig(store.getRunConfig(runId), runId);
+    return { metric: config.ensembleMetric, bags: config.ensembleBags };
+  } catch {
+    return { metric: DEFAULT_SELECTION_METRIC, bags: 0 };
+  }
+}
+
 /** The finished models of a run, or a clear error when there are none. */
 export function finishedModels(store: Store, runId: string): ModelRecord[] {
   if (!store.getRun(runId)) throw analysisError(`no run "${runId}" in ${store.path}`);
@@ -263,6 +289,8 @@ export function finishedModels(store: Store, runId: string): ModelRecord[] {
 export function analyzeRun(store: Store, runId: string, options: AnalyzeRunOptions = {}): RunAnalysis {
   const run = store.getRun(runId);
   const models = finishedModels(store, runId);
+  // The run's config says how its ensemble is selected; options override it field by field.
+  const selection: BaggingOptions = { ...runSelection(store, runId), ...options.selection };
   const ids = models.map((m) => m.modelId);
   const valPreds = store.getPredictions(runId, 'val', ids);
   const testPreds = store.getPredictions(runId, 'test', ids);
@@ -281,7 +309,7 @@ export function analyzeRun(store: Store, runId: string, options: AnalyzeRunOptio
       test: split(testPreds, labels.test),
       parameters: completeIndicators(models.map((m) => archParameters(m.arch, m.paramCount))),
     },
-    options,
+    { ...options, selection },
   );
   let ensembleIds: number[] = [];
   let chosenEnsembleId: number | null = null;

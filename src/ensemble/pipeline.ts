@@ -7,13 +7,12 @@ import type { Network } from '../engine/network.js';
 import type { Preprocessing } from '../engine/preprocess.js';
 import { splitTensors, type LoadedDataset } from '../data/index.js';
 import { preprocessingFor } from '../data/preprocessing.js';
-import { parseRunConfig } from '../search/config.js';
 import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/types.js';
 import { analyzeRun, finishedModels, loadRunDataset, type AnalyzeRunOptions, type RunAnalysis } from './analyze.js';
 import { graftEnsemble, graftHives, trainHiveGraft, type HiveGraftOptions, type HiveTrainOptions } from './graft.js';
 import { analysisError } from './masks.js';
-import { combineProbabilities, DEFAULT_SELECTION_METRIC, scoreRows, type BestSingle, type EnsembleReport, type SelectionMetric } from './select.js';
+import { combineProbabilities, scoreRows, type BestSingle, type EnsembleReport } from './select.js';
 
 /**
  * Store-facing steps after analysis: load members' networks, graft an ensemble (from a saved ensemble, a member
@@ -160,15 +159,6 @@ export interface FinishSummary {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
-/** The run config's `ensembleMetric`; the default (log-loss) for a run whose stored config no longer parses. */
-function runEnsembleMetric(store: Store, runId: string): SelectionMetric {
-  try {
-    return parseRunConfig(store.getRunConfig(runId), runId).ensembleMetric;
-  } catch {
-    return DEFAULT_SELECTION_METRIC;
-  }
-}
-
 /**
  * The end of `loom search`: analyse the run (saving analysis and ensembles), graft the chosen ensemble, export it
  * as a Loom model and a LOOM bundle into outDir, record the exports, and summarize best single vs. ensemble.
@@ -180,8 +170,8 @@ export function finishRun(store: Store, runId: string, options: FinishOptions = 
   const analysis = analyzeRun(store, runId, {
     save: true,
     labels: { val: dataset.val.y, test: dataset.test.y },
-    // The run's config says what the ensemble is selected on (default validation log-loss).
-    selection: options.selection ?? { metric: runEnsembleMetric(store, runId) },
+    // Without options.selection, the run's config says how the ensemble is selected (analyzeRun).
+    ...(options.selection ? { selection: options.selection } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   });
   const ensembleId = analysis.chosenEnsembleId;

@@ -59,6 +59,12 @@ export interface SearchConfig {
   readonly inherit: InheritMode;
   /** What the end-of-run ensemble selection optimizes on validation: 'log_loss' (default) or 'accuracy'. */
   readonly ensembleMetric: 'log_loss' | 'accuracy';
+  /**
+   * 0 (default): the end-of-run ensemble is the best on validation among one greedy climb over every model, the
+   * top-5 and all-model averages, the best pair and the best single model. N > 0: Caruana's bagged selection, the
+   * average of N climbs each on a random half of the models (ensemble/select.ts baggedSelection).
+   */
+  readonly ensembleBags: number;
   readonly training: TrainingSettings;
   /** Architecture generator options (arch.ts ArchGenOptions); grid shapes may be given by name ("2x2 Standard"). */
   readonly generator: Partial<ArchGenOptions>;
@@ -245,7 +251,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   if (!isObject(value)) throw configError('(root)', 'a search config must be a JSON object');
   rejectUnknown('', value, [
     'name', 'seed', 'data', 'population', 'generations', 'elite', 'tournamentSize', 'mutationRate', 'crossoverRate',
-    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'refit', 'inherit',
+    'diversityWeight', 'timeBudgetMinutes', 'training', 'generator', '$comment', 'fitness', 'pruner', 'budget', 'ensembleMetric', 'ensembleBags', 'refit', 'inherit',
     'schedule', 'lanes',
   ]);
   const dataIn = value.data === undefined ? {} : value.data;
@@ -317,6 +323,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     ...refitField(value.refit),
     inherit: parseInherit(value.inherit),
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
+    ensembleBags: int('ensembleBags', value.ensembleBags, 0, 10_000, 0),
     training,
     generator,
   };

@@ -29,16 +29,19 @@ beforeAll(() => {
   members = trainMembers(data, 4);
   const store = Store.open(db);
   try {
-    store.createRun({ id: 'r1', config: { data: { ref: DATA_REF, splitSeed: SPLIT_SEED } }, seed: 1, dataRef: DATA_REF, dataChecksum: data.checksum, codeVersion: 'test' });
-    store.addModels('r1', members.map((m) => ({ modelId: m.config.id, generation: 0, arch: m.config })));
-    for (const m of members) {
-      store.recordResult('r1', {
-        modelId: m.config.id, metrics: [], valProbs: m.val.probabilities, testProbs: m.test.probabilities, valMask: m.val.correctnessMask,
-        testMask: m.test.correctnessMask, weights: encodeLoomModel(m.network, { modelId: m.config.id }), paramCount: m.network.paramCount(),
-        trainMs: 1, worker: 'test', valAccuracy: m.val.accuracy, testAccuracy: m.test.accuracy, numClasses: data.numClasses,
-      });
+    // The same 4 models in a run with the default selection and in one whose config asks for bagged selection.
+    for (const [id, config] of [['r1', {}], ['r-bagged', { ensembleBags: 20 }]] as const) {
+      store.createRun({ id, config: { data: { ref: DATA_REF, splitSeed: SPLIT_SEED }, ...config }, seed: 1, dataRef: DATA_REF, dataChecksum: data.checksum, codeVersion: 'test' });
+      store.addModels(id, members.map((m) => ({ modelId: m.config.id, generation: 0, arch: m.config })));
+      for (const m of members) {
+        store.recordResult(id, {
+          modelId: m.config.id, metrics: [], valProbs: m.val.probabilities, testProbs: m.test.probabilities, valMask: m.val.correctnessMask,
+          testMask: m.test.correctnessMask, weights: encodeLoomModel(m.network, { modelId: m.config.id }), paramCount: m.network.paramCount(),
+          trainMs: 1, worker: 'test', valAccuracy: m.val.accuracy, testAccuracy: m.test.accuracy, numClasses: data.numClasses,
+        });
+      }
+      store.finishRun(id, {});
     }
-    store.finishRun('r1', {});
     store.createRun({ id: 'empty', config: { data: { ref: DATA_REF, splitSeed: SPLIT_SEED } }, seed: 1, dataRef: DATA_REF, dataChecksum: data.checksum, codeVersion: 'test' });
     store.addModels('empty', [{ modelId: 'x', generation: 0, arch: {} }]);
   } finally {
@@ -101,6 +104,19 @@ describe('loom analyze', () => {
       }),
     ).toThrow(/different lengths: model a has 3 samples, model b has 2/);
     await expect(analyzeCommand.run(['nope', '--db', db])).rejects.toThrow(LoomError);
+    await expect(analyzeCommand.run(['r1', '--db', db, '--no-save', '--bags', '-1'])).rejects.toThrow(/--bags must be an integer in \[0, 10000\], got "-1"/);
+  });
+
+  it("a run config's ensembleBags makes the chosen ensemble the bagged selection; --bags overrides it", async () => {
+    const bagged = JSON.parse(await cli(analyzeCommand, ['r-bagged', '--db', db, '--no-save', '--json']));
+    expect(bagged.chosen.method).toBe('bagged-greedy');
+    expect(bagged.chosen.weights.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    const none = JSON.parse(await cli(analyzeCommand, ['r-bagged', '--db', db, '--no-save', '--json', '--bags', '0']));
+    expect(none.ensembles.map((e: { method: string }) => e.method)).not.toContain('bagged-greedy');
+    const one = JSON.parse(await cli(analyzeCommand, ['r1', '--db', db, '--no-save', '--json', '--bags', '1']));
+    expect(one.chosen.method).toBe('bagged-greedy');
+    // one climb on half of the 4 models picks from 2 of them
+    expect(one.chosen.members.length).toBeLessThanOrEqual(2);
   });
 });
 

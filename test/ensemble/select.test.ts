@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzePredictions } from '../../src/ensemble/analyze.js';
 import { Rng } from '../../src/engine/rng.js';
 import {
+  baggedSelection,
   bestSingleModel,
   combineProbabilities,
   ensembleReport,
@@ -105,6 +106,58 @@ describe('greedy selection (Caruana, with replacement)', () => {
   });
 });
 
+describe('bagged selection (Caruana et al. 2006)', () => {
+  it('one bag of every model is the plain climb, its sorted initialization below the bag size', () => {
+    const one = baggedSelection(val, { bags: 1, fraction: 1, initSize: 1, steps: 3, metric: 'accuracy' });
+    const plain = greedySelection(val, { initSize: 1, steps: 3, metric: 'accuracy' });
+    expect(one.members).toEqual(plain.members);
+    expect(one.weights).toEqual(plain.weights);
+    expect(one.val.accuracy).toBe(plain.val.accuracy);
+    expect(one.val.logLoss).toBeCloseTo(plain.val.logLoss, 6);
+    // sorted initialization of 3 over a bag of 3 would fix the ensemble before the climb: capped at 2
+    const capped = baggedSelection(val, { bags: 1, fraction: 1 });
+    const two = greedySelection(val, { initSize: 2 });
+    expect([capped.members, capped.weights]).toEqual([two.members, two.weights]);
+  });
+
+  it('a bag of two starts from its better model, so a useless one gets no weight (sorted initialization would force it in)', () => {
+    // A's log-loss (.371) is below C's (.916); A+C (.640) is worse than A again, so every climb keeps A alone
+    const pair: SplitData = { ...val, probs: [A, C] };
+    const bagged = baggedSelection(pair, { bags: 7 });
+    expect(bagged.members).toEqual([0]);
+    expect(bagged.weights).toEqual([1]);
+    expect(greedySelection(pair).members).toEqual([0, 1]);
+  });
+
+  it('averages the climbs of random halves: weights sum to 1, deterministic for a seed, validation only', () => {
+    const rng = new Rng(4);
+    const n = 90;
+    const c = 3;
+    const labels = Int32Array.from({ length: n }, () => rng.int(c));
+    const probs = [0.2, 0.9, 0.5, 1.2, 0.7, 0.4, 1.0, 0.3].map((skill) => {
+      const p = new Float32Array(n * c);
+      for (let r = 0; r < n; r++) {
+        let t = 0;
+        for (let j = 0; j < c; j++) t += p[r * c + j] = rng.next() + (j === labels[r] ? skill * rng.next() : 0);
+        for (let j = 0; j < c; j++) p[r * c + j] = (p[r * c + j] as number) / t;
+      }
+      return p;
+    });
+    const split = { probs, labels, numClasses: c };
+    const a = baggedSelection(split, { seed: 9 });
+    expect(a.bags).toBe(50);
+    expect(a.weights.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    expect(a.members).toEqual([...a.members].sort((x, y) => x - y));
+    expect(a.weights.every((w) => w > 0)).toBe(true);
+    expect(baggedSelection(split, { seed: 9 })).toEqual(a);
+    // climbs that cannot reach every model spread the weight over more of them than one climb over all
+    expect(a.members.length).toBeGreaterThan(greedySelection(split).members.length);
+    expect(a.val).toEqual(scoreRows(combineProbabilities(probs, a.members, a.weights), labels, c));
+    expect(() => baggedSelection(split, { bags: 0 })).toThrow(/bags must be an integer/);
+    expect(() => baggedSelection(split, { fraction: 0 })).toThrow(/bag fraction/);
+  });
+});
+
 describe('ensemble reports', () => {
   it('report val/test accuracy, oracle coverage and the gain over the best single model chosen on validation', () => {
     const test: SplitData = { probs: [B, A, C], labels: Int32Array.from([0, 0, 1, 1]), numClasses: 2 };
@@ -145,6 +198,27 @@ describe('ensemble reports', () => {
     expect(a.ensembles.every((e) => e.selectedOn === 'validation')).toBe(true);
   });
 
+  it('with bags, chooses the bagged selection on the configured metric, with no further comparison', () => {
+    const ids = ['a', 'b', 'c'];
+    for (const metric of ['log_loss', 'accuracy'] as const) {
+      const a = analyzePredictions({ modelIds: ids, val, test: val }, { kMax: 2, seed: 5, selection: { metric, bags: 50 } });
+      const bagged = baggedSelection(val, { metric, seed: 5 });
+      expect(a.chosen.method).toBe('bagged-greedy');
+      expect(a.chosen.members).toEqual(bagged.members.map((m) => ids[m]));
+      expect(a.chosen.weights).toEqual(bagged.weights);
+      expect(a.ensembles).toContain(a.chosen);
+      expect(a.ensembles.map((e) => e.method)).toContain('greedy');
+    }
+    // without bags there is no bagged entry
+    expect(analyzePredictions({ modelIds: ids, val, test: val }, { kMax: 2 }).ensembles.map((e) => e.method)).not.toContain('bagged-greedy');
+    // two copies of A: every climb starts from the first and adding the copy changes nothing, so A alone
+    const tie = analyzePredictions({ modelIds: ['a', 'a2'], val: { ...val, probs: [A, A] }, test: { ...val, probs: [A, A] } }, { kMax: 2, selection: { bags: 50 } });
+    expect(tie.chosen.members).toEqual(['a']);
+    expect(tie.chosen.testGain).toBe(0);
+    const one = analyzePredictions({ modelIds: ['a'], val: { ...val, probs: [A] }, test: { ...val, probs: [A] } }, { kMax: 1, selection: { bags: 50 } });
+    expect(one.chosen.method).toBe('best-single');
+  });
+
   it('selection never looks at test data: corrupting the test split changes no member', () => {
     const rng = new Rng(8);
     const n = 80;
@@ -165,12 +239,16 @@ describe('ensemble reports', () => {
     const valSplit = { probs: skills.map((s) => make(yVal, s)), labels: yVal, numClasses: c };
     const testSplit = { probs: skills.map((s) => make(yTest, s)), labels: yTest, numClasses: c };
     const corrupted = { probs: testSplit.probs.map((p) => p.map((v, i) => (i % 3 === 0 ? 1 - v : v))), labels: yTest.map((y) => (y + 1) % c), numClasses: c };
-    const a = analyzePredictions({ modelIds: ids, val: valSplit, test: testSplit }, { kMax: 3 });
-    const b = analyzePredictions({ modelIds: ids, val: valSplit, test: corrupted }, { kMax: 3 });
-    expect(b.ensembles.map((e) => [e.method, e.members, e.weights])).toEqual(a.ensembles.map((e) => [e.method, e.members, e.weights]));
-    expect(b.chosen.members).toEqual(a.chosen.members);
-    expect(b.bestSingle.modelId).toBe(a.bestSingle.modelId);
-    expect(b.chosen.testAccuracy).not.toBe(a.chosen.testAccuracy);
-    expect(a.chosen.valAccuracy).toBeGreaterThanOrEqual(a.bestSingle.valAccuracy);
+    for (const bags of [0, 20]) {
+      const a = analyzePredictions({ modelIds: ids, val: valSplit, test: testSplit }, { kMax: 3, selection: { bags } });
+      const b = analyzePredictions({ modelIds: ids, val: valSplit, test: corrupted }, { kMax: 3, selection: { bags } });
+      expect(b.ensembles.map((e) => [e.method, e.members, e.weights])).toEqual(a.ensembles.map((e) => [e.method, e.members, e.weights]));
+      expect(b.chosen.members).toEqual(a.chosen.members);
+      expect(b.bestSingle.modelId).toBe(a.bestSingle.modelId);
+      expect(b.chosen.testAccuracy).not.toBe(a.chosen.testAccuracy);
+      // without bags the chosen one was compared with the best single model on validation; the bagged one is not
+      if (bags === 0) expect(a.chosen.valAccuracy).toBeGreaterThanOrEqual(a.bestSingle.valAccuracy);
+      else expect(a.chosen.method).toBe('bagged-greedy');
+    }
   });
 });

@@ -31,6 +31,13 @@ describe('search config', () => {
     expect([largest.population, largest.generations, largest.training.epochs, largest.training.batchSize]).toEqual([10_000, 10_000, 10_000, 65_536]);
   });
 
+  it('ensembleBags: 0 (one climb, the default) or a whole number of bagged climbs', () => {
+    expect(parseSearchConfig({}).ensembleBags).toBe(0);
+    expect(parseSearchConfig({ ensembleBags: 50 }).ensembleBags).toBe(50);
+    expect(configErrorOf({ ensembleBags: 2.5 })).toMatch(/"ensembleBags": must be an integer in \[0, 10000\], got 2.5/);
+    expect(configErrorOf({ ensembleBags: -1 })).toMatch(/"ensembleBags": must be an integer in \[0, 10000\]/);
+  });
+
   it('takes data.fractions only as three numbers in (0, 1) summing to 1', () => {
     expect(parseSearchConfig({ data: { ref: 'iris', fractions: [0.6, 0.2, 0.2] } }).data.fractions).toEqual([0.6, 0.2, 0.2]);
     expect(configErrorOf({ data: { fractions: [1e308, 1e308, 1e308] } })).toMatch(/"data\.fractions": must be three numbers in \(0, 1\)/);
