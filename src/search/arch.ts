@@ -102,6 +102,8 @@ export interface ArchConfig {
   readonly convWidth?: number;
   /** Dropout rate before the output layer. */
   readonly dropout?: number;
+  /** Image inputs: the largest random shift, in pixels, of each training image (augmentation; none at evaluation). */
+  readonly shift?: number;
   readonly weightDecay?: number;
   /** ε of label-smoothed cross-entropy. */
   readonly labelSmoothing?: number;
@@ -148,6 +150,7 @@ export interface ArchGenOptions {
   readonly convBlocks?: readonly number[];
   readonly convWidths?: readonly number[];
   readonly dropouts?: readonly number[];
+  readonly shifts?: readonly number[];
   readonly weightDecays?: readonly number[];
   readonly labelSmoothings?: readonly number[];
   readonly batchSizes?: readonly number[];
@@ -364,8 +367,8 @@ export function generateConfigs(
 
 // ---- optional genes and data-fitted search spaces --------------------------------------------------------------
 
-export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
-type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
+export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'shift' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
+type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'shifts' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
 
 /** One optional numeric gene: the config field, the generator option listing its values, and what a value must be. */
 export interface HyperGene {
@@ -381,12 +384,13 @@ export const DEFAULT_CONV_WIDTH = 8;
 /**
  * The gene table evolution reads (evolve.ts): each gene is drawn from its option list, mutated to a neighbouring
  * value of that list and inherited from either parent. The training genes override the search config's `training`
- * for that model (workers/processor.ts); the stem genes and dropout shape the network (build.ts).
+ * for that model (workers/processor.ts); the stem genes, dropout and shift shape the network (build.ts).
  */
 export const HYPER_GENES: readonly HyperGene[] = [
   { gene: 'convBlocks', option: 'convBlocks', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 4, want: 'an integer in 0..4' },
   { gene: 'convWidth', option: 'convWidths', ok: (v) => isPositiveInt(v) && v <= 256, want: 'an integer in 1..256' },
   { gene: 'dropout', option: 'dropouts', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
+  { gene: 'shift', option: 'shifts', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 64, want: 'an integer in 0..64' },
   { gene: 'weightDecay', option: 'weightDecays', ok: (v) => v >= 0 && v <= 1, want: 'a number in [0, 1]' },
   { gene: 'labelSmoothing', option: 'labelSmoothings', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
   { gene: 'batchSize', option: 'batchSizes', ok: (v) => isPositiveInt(v) && v <= 65_536, want: 'an integer in 1..65536' },
@@ -577,6 +581,9 @@ export function spaceDefaults(space: Exclude<SearchSpace, 'auto'>, task: TaskSha
 export function searchSpace(task: TaskShape, generator: Partial<ArchGenOptions> = {}): Partial<ArchGenOptions> {
   const chosen = generator.space ?? 'auto';
   const space = chosen === 'auto' ? inferSpace(task.inputShape) : chosen;
+  if (generator.shifts?.some((v) => v > 0) && !imageShape(task.inputShape)) {
+    throw configError('generator.shifts', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${task.inputShape.join(', ')}]`);
+  }
   const defaults: Partial<ArchGenOptions> = { ...spaceDefaults(space, task) };
   const merged: { -readonly [K in keyof ArchGenOptions]?: ArchGenOptions[K] } = { ...defaults, ...generator, space };
   const pairs = [['brainTypes', 'brainDistribution'], ['combineModes', 'combineDistribution'], ['activations', 'activationDistribution']] as const;

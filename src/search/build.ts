@@ -1,6 +1,7 @@
 import type { Conv2dSpec } from '../engine/layers/conv2d.js';
 import type { DenseSpec } from '../engine/layers/dense.js';
 import type { DropoutSpec } from '../engine/layers/dropout.js';
+import type { RandomShiftSpec } from '../engine/layers/random-shift.js';
 import type { PoolSpec } from '../engine/layers/pool.js';
 import type { FlattenSpec } from '../engine/layers/flatten.js';
 import type { ReshapeSpec } from '../engine/layers/reshape.js';
@@ -9,7 +10,7 @@ import type { LayerSpec } from '../engine/layers/types.js';
 import { configError } from '../engine/errors.js';
 import { Network, sequentialNetworkSpec, type NetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
-import { DEFAULT_CONV_WIDTH, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { DEFAULT_CONV_WIDTH, imageShape, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import { brainSpec } from './brains.js';
 
 /** The hive: every brain sees the same [seq, dModel] tokens; outputs combined by the config's mode. */
@@ -32,6 +33,8 @@ export function hiveSpec(config: ArchConfig): ParallelSpec {
 /**
  * Config + task → a 1×1-grid network spec, every layer trainable (nothing frozen, unlike LOOM's tweened hive):
  *
+ *   [shift]    when the config's shift > 0 (image inputs): each training image moved by up to shift pixels
+ *              along height and width (augmentation), identity at evaluation
  *   [reshape]  input → [seqLen, tokenDim] tokens (only when the input is not already laid out that way; flat
  *              vectors are cut into tokens, the last one zero padded)
  *   or, with convBlocks > 0 (image inputs), a conv stem instead:
@@ -58,6 +61,11 @@ export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSp
     throw configError('seqLen', `${c.seqLen} tokens of ${c.tokenDim} do not lay out an input of ${size} values (need ${Math.ceil(size / c.tokenDim)})`);
   }
   const layers: LayerSpec[] = [];
+  if (c.shift) {
+    if (!imageShape(inputShape)) throw configError('shift', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+    const shift: RandomShiftSpec = { type: 'random_shift', pixels: c.shift };
+    layers.push(shift);
+  }
   if (c.convBlocks) layers.push(...stemSpecs(c, inputShape));
   else {
     const laidOut = inputShape.length === 2 && inputShape[0] === c.seqLen && inputShape[1] === c.tokenDim;

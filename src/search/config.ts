@@ -295,6 +295,12 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     if (!reportsSteps(training.mode)) throw configError('pruner.promote', `needs training.mode "normal", not "${training.mode}"`);
     if (training.patience > 0) throw configError('pruner.promote', 'a paused model cannot be resumed exactly under early stopping (training.patience): set patience 0');
   }
+  const refit = refitField(value.refit);
+  const inherit = parseInherit(value.inherit);
+  if (refit.refit?.shifts?.some((v) => v > 0) && inherit === 'all') {
+    // Weights are matched by layer position, and the shift layer goes first: a continued refit would inherit nothing.
+    throw configError('refit.shifts', 'cannot be combined with inherit "all" (a refit that goes on from its model\'s weights keeps its layers)');
+  }
   return {
     name,
     seed,
@@ -320,8 +326,8 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
     ...(value.budget === undefined ? {} : { budget: parseBudget(value.budget) }),
     schedule,
     ...(value.lanes === undefined ? {} : { lanes: int('lanes', value.lanes, 1, 256, 1) }),
-    ...refitField(value.refit),
-    inherit: parseInherit(value.inherit),
+    ...refit,
+    inherit,
     ensembleMetric: oneOf('ensembleMetric', value.ensembleMetric, ['log_loss', 'accuracy'] as const, 'log_loss'),
     ensembleBags: int('ensembleBags', value.ensembleBags, 0, 10_000, 0),
     training,

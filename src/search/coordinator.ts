@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { LoomError } from '../engine/errors.js';
+import { configError, LoomError } from '../engine/errors.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import type { Store } from '../store/store.js';
 import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
-import { generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
+import { generateConfigs, imageShape, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
 import { isRefitGeneration, refitConfigs, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
@@ -145,6 +145,12 @@ export class Coordinator {
     // A steady schedule's results depend on its lanes: recorded with the run, so a resume with other workers replays it.
     if (config.schedule === 'steady') config = { ...config, lanes: steadyLanes(config.lanes, this.executor.workers) };
     const dataset = loadDataset(config.data.ref, dataOptions(config.data));
+    // Refused before the run exists: what only the data's shape can rule out.
+    const task: TaskShape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+    searchSpace(task, config.generator);
+    if (config.refit?.shifts?.some((v) => v > 0) && !imageShape(task.inputShape)) {
+      throw configError('refit.shifts', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${task.inputShape.join(', ')}]`);
+    }
     this.store.createRun({
       id: runId,
       name: config.name,

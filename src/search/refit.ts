@@ -21,6 +21,13 @@ export interface RefitSpec {
    * the chosen models' own epoch times in the search, every refit trains fewer (refitEpochsWithin). Absent: no cap.
    */
   readonly minutes?: number;
+  /**
+   * Image inputs: refit k trains with random shifts of up to `shifts[k mod length]` pixels (the `shift` gene, set on
+   * each refit config; 0 none), so [0, 2] augments every other refit. Augmentation pays off over a refit's many
+   * epochs rather than a search's few, and members trained on differently augmented data err on different digits.
+   * Absent: each refit keeps its model's own gene.
+   */
+  readonly shifts?: readonly number[];
 }
 
 /** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
@@ -29,12 +36,14 @@ export const isRefitGeneration = (index: number, generations: number): boolean =
 /** The id of a model's refit. */
 export const refitId = (modelId: string): string => `${modelId}-refit`;
 
-/** Parses a config's `refit` field: {models, epochs, minutes?}, or absent/false for none. */
+const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', 'shifts'];
+
+/** Parses a config's `refit` field: {models, epochs, minutes?, shifts?}, or absent/false for none. */
 export function parseRefit(v: unknown): RefitSpec | undefined {
   if (v === undefined || v === false) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw configError('refit', 'must be an object {models, epochs} (or false)');
   const o = v as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (key !== 'models' && key !== 'epochs' && key !== 'minutes') throw configError(`refit.${key}`, 'unknown field; known fields: models, epochs, minutes');
+  for (const key of Object.keys(o)) if (!REFIT_FIELDS.includes(key)) throw configError(`refit.${key}`, `unknown field; known fields: ${REFIT_FIELDS.join(', ')}`);
   const int = (key: 'models' | 'epochs', max: number): number => {
     const x = o[key];
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > max) throw configError(`refit.${key}`, `must be an integer in [1, ${max}], got ${JSON.stringify(x)}`);
@@ -44,7 +53,17 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
   if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > 1e6)) {
     throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
   }
-  return { models: int('models', 1000), epochs: int('epochs', 10_000), ...(minutes === undefined ? {} : { minutes }) };
+  const shifts = o.shifts;
+  const pixels = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 64;
+  if (shifts !== undefined && (!Array.isArray(shifts) || shifts.length === 0 || shifts.length > 1000 || !shifts.every(pixels))) {
+    throw configError('refit.shifts', `must be a non-empty list of whole numbers of pixels in [0, 64] (one per refit, cycled), got ${JSON.stringify(shifts)}`);
+  }
+  return {
+    models: int('models', 1000),
+    epochs: int('epochs', 10_000),
+    ...(minutes === undefined ? {} : { minutes }),
+    ...(shifts === undefined ? {} : { shifts: [...(shifts as number[])] }),
+  };
 }
 
 /**
@@ -146,9 +165,10 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
     }
   }
   const epochs = refitEpochs(chosen.map((c) => c.record), spec, lanes);
-  return chosen.map(({ arch }) => {
+  return chosen.map(({ arch }, k) => {
     const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
-    return finishConfig({ ...genes, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
+    const shift = spec.shifts === undefined ? {} : { shift: spec.shifts[k % spec.shifts.length] as number };
+    return finishConfig({ ...genes, ...shift, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
   });
 }
 

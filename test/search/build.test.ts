@@ -139,6 +139,22 @@ describe('buildNetwork', () => {
     expect(Array.from(net.forward(x, { training: true, rng: new Rng(1) }).data)).not.toEqual(evalA);
   });
 
+  it('starts with a random shift when the config has one: each training image moved, the identity at evaluation', () => {
+    expect(buildNetworkSpec(configFor(image, { convBlocks: 1, convWidth: 2 }), image).layers.some((l) => l.type === 'random_shift')).toBe(false);
+    const config = configFor(image, { convBlocks: 1, convWidth: 2, shift: 2 });
+    const spec = buildNetworkSpec(config, image);
+    expect(spec.layers.slice(0, 3).map((l) => l.type)).toEqual(['random_shift', 'reshape', 'conv2d']);
+    expect(spec.layers[0]).toEqual({ type: 'random_shift', pixels: 2 });
+    const net = buildNetwork(config, image, 1);
+    const x = randomTensor([4, 8, 8]);
+    const evalA = Array.from(net.forward(x).data);
+    expect(Array.from(net.forward(x).data)).toEqual(evalA);
+    expect(Array.from(net.forward(x, { training: true, rng: new Rng(1) }).data)).not.toEqual(evalA);
+    // Shift 0 is no layer; a flat input is no image.
+    expect(buildNetworkSpec(configFor(image, { shift: 0 }), image).layers[0]?.type).not.toBe('random_shift');
+    expect(() => buildNetworkSpec(configFor(flat, { shift: 1 }), flat)).toThrow(/"shift".*needs an image input.*\[13\]/);
+  });
+
   it('rejects a config built for another task', () => {
     const config = configFor(image);
     expect(() => buildNetworkSpec(config, { inputShape: [8, 8], numClasses: 4 })).toThrow(/"numClasses": config says 3 but the task has 4/);

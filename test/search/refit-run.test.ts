@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'loom-refit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One generation of three small conv-stem models on the synthetic bar images, then the given refit. */
-const barsSearch = (epochs: number, refit: Record<string, number>): ReturnType<typeof parseSearchConfig> =>
+const barsSearch = (epochs: number, refit: Record<string, number | number[]>): ReturnType<typeof parseSearchConfig> =>
   parseSearchConfig({
     seed: 3,
     data: { ref: 'synthetic:bars' },
@@ -59,6 +59,35 @@ describe('a search with a final refit on image data', () => {
       store.close();
     }
   }, 120_000);
+
+  it('refits with random shifts when refit.shifts lists them: the refit jobs carry the gene, the searched ones do not', async () => {
+    const config = barsSearch(1, { models: 2, epochs: 2, shifts: [1, 0] });
+    const store = Store.open(join(dir, 'refit-shift.db'));
+    const executor = new InProcessExecutor();
+    try {
+      const summary = await new Coordinator({ store, executor }).start(config, 'run-shift');
+      expect(summary.status).toBe('finished');
+      const refits = store.listModels('run-shift').filter((m) => m.generation === 1);
+      expect(refits.map((m) => m.status)).toEqual(['done', 'done']);
+      expect(executor.jobs.filter((j) => j.generation === 1).map((j) => j.arch.shift)).toEqual([1, 0]);
+      expect(executor.jobs.filter((j) => j.generation === 0).every((j) => j.arch.shift === undefined)).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('refuses shifts on data that is not images before the run exists, naming the field', async () => {
+    const store = Store.open(join(dir, 'refit-shift-iris.db'));
+    const iris = (extra: Record<string, unknown>) => parseSearchConfig({ seed: 1, data: { ref: 'iris' }, population: 2, generations: 1, ...extra });
+    try {
+      const coordinator = new Coordinator({ store, executor: new InProcessExecutor() });
+      await expect(coordinator.start(iris({ refit: { models: 1, epochs: 2, shifts: [0, 2] } }))).rejects.toThrow(/refit.shifts.*needs an image input.*\[4\]/);
+      await expect(coordinator.start(iris({ generator: { shifts: [0, 2] } }))).rejects.toThrow(/generator.shifts.*needs an image input/);
+      expect(store.listRuns()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
 
   it('cuts the refit epochs to fit refit.minutes, from the epoch times of the searched models, and says so', async () => {
     // A millisecond: no epoch of any model fits, so every refit trains one.

@@ -114,6 +114,27 @@ describe('final refit', () => {
     expect(refitConfigs([record(0, 0.9, 0.3), record(1, 0.8, 0.3)], { models: 2, epochs: 8, minutes: 0.01 }, 3, false, 2).map((c) => c.epochs)).toEqual([8, 8]);
   });
 
+  it('gives refit k the shift shifts[k mod length] (augmentation), whole numbers of pixels, never with inherit "all"', () => {
+    const done = [record(0, 0.8, 0.5), record(1, 0.9, 0.4), record(2, 0.9, 0.3)];
+    expect(parseRefit({ models: 2, epochs: 12, shifts: [0, 2] })).toEqual({ models: 2, epochs: 12, shifts: [0, 2] });
+    expect(() => parseRefit({ models: 2, epochs: 12, shifts: [1.5] })).toThrow(/refit.shifts.*whole numbers of pixels.*got \[1.5\]/);
+    expect(() => parseRefit({ models: 2, epochs: 12, shifts: [65] })).toThrow(/refit.shifts/);
+    expect(() => parseRefit({ models: 2, epochs: 12, shifts: [] })).toThrow(/refit.shifts.*non-empty/);
+    expect(() => parseRefit({ models: 2, epochs: 12, shifts: 2 })).toThrow(/refit.shifts/);
+    // Ranked 2, 1, 0: the list is cycled over the refits in that order.
+    expect(refitConfigs(done, { models: 3, epochs: 12, shifts: [0, 2] }, 3).map((c) => [c.parents[0], c.shift])).toEqual([
+      [configs[2]!.id, 0],
+      [configs[1]!.id, 2],
+      [configs[0]!.id, 0],
+    ]);
+    expect(refitConfigs(done, { models: 2, epochs: 12, shifts: [3] }, 3).map((c) => c.shift)).toEqual([3, 3]);
+    // Without it a refit keeps its source's own gene (none here).
+    expect(refitConfigs(done, { models: 2, epochs: 12 }, 3).map((c) => c.shift)).toEqual([undefined, undefined]);
+    expect(() => parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [0, 2] }, inherit: 'all' })).toThrow(/refit.shifts.*inherit "all"/);
+    expect(parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [0] }, inherit: 'all' }).refit).toEqual({ models: 2, epochs: 4, shifts: [0] });
+    expect(parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [2] }, inherit: 'children' }).refit).toEqual({ models: 2, epochs: 4, shifts: [2] });
+  });
+
   it('parses refit minutes and names a bad one', () => {
     expect(parseRefit({ models: 4, epochs: 8, minutes: 2.5 })).toEqual({ models: 4, epochs: 8, minutes: 2.5 });
     expect(() => parseRefit({ models: 4, epochs: 8, minutes: 0 })).toThrow(/refit.minutes.*got 0/);

@@ -72,6 +72,17 @@ describe('data-fitted search spaces', () => {
     expect(generateConfigs(6, mnist, new Rng(3), searchSpace(mnist))).toEqual(fitted);
   });
 
+  it('searches random shifts where the generator lists them: drawn from the list, a shift layer first when above 0', () => {
+    const configs = generateConfigs(12, mnist, new Rng(4), searchSpace(mnist, { shifts: [0, 1, 2] }));
+    expect(new Set(configs.map((c) => c.shift))).toEqual(new Set([0, 1, 2]));
+    for (const c of configs) {
+      const first = buildNetworkSpec(c, mnist).layers[0];
+      expect(first).toEqual(c.shift ? { type: 'random_shift', pixels: c.shift } : { type: 'reshape', shape: [1, 28, 28], pad: false });
+    }
+    expect(() => resolveGenOptions({ shifts: [1, 2.5] })).toThrow(/shifts\[1\]/);
+    expect(() => searchSpace(table, { shifts: [1] })).toThrow(/generator.shifts.*needs an image input/);
+  });
+
   it('builds image configs with the stem, and table configs as one-token MLPs', () => {
     const [img] = generateConfigs(1, mnist, new Rng(5), searchSpace(mnist)) as [ArchConfig];
     const types = buildNetworkSpec(img, mnist).layers.map((l) => l.type);

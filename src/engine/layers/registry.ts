@@ -19,6 +19,7 @@ import { flattenKind } from './flatten.js';
 import { poolKind } from './pool.js';
 import { reshapeKind } from './reshape.js';
 import { dropoutKind } from './dropout.js';
+import { randomShiftKind } from './random-shift.js';
 
 /**
  * The one list of layer types. Forward/backward (the layer itself), init, serialization, blueprints, the
@@ -43,6 +44,7 @@ const allKinds = (): readonly LayerKind<any>[] => [
   poolKind,
   reshapeKind,
   dropoutKind,
+  randomShiftKind,
 ];
 
 let registry: ReadonlyMap<string, LayerKind> | undefined;
