@@ -53,16 +53,18 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
   if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > 1e6)) {
     throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
   }
-  const shifts = o.shifts;
   const pixels = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 64;
-  if (shifts !== undefined && (!Array.isArray(shifts) || shifts.length === 0 || shifts.length > 1000 || !shifts.every(pixels))) {
-    throw configError('refit.shifts', `must be a non-empty list of whole numbers of pixels in [0, 64] (one per refit, cycled), got ${JSON.stringify(shifts)}`);
-  }
+  const shifts = (list: unknown): number[] => {
+    if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every(pixels)) {
+      throw configError('refit.shifts', `must be a non-empty list of whole numbers of pixels in [0, 64] (one per refit, cycled), got ${JSON.stringify(list)}`);
+    }
+    return [...list];
+  };
   return {
     models: int('models', 1000),
     epochs: int('epochs', 10_000),
     ...(minutes === undefined ? {} : { minutes }),
-    ...(shifts === undefined ? {} : { shifts: [...(shifts as number[])] }),
+    ...(o.shifts === undefined ? {} : { shifts: shifts(o.shifts) }),
   };
 }
 
@@ -167,7 +169,7 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
   const epochs = refitEpochs(chosen.map((c) => c.record), spec, lanes);
   return chosen.map(({ arch }, k) => {
     const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
-    const shift = spec.shifts === undefined ? {} : { shift: spec.shifts[k % spec.shifts.length] as number };
+    const shift = spec.shifts === undefined ? {} : { shift: spec.shifts[k % spec.shifts.length] ?? 0 };
     return finishConfig({ ...genes, ...shift, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
   });
 }
