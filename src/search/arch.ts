@@ -475,6 +475,11 @@ export const hyperGeneKey = (g: ArchGenes): [string, number][] =>
   HYPER_GENES.flatMap((h) => (g[h.gene] === undefined ? [] : [[h.gene, g[h.gene] as number] as [string, number]]));
 
 /** The [channels, height, width] an input is read as by a conv stem, or null when it is not image-like. */
+/** Refuses augmenting by shifts (asked for by `field`) where the input is no image. */
+export function expectShiftable(field: string, inputShape: readonly number[]): void {
+  if (!imageShape(inputShape)) throw configError(field, `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+}
+
 export function imageShape(inputShape: readonly number[]): [number, number, number] | null {
   if (inputShape.length === 3) return [inputShape[0] as number, inputShape[1] as number, inputShape[2] as number];
   if (inputShape.length === 2) return [1, inputShape[0] as number, inputShape[1] as number];
@@ -581,9 +586,7 @@ export function spaceDefaults(space: Exclude<SearchSpace, 'auto'>, task: TaskSha
 export function searchSpace(task: TaskShape, generator: Partial<ArchGenOptions> = {}): Partial<ArchGenOptions> {
   const chosen = generator.space ?? 'auto';
   const space = chosen === 'auto' ? inferSpace(task.inputShape) : chosen;
-  if (generator.shifts?.some((v) => v > 0) && !imageShape(task.inputShape)) {
-    throw configError('generator.shifts', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${task.inputShape.join(', ')}]`);
-  }
+  if (generator.shifts?.some((v) => v > 0)) expectShiftable('generator.shifts', task.inputShape);
   const defaults: Partial<ArchGenOptions> = { ...spaceDefaults(space, task) };
   const merged: { -readonly [K in keyof ArchGenOptions]?: ArchGenOptions[K] } = { ...defaults, ...generator, space };
   const pairs = [['brainTypes', 'brainDistribution'], ['combineModes', 'combineDistribution'], ['activations', 'activationDistribution']] as const;

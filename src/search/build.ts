@@ -10,7 +10,7 @@ import type { LayerSpec } from '../engine/layers/types.js';
 import { configError } from '../engine/errors.js';
 import { Network, sequentialNetworkSpec, type NetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
-import { DEFAULT_CONV_WIDTH, imageShape, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { DEFAULT_CONV_WIDTH, expectShiftable, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import { brainSpec } from './brains.js';
 
 /** The hive: every brain sees the same [seq, dModel] tokens; outputs combined by the config's mode. */
@@ -62,7 +62,7 @@ export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSp
   }
   const layers: LayerSpec[] = [];
   if (c.shift) {
-    if (!imageShape(inputShape)) throw configError('shift', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+    expectShiftable('shift', inputShape);
     const shift: RandomShiftSpec = { type: 'random_shift', pixels: c.shift };
     layers.push(shift);
   }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { configError, LoomError } from '../engine/errors.js';
+import { LoomError } from '../engine/errors.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import type { Store } from '../store/store.js';
 import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
-import { generateConfigs, imageShape, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
-import { isRefitGeneration, refitConfigs, type RefitSpec } from './refit.js';
+import { expectShiftable, generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
+import { isRefitGeneration, refitConfigs, refitShifts, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
 import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
@@ -148,9 +148,7 @@ export class Coordinator {
     // Refused before the run exists: what only the data's shape can rule out.
     const task: TaskShape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
     searchSpace(task, config.generator);
-    if (config.refit?.shifts?.some((v) => v > 0) && !imageShape(task.inputShape)) {
-      throw configError('refit.shifts', `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${task.inputShape.join(', ')}]`);
-    }
+    if (refitShifts(config.refit)) expectShiftable('refit.shifts', task.inputShape);
     this.store.createRun({
       id: runId,
       name: config.name,

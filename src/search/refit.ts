@@ -30,6 +30,9 @@ export interface RefitSpec {
   readonly shifts?: readonly number[];
 }
 
+/** Whether the refit shifts any of its models' images (refit.shifts with a value above 0). */
+export const refitShifts = (spec: RefitSpec | undefined): boolean => spec?.shifts?.some((v) => v > 0) ?? false;
+
 /** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
 export const isRefitGeneration = (index: number, generations: number): boolean => index >= generations;
 

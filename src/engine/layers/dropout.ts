@@ -1,5 +1,5 @@
 import { specError } from '../errors.js';
-import { type OnnxGraph } from '../io/onnx/graph.js';
+import { emitIdentity } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param, RunContext } from './types.js';
@@ -69,14 +69,8 @@ export const dropoutKind: LayerKind<DropoutSpec> = {
   doc: 'Inverted dropout: zeroes each value with probability rate while training and scales the rest by 1/(1 − rate); identity at evaluation.',
   fields: [{ name: 'rate', type: 'number', doc: 'probability of zeroing a value while training, in [0, 1)', required: true }],
   create: (spec: DropoutSpec, inputShape: readonly number[], _rng: Rng) => new Dropout(spec, inputShape),
-  onnx: emitDropout,
+  // The identity at inference, which is what an exported model runs.
+  onnx: emitIdentity,
   // LOOM has no such layer: written as the type alone, rebuilt from cfg.loomts
   loom: { type: 'dropout' },
 };
-
-// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
-
-/** Dropout is the identity at inference, which is what an exported model runs. */
-function emitDropout(_layer: Layer, x: string): string {
-  return x;
-}

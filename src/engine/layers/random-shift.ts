@@ -1,4 +1,5 @@
 import { specError } from '../errors.js';
+import { emitIdentity } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param, RunContext } from './types.js';
@@ -95,14 +96,8 @@ export const randomShiftKind: LayerKind<RandomShiftSpec> = {
   doc: 'Augmentation: while training, shifts each image by up to `pixels` along height and width (edge pixels repeat); identity at evaluation.',
   fields: [{ name: 'pixels', type: 'integer', doc: 'largest shift along each image axis while training, in [0, 64]', required: true }],
   create: (spec: RandomShiftSpec, inputShape: readonly number[], _rng: Rng) => new RandomShift(spec, inputShape),
-  onnx: emitRandomShift,
+  // The identity at inference, which is what an exported model runs.
+  onnx: emitIdentity,
   // LOOM has no such layer: written as the type alone, rebuilt from cfg.loomts
   loom: { type: 'random_shift' },
 };
-
-// ── ONNX form (io/onnx/graph.ts builds the graph; this kind says which operators it is) ──
-
-/** Augmentation is the identity at inference, which is what an exported model runs. */
-function emitRandomShift(_layer: Layer, x: string): string {
-  return x;
-}

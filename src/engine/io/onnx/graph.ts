@@ -56,6 +56,9 @@ export interface OnnxLayer {
  */
 export type OnnxEmitter<L extends OnnxLayer = OnnxLayer, G extends OnnxLayer = OnnxLayer> = (layer: L, x: string, g: OnnxGraph<G>, skip?: string) => string;
 
+/** The emitter of a layer that is the identity at inference (training-only noise: dropout, augmentation): no node. */
+export const emitIdentity = (_layer: OnnxLayer, x: string): string => x;
+
 /** How the graph reaches a layer's emitter (the registry, supplied by export.ts so this file does not import it). */
 export type LayerDispatch<L extends OnnxLayer> = (layer: L, x: string, g: OnnxGraph<L>, skip?: string) => string;
 
