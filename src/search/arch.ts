@@ -104,6 +104,8 @@ export interface ArchConfig {
   readonly dropout?: number;
   /** Image inputs: the largest random shift, in pixels, of each training image (augmentation; none at evaluation). */
   readonly shift?: number;
+  /** Image inputs: the largest random rotation, in degrees, of each training image (augmentation; none at evaluation). */
+  readonly rotation?: number;
   readonly weightDecay?: number;
   /** ε of label-smoothed cross-entropy. */
   readonly labelSmoothing?: number;
@@ -151,6 +153,7 @@ export interface ArchGenOptions {
   readonly convWidths?: readonly number[];
   readonly dropouts?: readonly number[];
   readonly shifts?: readonly number[];
+  readonly rotations?: readonly number[];
   readonly weightDecays?: readonly number[];
   readonly labelSmoothings?: readonly number[];
   readonly batchSizes?: readonly number[];
@@ -367,8 +370,8 @@ export function generateConfigs(
 
 // ---- optional genes and data-fitted search spaces --------------------------------------------------------------
 
-export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'shift' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
-type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'shifts' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
+export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'shift' | 'rotation' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
+type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'shifts' | 'rotations' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
 
 /** One optional numeric gene: the config field, the generator option listing its values, and what a value must be. */
 export interface HyperGene {
@@ -391,6 +394,7 @@ export const HYPER_GENES: readonly HyperGene[] = [
   { gene: 'convWidth', option: 'convWidths', ok: (v) => isPositiveInt(v) && v <= 256, want: 'an integer in 1..256' },
   { gene: 'dropout', option: 'dropouts', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
   { gene: 'shift', option: 'shifts', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 64, want: 'an integer in 0..64' },
+  { gene: 'rotation', option: 'rotations', ok: (v) => v >= 0 && v <= 180, want: 'a number of degrees in [0, 180]' },
   { gene: 'weightDecay', option: 'weightDecays', ok: (v) => v >= 0 && v <= 1, want: 'a number in [0, 1]' },
   { gene: 'labelSmoothing', option: 'labelSmoothings', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
   { gene: 'batchSize', option: 'batchSizes', ok: (v) => isPositiveInt(v) && v <= 65_536, want: 'an integer in 1..65536' },
@@ -474,12 +478,12 @@ export function crossHyperGenes(a: ArchGenes, b: ArchGenes, pick: <T>(x: T, y: T
 export const hyperGeneKey = (g: ArchGenes): [string, number][] =>
   HYPER_GENES.flatMap((h) => (g[h.gene] === undefined ? [] : [[h.gene, g[h.gene] as number] as [string, number]]));
 
-/** The [channels, height, width] an input is read as by a conv stem, or null when it is not image-like. */
-/** Refuses augmenting by shifts (asked for by `field`) where the input is no image. */
-export function expectShiftable(field: string, inputShape: readonly number[]): void {
-  if (!imageShape(inputShape)) throw configError(field, `augmenting by shifts needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+/** Refuses image augmentation (shifts or rotations, asked for by `field`) where the input is no image. */
+export function expectAugmentable(field: string, inputShape: readonly number[]): void {
+  if (!imageShape(inputShape)) throw configError(field, `augmenting by shifts or rotations needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
 }
 
+/** The [channels, height, width] an input is read as by a conv stem, or null when it is not image-like. */
 export function imageShape(inputShape: readonly number[]): [number, number, number] | null {
   if (inputShape.length === 3) return [inputShape[0] as number, inputShape[1] as number, inputShape[2] as number];
   if (inputShape.length === 2) return [1, inputShape[0] as number, inputShape[1] as number];
@@ -586,7 +590,7 @@ export function spaceDefaults(space: Exclude<SearchSpace, 'auto'>, task: TaskSha
 export function searchSpace(task: TaskShape, generator: Partial<ArchGenOptions> = {}): Partial<ArchGenOptions> {
   const chosen = generator.space ?? 'auto';
   const space = chosen === 'auto' ? inferSpace(task.inputShape) : chosen;
-  if (generator.shifts?.some((v) => v > 0)) expectShiftable('generator.shifts', task.inputShape);
+  for (const option of ['shifts', 'rotations'] as const) if (generator[option]?.some((v) => v > 0)) expectAugmentable(`generator.${option}`, task.inputShape);
   const defaults: Partial<ArchGenOptions> = { ...spaceDefaults(space, task) };
   const merged: { -readonly [K in keyof ArchGenOptions]?: ArchGenOptions[K] } = { ...defaults, ...generator, space };
   const pairs = [['brainTypes', 'brainDistribution'], ['combineModes', 'combineDistribution'], ['activations', 'activationDistribution']] as const;

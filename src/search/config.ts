@@ -7,7 +7,7 @@ import type { SplitSpec } from '../data/types.js';
 import type { TrainingSettings } from './jobs.js';
 import { FITNESS_KINDS, type FitnessKind } from './fitness.js';
 import { PRUNER_KINDS, createPruner, type BudgetSpec, type PrunerSpec } from './pruners.js';
-import { refitField, refitShifts, type RefitSpec } from './refit.js';
+import { refitAugments, refitField, type RefitSpec } from './refit.js';
 import { OPTIONAL_GEN_FIELDS, STANDARD_GRID_SHAPES, defaultArchGenOptions, resolveGenOptions, type ArchGenOptions, type GridShape } from './arch.js';
 
 /**
@@ -297,9 +297,10 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   }
   const refit = refitField(value.refit);
   const inherit = parseInherit(value.inherit);
-  if (refitShifts(refit.refit) && inherit === 'all') {
-    // Weights are matched by layer position, and the shift layer goes first: a continued refit would inherit nothing.
-    throw configError('refit.shifts', 'cannot be combined with inherit "all" (a refit that goes on from its model\'s weights keeps its layers)');
+  const augments = refitAugments(refit.refit);
+  if (augments && inherit === 'all') {
+    // Weights are matched by layer position, and augmentation layers go first: a continued refit would inherit nothing.
+    throw configError(augments, 'cannot be combined with inherit "all" (a refit that goes on from its model\'s weights keeps its layers)');
   }
   return {
     name,

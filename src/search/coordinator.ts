@@ -5,8 +5,8 @@ import type { Store } from '../store/store.js';
 import { holdRunLease, type HeldLease, type LeaseOptions } from '../store/lease.js';
 import type { ModelRecord, ModelResult } from '../store/types.js';
 import type { Executor, JobProgress, TrainingJob } from './jobs.js';
-import { expectShiftable, generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
-import { isRefitGeneration, refitConfigs, refitShifts, type RefitSpec } from './refit.js';
+import { expectAugmentable, generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
+import { isRefitGeneration, refitConfigs, refitAugments, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
 import { parseRunConfig, type SearchConfig } from './config.js';
 import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
@@ -148,7 +148,8 @@ export class Coordinator {
     // Refused before the run exists: what only the data's shape can rule out.
     const task: TaskShape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
     searchSpace(task, config.generator);
-    if (refitShifts(config.refit)) expectShiftable('refit.shifts', task.inputShape);
+    const augments = refitAugments(config.refit);
+    if (augments) expectAugmentable(augments, task.inputShape);
     this.store.createRun({
       id: runId,
       name: config.name,

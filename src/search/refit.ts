@@ -1,5 +1,5 @@
 import { configError } from '../engine/errors.js';
-import { finishConfig, validateConfig, type ArchConfig } from './arch.js';
+import { finishConfig, HYPER_GENES, validateConfig, type ArchConfig, type HyperGeneName } from './arch.js';
 import { rankBest, recordValLogLoss, type RankableRecord } from './best.js';
 import { bestUpTo, curveOf, epochsRun, type Curve } from './pruners.js';
 
@@ -28,10 +28,16 @@ export interface RefitSpec {
    * Absent: each refit keeps its model's own gene.
    */
   readonly shifts?: readonly number[];
+  /** Image inputs: refit k trains with random rotations of up to `rotations[k mod length]` degrees (the `rotation` gene). */
+  readonly rotations?: readonly number[];
 }
 
-/** Whether the refit shifts any of its models' images (refit.shifts with a value above 0). */
-export const refitShifts = (spec: RefitSpec | undefined): boolean => spec?.shifts?.some((v) => v > 0) ?? false;
+/** The field by which the refit augments its models' images ('refit.shifts' or 'refit.rotations' with a value above 0), or null. */
+export function refitAugments(spec: RefitSpec | undefined): 'refit.shifts' | 'refit.rotations' | null {
+  if (spec?.shifts?.some((v) => v > 0)) return 'refit.shifts';
+  if (spec?.rotations?.some((v) => v > 0)) return 'refit.rotations';
+  return null;
+}
 
 /** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
 export const isRefitGeneration = (index: number, generations: number): boolean => index >= generations;
@@ -39,9 +45,9 @@ export const isRefitGeneration = (index: number, generations: number): boolean =
 /** The id of a model's refit. */
 export const refitId = (modelId: string): string => `${modelId}-refit`;
 
-const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', 'shifts'];
+const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', 'shifts', 'rotations'];
 
-/** Parses a config's `refit` field: {models, epochs, minutes?, shifts?}, or absent/false for none. */
+/** Parses a config's `refit` field: {models, epochs, minutes?, shifts?, rotations?}, or absent/false for none. */
 export function parseRefit(v: unknown): RefitSpec | undefined {
   if (v === undefined || v === false) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw configError('refit', 'must be an object {models, epochs} (or false)');
@@ -56,10 +62,12 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
   if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > 1e6)) {
     throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
   }
-  const pixels = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 64;
-  const shifts = (list: unknown): number[] => {
-    if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every(pixels)) {
-      throw configError('refit.shifts', `must be a non-empty list of whole numbers of pixels in [0, 64] (one per refit, cycled), got ${JSON.stringify(list)}`);
+  // A refit's shift or rotation is a value of the gene it sets, cycled over the refits.
+  const cycled = (key: 'shifts' | 'rotations', gene: HyperGeneName, what: string): number[] => {
+    const list = o[key];
+    const ok = HYPER_GENES.find((h) => h.gene === gene)?.ok ?? (() => false);
+    if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every((x) => typeof x === 'number' && Number.isFinite(x) && ok(x))) {
+      throw configError(`refit.${key}`, `must be a non-empty list of ${what} (one per refit, cycled), got ${JSON.stringify(list)}`);
     }
     return [...list];
   };
@@ -67,7 +75,8 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
     models: int('models', 1000),
     epochs: int('epochs', 10_000),
     ...(minutes === undefined ? {} : { minutes }),
-    ...(o.shifts === undefined ? {} : { shifts: shifts(o.shifts) }),
+    ...(o.shifts === undefined ? {} : { shifts: cycled('shifts', 'shift', 'whole numbers of pixels in [0, 64]') }),
+    ...(o.rotations === undefined ? {} : { rotations: cycled('rotations', 'rotation', 'degrees in [0, 180]') }),
   };
 }
 
@@ -173,7 +182,8 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
   return chosen.map(({ arch }, k) => {
     const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
     const shift = spec.shifts === undefined ? {} : { shift: spec.shifts[k % spec.shifts.length] ?? 0 };
-    return finishConfig({ ...genes, ...shift, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
+    const rotation = spec.rotations === undefined ? {} : { rotation: spec.rotations[k % spec.rotations.length] ?? 0 };
+    return finishConfig({ ...genes, ...shift, ...rotation, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
   });
 }
 

@@ -18,6 +18,7 @@ const deepLayers: LayerSpec[] = [
   { type: 'embedding', vocab: 7, dim: 6 }, // [4, 5] ids → [4, 5, 6] (read as [C, H, W])
   { type: 'conv2d', filters: 2, kernelSize: 3, padding: 'same', activation: 'tanh' }, // [2, 5, 6]
   { type: 'random_shift', pixels: 1 }, // [2, 5, 6]: identity at evaluation; fixed seeded shifts in the training-mode check
+  { type: 'random_rotation', degrees: 20 }, // [2, 5, 6]: likewise, fixed seeded angles
   { type: 'pool', mode: 'mean', size: 2 }, // [2, 2, 3]
   {
     type: 'parallel',

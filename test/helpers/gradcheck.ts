@@ -149,3 +149,22 @@ export function randomTensor(shape: readonly number[], seed = 3, lo = -1, hi = 1
   for (let i = 0; i < n; i++) data[i] = rng.uniform(lo, hi);
   return { data, shape: [...shape] };
 }
+
+/**
+ * For a layer whose training forward is linear in its input (a fixed seeded resampling: shifts, rotations): its
+ * backward must be the forward's adjoint, ⟨forward(x), g⟩ = ⟨x, backward(g)⟩ for any x and g, and, when each output is
+ * a weighted average of inputs (weights summing to 1), keep the gradient's sum.
+ */
+export function expectAdjointResampling(layer: Differentiable, shape: readonly number[], ctx: () => RunContext): void {
+  const x = randomTensor(shape, 2);
+  const g = randomTensor(shape, 3);
+  const y = layer.forward(x, ctx());
+  const dx = layer.backward(g, ctx());
+  let left = 0;
+  let right = 0;
+  for (let i = 0; i < y.data.length; i++) left += (y.data[i] as number) * (g.data[i] as number);
+  for (let i = 0; i < x.data.length; i++) right += (x.data[i] as number) * (dx.data[i] as number);
+  expect(Math.abs(left - right)).toBeLessThan(1e-4 * Math.max(1, Math.abs(left)));
+  const sum = (a: Float32Array): number => a.reduce((s, v) => s + v, 0);
+  expect(sum(dx.data)).toBeCloseTo(sum(g.data), 3);
+}

@@ -155,6 +155,20 @@ describe('buildNetwork', () => {
     expect(() => buildNetworkSpec(configFor(flat, { shift: 1 }), flat)).toThrow(/"shift".*needs an image input.*\[13\]/);
   });
 
+  it('starts with a random rotation when the config has one, before a shift: training differs, evaluation is the identity', () => {
+    const config = configFor(image, { convBlocks: 1, convWidth: 2, rotation: 12.5, shift: 1 });
+    const spec = buildNetworkSpec(config, image);
+    expect(spec.layers.slice(0, 4).map((l) => l.type)).toEqual(['random_rotation', 'random_shift', 'reshape', 'conv2d']);
+    expect(spec.layers[0]).toEqual({ type: 'random_rotation', degrees: 12.5 });
+    const net = buildNetwork(configFor(image, { convBlocks: 1, convWidth: 2, rotation: 20 }), image, 1);
+    const x = randomTensor([4, 8, 8]);
+    const evalA = Array.from(net.forward(x).data);
+    expect(Array.from(net.forward(x).data)).toEqual(evalA);
+    expect(Array.from(net.forward(x, { training: true, rng: new Rng(1) }).data)).not.toEqual(evalA);
+    expect(buildNetworkSpec(configFor(image, { rotation: 0 }), image).layers[0]?.type).not.toBe('random_rotation');
+    expect(() => buildNetworkSpec(configFor(flat, { rotation: 10 }), flat)).toThrow(/"rotation".*needs an image input.*\[13\]/);
+  });
+
   it('rejects a config built for another task', () => {
     const config = configFor(image);
     expect(() => buildNetworkSpec(config, { inputShape: [8, 8], numClasses: 4 })).toThrow(/"numClasses": config says 3 but the task has 4/);

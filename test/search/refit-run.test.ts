@@ -83,6 +83,8 @@ describe('a search with a final refit on image data', () => {
       const coordinator = new Coordinator({ store, executor: new InProcessExecutor() });
       await expect(coordinator.start(iris({ refit: { models: 1, epochs: 2, shifts: [0, 2] } }))).rejects.toThrow(/refit.shifts.*needs an image input.*\[4\]/);
       await expect(coordinator.start(iris({ generator: { shifts: [0, 2] } }))).rejects.toThrow(/generator.shifts.*needs an image input/);
+      await expect(coordinator.start(iris({ refit: { models: 1, epochs: 2, rotations: [15] } }))).rejects.toThrow(/refit.rotations.*needs an image input.*\[4\]/);
+      await expect(coordinator.start(iris({ generator: { rotations: [15] } }))).rejects.toThrow(/generator.rotations.*needs an image input/);
       expect(store.listRuns()).toEqual([]);
     } finally {
       store.close();

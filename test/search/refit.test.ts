@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
 import { generateConfigs } from '../../src/search/arch.js';
 import { parseSearchConfig } from '../../src/search/config.js';
-import { meanEpochMs, parseRefit, refitConfigs, refitEpochsWithin, refitId, type RefitCandidate } from '../../src/search/refit.js';
+import { meanEpochMs, parseRefit, refitAugments, refitConfigs, refitEpochsWithin, refitId, type RefitCandidate } from '../../src/search/refit.js';
 
 const task = { inputShape: [8, 8], numClasses: 3 };
 const configs = generateConfigs(5, task, new Rng(1), { maxBrains: 4, dModels: [8] });
@@ -133,6 +133,24 @@ describe('final refit', () => {
     expect(() => parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [0, 2] }, inherit: 'all' })).toThrow(/refit.shifts.*inherit "all"/);
     expect(parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [0] }, inherit: 'all' }).refit).toEqual({ models: 2, epochs: 4, shifts: [0] });
     expect(parseSearchConfig({ refit: { models: 2, epochs: 4, shifts: [2] }, inherit: 'children' }).refit).toEqual({ models: 2, epochs: 4, shifts: [2] });
+  });
+
+  it('gives refit k the rotation rotations[k mod length], cycled apart from the shifts, never with inherit "all"', () => {
+    const done = [record(0, 0.8, 0.5), record(1, 0.9, 0.4), record(2, 0.9, 0.3)];
+    expect(parseRefit({ models: 4, epochs: 12, rotations: [0, 12.5] })).toEqual({ models: 4, epochs: 12, rotations: [0, 12.5] });
+    expect(() => parseRefit({ models: 2, epochs: 12, rotations: [181] })).toThrow(/refit.rotations.*degrees in \[0, 180\].*got \[181\]/);
+    expect(() => parseRefit({ models: 2, epochs: 12, rotations: [] })).toThrow(/refit.rotations.*non-empty/);
+    expect(() => parseRefit({ models: 2, epochs: 12, rotations: ['15'] })).toThrow(/refit.rotations/);
+    // Ranked 2, 1, 0; shifts [0, 2] and rotations [0, 0, 15] cycle on their own: none, shift, rotation.
+    expect(refitConfigs(done, { models: 3, epochs: 12, shifts: [0, 2], rotations: [0, 0, 15] }, 3).map((c) => [c.parents[0], c.shift, c.rotation])).toEqual([
+      [configs[2]!.id, 0, 0],
+      [configs[1]!.id, 2, 0],
+      [configs[0]!.id, 0, 15],
+    ]);
+    expect(refitConfigs(done, { models: 2, epochs: 12 }, 3).map((c) => c.rotation)).toEqual([undefined, undefined]);
+    expect(refitAugments({ models: 2, epochs: 4, rotations: [0, 15] })).toBe('refit.rotations');
+    expect(refitAugments({ models: 2, epochs: 4, shifts: [0], rotations: [0] })).toBeNull();
+    expect(() => parseSearchConfig({ refit: { models: 2, epochs: 4, rotations: [0, 15] }, inherit: 'all' })).toThrow(/refit.rotations.*inherit "all"/);
   });
 
   it('parses refit minutes and names a bad one', () => {

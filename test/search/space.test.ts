@@ -83,6 +83,17 @@ describe('data-fitted search spaces', () => {
     expect(() => searchSpace(table, { shifts: [1] })).toThrow(/generator.shifts.*needs an image input/);
   });
 
+  it('searches random rotations where the generator lists them: drawn from the list, a rotation layer first when above 0', () => {
+    const configs = generateConfigs(12, mnist, new Rng(4), searchSpace(mnist, { rotations: [0, 10, 20] }));
+    expect(new Set(configs.map((c) => c.rotation))).toEqual(new Set([0, 10, 20]));
+    for (const c of configs) {
+      const first = buildNetworkSpec(c, mnist).layers[0];
+      expect(first).toEqual(c.rotation ? { type: 'random_rotation', degrees: c.rotation } : { type: 'reshape', shape: [1, 28, 28], pad: false });
+    }
+    expect(() => resolveGenOptions({ rotations: [10, 200] })).toThrow(/rotations\[1\]/);
+    expect(() => searchSpace(table, { rotations: [15] })).toThrow(/generator.rotations.*needs an image input/);
+  });
+
   it('builds image configs with the stem, and table configs as one-token MLPs', () => {
     const [img] = generateConfigs(1, mnist, new Rng(5), searchSpace(mnist)) as [ArchConfig];
     const types = buildNetworkSpec(img, mnist).layers.map((l) => l.type);

@@ -1,6 +1,7 @@
 import { specError } from '../errors.js';
 import { emitIdentity } from '../io/onnx/graph.js';
 import type { Rng } from '../rng.js';
+import { imagePlanes, type ImagePlanes } from './image-planes.js';
 import { expectSampleShape, type Tensor } from '../tensor.js';
 import type { Layer, LayerKind, Param, RunContext } from './types.js';
 
@@ -21,8 +22,7 @@ export interface RandomShiftSpec {
 class RandomShift implements Layer<RandomShiftSpec> {
   readonly spec: RandomShiftSpec;
   readonly outputShape: readonly number[];
-  private readonly height: number;
-  private readonly width: number;
+  private readonly image: ImagePlanes;
   /** The last training forward's per-sample (rows, cols) shifts; empty after an evaluation forward. */
   private shifts: Int32Array = new Int32Array(0);
 
@@ -31,11 +31,9 @@ class RandomShift implements Layer<RandomShiftSpec> {
     if (typeof pixels !== 'number' || !Number.isInteger(pixels) || pixels < 0 || pixels > 64) {
       throw specError('random_shift', `pixels must be an integer in [0, 64], got ${JSON.stringify(pixels)}`);
     }
-    if (inputShape.length < 2) throw specError('random_shift', `needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+    this.image = imagePlanes('random_shift', inputShape);
     this.spec = { type: 'random_shift', pixels };
     this.outputShape = [...inputShape];
-    this.height = inputShape[inputShape.length - 2] as number;
-    this.width = inputShape[inputShape.length - 1] as number;
   }
 
   params(): Param[] {
@@ -73,8 +71,7 @@ class RandomShift implements Layer<RandomShiftSpec> {
 
   /** Calls `copy(outputIndex, inputIndex)` for every value of the last training forward's shifted images. */
   private eachCopy(samples: number, copy: (to: number, from: number) => void): void {
-    const { height: h, width: w } = this;
-    const planes = this.inputShape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const { planes, height: h, width: w } = this.image;
     const clamp = (v: number, n: number): number => (v < 0 ? 0 : v >= n ? n - 1 : v);
     for (let s = 0; s < samples; s++) {
       const dr = this.shifts[2 * s] as number;

@@ -20,6 +20,7 @@ import { poolKind } from './pool.js';
 import { reshapeKind } from './reshape.js';
 import { dropoutKind } from './dropout.js';
 import { randomShiftKind } from './random-shift.js';
+import { randomRotationKind } from './random-rotation.js';
 
 /**
  * The one list of layer types. Forward/backward (the layer itself), init, serialization, blueprints, the
@@ -45,6 +46,7 @@ const allKinds = (): readonly LayerKind<any>[] => [
   reshapeKind,
   dropoutKind,
   randomShiftKind,
+  randomRotationKind,
 ];
 
 let registry: ReadonlyMap<string, LayerKind> | undefined;
