@@ -387,7 +387,7 @@ export const DEFAULT_CONV_WIDTH = 8;
 /**
  * The gene table evolution reads (evolve.ts): each gene is drawn from its option list, mutated to a neighbouring
  * value of that list and inherited from either parent. The training genes override the search config's `training`
- * for that model (workers/processor.ts); the stem genes, dropout and shift shape the network (build.ts).
+ * for that model (workers/processor.ts); the stem genes, dropout and the augmentations shape the network (build.ts).
  */
 export const HYPER_GENES: readonly HyperGene[] = [
   { gene: 'convBlocks', option: 'convBlocks', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 4, want: 'an integer in 0..4' },
@@ -477,6 +477,16 @@ export function crossHyperGenes(a: ArchGenes, b: ArchGenes, pick: <T>(x: T, y: T
 /** The optional genes a config has, as [name, value] pairs (empty for configs without any: their identity is unchanged). */
 export const hyperGeneKey = (g: ArchGenes): [string, number][] =>
   HYPER_GENES.flatMap((h) => (g[h.gene] === undefined ? [] : [[h.gene, g[h.gene] as number] as [string, number]]));
+
+/**
+ * The image augmentations a config can carry (build.ts puts their layers first): the gene, the option listing its
+ * values (`generator.shifts` to search it, `refit.shifts` to cycle it over the refits) and what a value is.
+ */
+export const AUGMENTATIONS = [
+  { gene: 'shift', option: 'shifts', values: 'whole numbers of pixels in [0, 64]' },
+  { gene: 'rotation', option: 'rotations', values: 'degrees in [0, 180]' },
+] as const satisfies readonly { gene: HyperGeneName; option: HyperOption; values: string }[];
+export type Augmentation = (typeof AUGMENTATIONS)[number];
 
 /** Refuses image augmentation (shifts or rotations, asked for by `field`) where the input is no image. */
 export function expectAugmentable(field: string, inputShape: readonly number[]): void {
@@ -590,7 +600,7 @@ export function spaceDefaults(space: Exclude<SearchSpace, 'auto'>, task: TaskSha
 export function searchSpace(task: TaskShape, generator: Partial<ArchGenOptions> = {}): Partial<ArchGenOptions> {
   const chosen = generator.space ?? 'auto';
   const space = chosen === 'auto' ? inferSpace(task.inputShape) : chosen;
-  for (const option of ['shifts', 'rotations'] as const) if (generator[option]?.some((v) => v > 0)) expectAugmentable(`generator.${option}`, task.inputShape);
+  for (const { option } of AUGMENTATIONS) if (generator[option]?.some((v) => v > 0)) expectAugmentable(`generator.${option}`, task.inputShape);
   const defaults: Partial<ArchGenOptions> = { ...spaceDefaults(space, task) };
   const merged: { -readonly [K in keyof ArchGenOptions]?: ArchGenOptions[K] } = { ...defaults, ...generator, space };
   const pairs = [['brainTypes', 'brainDistribution'], ['combineModes', 'combineDistribution'], ['activations', 'activationDistribution']] as const;

@@ -1,5 +1,5 @@
 import { configError } from '../engine/errors.js';
-import { finishConfig, HYPER_GENES, validateConfig, type ArchConfig, type HyperGeneName } from './arch.js';
+import { AUGMENTATIONS, finishConfig, HYPER_GENES, validateConfig, type ArchConfig, type Augmentation } from './arch.js';
 import { rankBest, recordValLogLoss, type RankableRecord } from './best.js';
 import { bestUpTo, curveOf, epochsRun, type Curve } from './pruners.js';
 
@@ -33,10 +33,9 @@ export interface RefitSpec {
 }
 
 /** The field by which the refit augments its models' images ('refit.shifts' or 'refit.rotations' with a value above 0), or null. */
-export function refitAugments(spec: RefitSpec | undefined): 'refit.shifts' | 'refit.rotations' | null {
-  if (spec?.shifts?.some((v) => v > 0)) return 'refit.shifts';
-  if (spec?.rotations?.some((v) => v > 0)) return 'refit.rotations';
-  return null;
+export function refitAugments(spec: RefitSpec | undefined): `refit.${Augmentation['option']}` | null {
+  const by = AUGMENTATIONS.find((a) => spec?.[a.option]?.some((v) => v > 0));
+  return by ? `refit.${by.option}` : null;
 }
 
 /** Whether generation `index` of a search of `generations` generations is its refit (the one extra generation). */
@@ -45,7 +44,7 @@ export const isRefitGeneration = (index: number, generations: number): boolean =
 /** The id of a model's refit. */
 export const refitId = (modelId: string): string => `${modelId}-refit`;
 
-const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', 'shifts', 'rotations'];
+const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', ...AUGMENTATIONS.map((a) => a.option)];
 
 /** Parses a config's `refit` field: {models, epochs, minutes?, shifts?, rotations?}, or absent/false for none. */
 export function parseRefit(v: unknown): RefitSpec | undefined {
@@ -63,20 +62,21 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
     throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
   }
   // A refit's shift or rotation is a value of the gene it sets, cycled over the refits.
-  const cycled = (key: 'shifts' | 'rotations', gene: HyperGeneName, what: string): number[] => {
-    const list = o[key];
+  const cycled = ({ gene, option, values }: Augmentation): number[] => {
+    const list = o[option];
     const ok = HYPER_GENES.find((h) => h.gene === gene)?.ok ?? (() => false);
     if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every((x) => typeof x === 'number' && Number.isFinite(x) && ok(x))) {
-      throw configError(`refit.${key}`, `must be a non-empty list of ${what} (one per refit, cycled), got ${JSON.stringify(list)}`);
+      throw configError(`refit.${option}`, `must be a non-empty list of ${values} (one per refit, cycled), got ${JSON.stringify(list)}`);
     }
     return [...list];
   };
+  const augmentations: { -readonly [K in Augmentation['option']]?: number[] } = {};
+  for (const a of AUGMENTATIONS) if (o[a.option] !== undefined) augmentations[a.option] = cycled(a);
   return {
     models: int('models', 1000),
     epochs: int('epochs', 10_000),
     ...(minutes === undefined ? {} : { minutes }),
-    ...(o.shifts === undefined ? {} : { shifts: cycled('shifts', 'shift', 'whole numbers of pixels in [0, 64]') }),
-    ...(o.rotations === undefined ? {} : { rotations: cycled('rotations', 'rotation', 'degrees in [0, 180]') }),
+    ...augmentations,
   };
 }
 
@@ -181,9 +181,13 @@ export function refitConfigs(models: readonly RefitCandidate[], spec: RefitSpec,
   const epochs = refitEpochs(chosen.map((c) => c.record), spec, lanes);
   return chosen.map(({ arch }, k) => {
     const { name: _n, species: _s, mutationStr: _m, numBrains: _b, brainNames: _bn, ...genes } = arch;
-    const shift = spec.shifts === undefined ? {} : { shift: spec.shifts[k % spec.shifts.length] ?? 0 };
-    const rotation = spec.rotations === undefined ? {} : { rotation: spec.rotations[k % spec.rotations.length] ?? 0 };
-    return finishConfig({ ...genes, ...shift, ...rotation, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
+    // Each augmentation's list is cycled over the refits on its own.
+    const augmented: { -readonly [K in Augmentation['gene']]?: number } = {};
+    for (const { gene, option } of AUGMENTATIONS) {
+      const list = spec[option];
+      if (list !== undefined) augmented[gene] = list[k % list.length] ?? 0;
+    }
+    return finishConfig({ ...genes, ...augmented, id: refitId(arch.id), epochs, parents: [arch.id], origin: 'refit', mutations: [] });
   });
 }
 
