@@ -1,6 +1,10 @@
 import { ACTIVATIONS, isActivation, type Activation } from '../engine/activations.js';
 import { configError } from '../engine/errors.js';
 import type { Rng } from '../engine/rng.js';
+import type { LayerSpec } from '../engine/layers/types.js';
+import type { RandomElasticSpec } from '../engine/layers/random-elastic.js';
+import type { RandomRotationSpec } from '../engine/layers/random-rotation.js';
+import type { RandomShiftSpec } from '../engine/layers/random-shift.js';
 
 /**
  * Architecture configs (LOOM's ArchConfig, §1 of the behaviour notes) and their seeded generator.
@@ -106,6 +110,8 @@ export interface ArchConfig {
   readonly shift?: number;
   /** Image inputs: the largest random rotation, in degrees, of each training image (augmentation; none at evaluation). */
   readonly rotation?: number;
+  /** Image inputs: α of each training image's random elastic distortion, in pixels (augmentation; none at evaluation). */
+  readonly elastic?: number;
   readonly weightDecay?: number;
   /** ε of label-smoothed cross-entropy. */
   readonly labelSmoothing?: number;
@@ -154,6 +160,7 @@ export interface ArchGenOptions {
   readonly dropouts?: readonly number[];
   readonly shifts?: readonly number[];
   readonly rotations?: readonly number[];
+  readonly elastics?: readonly number[];
   readonly weightDecays?: readonly number[];
   readonly labelSmoothings?: readonly number[];
   readonly batchSizes?: readonly number[];
@@ -370,8 +377,8 @@ export function generateConfigs(
 
 // ---- optional genes and data-fitted search spaces --------------------------------------------------------------
 
-export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'shift' | 'rotation' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
-type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'shifts' | 'rotations' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
+export type HyperGeneName = 'convBlocks' | 'convWidth' | 'dropout' | 'shift' | 'rotation' | 'elastic' | 'weightDecay' | 'labelSmoothing' | 'batchSize' | 'epochs';
+type HyperOption = 'convBlocks' | 'convWidths' | 'dropouts' | 'shifts' | 'rotations' | 'elastics' | 'weightDecays' | 'labelSmoothings' | 'batchSizes' | 'epochs';
 
 /** One optional numeric gene: the config field, the generator option listing its values, and what a value must be. */
 export interface HyperGene {
@@ -395,6 +402,7 @@ export const HYPER_GENES: readonly HyperGene[] = [
   { gene: 'dropout', option: 'dropouts', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
   { gene: 'shift', option: 'shifts', ok: (v) => Number.isInteger(v) && v >= 0 && v <= 64, want: 'an integer in 0..64' },
   { gene: 'rotation', option: 'rotations', ok: (v) => v >= 0 && v <= 180, want: 'a number of degrees in [0, 180]' },
+  { gene: 'elastic', option: 'elastics', ok: (v) => v >= 0 && v <= 1000, want: 'a number of pixels in [0, 1000]' },
   { gene: 'weightDecay', option: 'weightDecays', ok: (v) => v >= 0 && v <= 1, want: 'a number in [0, 1]' },
   { gene: 'labelSmoothing', option: 'labelSmoothings', ok: (v) => v >= 0 && v < 1, want: 'a number in [0, 1)' },
   { gene: 'batchSize', option: 'batchSizes', ok: (v) => isPositiveInt(v) && v <= 65_536, want: 'an integer in 1..65536' },
@@ -478,19 +486,24 @@ export function crossHyperGenes(a: ArchGenes, b: ArchGenes, pick: <T>(x: T, y: T
 export const hyperGeneKey = (g: ArchGenes): [string, number][] =>
   HYPER_GENES.flatMap((h) => (g[h.gene] === undefined ? [] : [[h.gene, g[h.gene] as number] as [string, number]]));
 
+/** σ of the elastic distortion's smoothing, in pixels: Simard, Steinkraus and Platt's (2003) value for 28×28 digits. */
+export const ELASTIC_SIGMA = 4;
+
 /**
- * The image augmentations a config can carry (build.ts puts their layers first): the gene, the option listing its
- * values (`generator.shifts` to search it, `refit.shifts` to cycle it over the refits) and what a value is.
+ * The image augmentations a config can carry, in the order build.ts puts their layers first (warp, turn, then move):
+ * the gene, the option listing its values (`generator.shifts` to search it, `refit.shifts` to cycle it over the
+ * refits), what a value is, and the layer a value above 0 builds.
  */
 export const AUGMENTATIONS = [
-  { gene: 'shift', option: 'shifts', values: 'whole numbers of pixels in [0, 64]' },
-  { gene: 'rotation', option: 'rotations', values: 'degrees in [0, 180]' },
-] as const satisfies readonly { gene: HyperGeneName; option: HyperOption; values: string }[];
+  { gene: 'elastic', option: 'elastics', values: 'numbers of pixels in [0, 1000] (α of an elastic distortion)', layer: (alpha: number): RandomElasticSpec => ({ type: 'random_elastic', alpha, sigma: ELASTIC_SIGMA }) },
+  { gene: 'rotation', option: 'rotations', values: 'degrees in [0, 180]', layer: (degrees: number): RandomRotationSpec => ({ type: 'random_rotation', degrees }) },
+  { gene: 'shift', option: 'shifts', values: 'whole numbers of pixels in [0, 64]', layer: (pixels: number): RandomShiftSpec => ({ type: 'random_shift', pixels }) },
+] as const satisfies readonly { gene: HyperGeneName; option: HyperOption; values: string; layer: (value: number) => LayerSpec }[];
 export type Augmentation = (typeof AUGMENTATIONS)[number];
 
-/** Refuses image augmentation (shifts or rotations, asked for by `field`) where the input is no image. */
+/** Refuses image augmentation (a gene of AUGMENTATIONS, asked for by `field`) where the input is no image. */
 export function expectAugmentable(field: string, inputShape: readonly number[]): void {
-  if (!imageShape(inputShape)) throw configError(field, `augmenting by shifts or rotations needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
+  if (!imageShape(inputShape)) throw configError(field, `augmenting by ${AUGMENTATIONS.map((a) => a.option).join(', ')} needs an image input ([H, W] or [C, H, W]), got [${inputShape.join(', ')}]`);
 }
 
 /** The [channels, height, width] an input is read as by a conv stem, or null when it is not image-like. */

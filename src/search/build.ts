@@ -1,8 +1,6 @@
 import type { Conv2dSpec } from '../engine/layers/conv2d.js';
 import type { DenseSpec } from '../engine/layers/dense.js';
 import type { DropoutSpec } from '../engine/layers/dropout.js';
-import type { RandomShiftSpec } from '../engine/layers/random-shift.js';
-import type { RandomRotationSpec } from '../engine/layers/random-rotation.js';
 import type { PoolSpec } from '../engine/layers/pool.js';
 import type { FlattenSpec } from '../engine/layers/flatten.js';
 import type { ReshapeSpec } from '../engine/layers/reshape.js';
@@ -11,7 +9,7 @@ import type { LayerSpec } from '../engine/layers/types.js';
 import { configError } from '../engine/errors.js';
 import { Network, sequentialNetworkSpec, type NetworkSpec } from '../engine/network.js';
 import { Rng } from '../engine/rng.js';
-import { DEFAULT_CONV_WIDTH, expectAugmentable, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
+import { AUGMENTATIONS, DEFAULT_CONV_WIDTH, expectAugmentable, stemLayout, validateConfig, type ArchConfig, type TaskShape } from './arch.js';
 import { brainSpec } from './brains.js';
 
 /** The hive: every brain sees the same [seq, dModel] tokens; outputs combined by the config's mode. */
@@ -34,10 +32,11 @@ export function hiveSpec(config: ArchConfig): ParallelSpec {
 /**
  * Config + task → a 1×1-grid network spec, every layer trainable (nothing frozen, unlike LOOM's tweened hive):
  *
- *   [rotation] when the config's rotation > 0 (image inputs): each training image turned by up to rotation
- *              degrees (augmentation), identity at evaluation
- *   [shift]    when the config's shift > 0 (image inputs): each training image moved by up to shift pixels
- *              along height and width (augmentation), identity at evaluation
+ *   [elastic]  when the config's elastic > 0 (image inputs): each training image warped by a random smooth
+ *              displacement field of scale α = elastic pixels (augmentation), identity at evaluation
+ *   [rotation] when the config's rotation > 0: each training image turned by up to rotation degrees, likewise
+ *   [shift]    when the config's shift > 0: each training image moved by up to shift pixels along height and
+ *              width, likewise (AUGMENTATIONS in arch.ts, in this order)
  *   [reshape]  input → [seqLen, tokenDim] tokens (only when the input is not already laid out that way; flat
  *              vectors are cut into tokens, the last one zero padded)
  *   or, with convBlocks > 0 (image inputs), a conv stem instead:
@@ -64,15 +63,11 @@ export function buildNetworkSpec(config: ArchConfig, task: TaskShape): NetworkSp
     throw configError('seqLen', `${c.seqLen} tokens of ${c.tokenDim} do not lay out an input of ${size} values (need ${Math.ceil(size / c.tokenDim)})`);
   }
   const layers: LayerSpec[] = [];
-  if (c.rotation) {
-    expectAugmentable('rotation', inputShape);
-    const rotation: RandomRotationSpec = { type: 'random_rotation', degrees: c.rotation };
-    layers.push(rotation);
-  }
-  if (c.shift) {
-    expectAugmentable('shift', inputShape);
-    const shift: RandomShiftSpec = { type: 'random_shift', pixels: c.shift };
-    layers.push(shift);
+  for (const { gene, layer } of AUGMENTATIONS) {
+    const value = c[gene];
+    if (!value) continue;
+    expectAugmentable(gene, inputShape);
+    layers.push(layer(value));
   }
   if (c.convBlocks) layers.push(...stemSpecs(c, inputShape));
   else {

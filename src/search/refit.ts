@@ -30,9 +30,11 @@ export interface RefitSpec {
   readonly shifts?: readonly number[];
   /** Image inputs: refit k trains with random rotations of up to `rotations[k mod length]` degrees (the `rotation` gene). */
   readonly rotations?: readonly number[];
+  /** Image inputs: refit k trains with elastic distortions of α = `elastics[k mod length]` pixels (the `elastic` gene). */
+  readonly elastics?: readonly number[];
 }
 
-/** The field by which the refit augments its models' images ('refit.shifts' or 'refit.rotations' with a value above 0), or null. */
+/** A field by which the refit augments its models' images (one of AUGMENTATIONS' options with a value above 0, e.g. 'refit.shifts'), or null. */
 export function refitAugments(spec: RefitSpec | undefined): `refit.${Augmentation['option']}` | null {
   const by = AUGMENTATIONS.find((a) => spec?.[a.option]?.some((v) => v > 0));
   return by ? `refit.${by.option}` : null;
@@ -46,7 +48,7 @@ export const refitId = (modelId: string): string => `${modelId}-refit`;
 
 const REFIT_FIELDS: readonly string[] = ['models', 'epochs', 'minutes', ...AUGMENTATIONS.map((a) => a.option)];
 
-/** Parses a config's `refit` field: {models, epochs, minutes?, shifts?, rotations?}, or absent/false for none. */
+/** Parses a config's `refit` field: {models, epochs, minutes?, shifts?, rotations?, elastics?}, or absent/false for none. */
 export function parseRefit(v: unknown): RefitSpec | undefined {
   if (v === undefined || v === false) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw configError('refit', 'must be an object {models, epochs} (or false)');
@@ -61,7 +63,7 @@ export function parseRefit(v: unknown): RefitSpec | undefined {
   if (minutes !== undefined && (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > 1e6)) {
     throw configError('refit.minutes', `must be a number of minutes in (0, 1e6], got ${JSON.stringify(minutes)}`);
   }
-  // A refit's shift or rotation is a value of the gene it sets, cycled over the refits.
+  // A refit's augmentation (shift, rotation, elastic) is a value of the gene it sets, cycled over the refits.
   const cycled = ({ gene, option, values }: Augmentation): number[] => {
     const list = o[option];
     const ok = HYPER_GENES.find((h) => h.gene === gene)?.ok ?? (() => false);

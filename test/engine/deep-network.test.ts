@@ -19,6 +19,7 @@ const deepLayers: LayerSpec[] = [
   { type: 'conv2d', filters: 2, kernelSize: 3, padding: 'same', activation: 'tanh' }, // [2, 5, 6]
   { type: 'random_shift', pixels: 1 }, // [2, 5, 6]: identity at evaluation; fixed seeded shifts in the training-mode check
   { type: 'random_rotation', degrees: 20 }, // [2, 5, 6]: likewise, fixed seeded angles
+  { type: 'random_elastic', alpha: 4, sigma: 1 }, // [2, 5, 6]: likewise, fixed seeded displacement fields
   { type: 'pool', mode: 'mean', size: 2 }, // [2, 2, 3]
   {
     type: 'parallel',

@@ -24,6 +24,17 @@ const cases: [string, number[], LayerSpec[]][] = [
       { type: 'dense', units: 3 } as LayerSpec,
     ],
   ],
+  [
+    'augmentation → reshape → conv2d → dense (the search\'s conv stem: the first layer with parameters skips it)',
+    [6, 6],
+    [
+      { type: 'random_rotation', degrees: 15 } as LayerSpec,
+      { type: 'reshape', shape: [1, 6, 6], pad: false } as LayerSpec,
+      { type: 'conv2d', filters: 3, kernelSize: 3, padding: 'same', activation: 'gelu' } as LayerSpec,
+      { type: 'flatten' } as LayerSpec,
+      { type: 'dense', units: 3 } as LayerSpec,
+    ],
+  ],
   ['swiglu → dense', [3, 4], [{ type: 'swiglu', hidden: 6 } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec]],
   [
     'a residual back to the input',
@@ -57,4 +68,22 @@ describe('skipping the input gradient of the first layer', () => {
       });
     }
   }
+
+  it('skips the input-gradient product of a conv behind parameter-free layers, and only there', () => {
+    // The backend records what each conv backward was asked for.
+    const asked: boolean[] = [];
+    const backend = { ...cpuJsBackend, conv2dBackward: (args: Parameters<typeof cpuJsBackend.conv2dBackward>[0]) => { asked.push(args.inputGrad !== false); cpuJsBackend.conv2dBackward(args); } };
+    const conv = (filters: number): LayerSpec => ({ type: 'conv2d', filters, kernelSize: 3, padding: 'same', activation: 'relu' }) as LayerSpec;
+    const net = new Network(sequentialNetworkSpec([6, 6], [{ type: 'random_shift', pixels: 1 } as LayerSpec, { type: 'reshape', shape: [1, 6, 6], pad: false } as LayerSpec, conv(2), conv(2), { type: 'flatten' } as LayerSpec, { type: 'dense', units: 2 } as LayerSpec]), new Rng(1));
+    const x = { data: Float32Array.from({ length: 2 * 36 }, (_, i) => Math.cos(i)), shape: [2, 6, 6] };
+    const y = net.forward(x, { backend, training: true, rng: new Rng(2) });
+    const dx = net.backward({ data: new Float32Array(y.data.length).fill(1), shape: y.shape }, { backend, training: true, rng: new Rng(2), inputGrad: false });
+    // Backward runs last layer first: the second conv's input gradient feeds the first conv, the first's feeds nothing.
+    expect(asked).toEqual([true, false]);
+    expect(dx.shape).toEqual([2, 6, 6]);
+    asked.length = 0;
+    net.forward(x, { backend });
+    net.backward({ data: new Float32Array(y.data.length).fill(1), shape: y.shape }, { backend });
+    expect(asked).toEqual([true, true]);
+  });
 });

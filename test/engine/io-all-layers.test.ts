@@ -50,6 +50,7 @@ const fixtures: Record<string, Fixture[]> = {
   dropout: [{ name: 'rate 0.3', inputShape: [4], layers: [L({ type: 'dense', units: 3 }), L({ type: 'dropout', rate: 0.3 }), L({ type: 'dense', units: 2 })] }],
   random_shift: [{ name: 'pixels 2', inputShape: [1, 5, 5], layers: [L({ type: 'random_shift', pixels: 2 }), L({ type: 'flatten' }), L({ type: 'dense', units: 2 })] }],
   random_rotation: [{ name: 'degrees 12.5', inputShape: [1, 5, 5], layers: [L({ type: 'random_rotation', degrees: 12.5 }), L({ type: 'flatten' }), L({ type: 'dense', units: 2 })] }],
+  random_elastic: [{ name: 'alpha 34, sigma 4', inputShape: [1, 5, 5], layers: [L({ type: 'random_elastic', alpha: 34, sigma: 4 }), L({ type: 'flatten' }), L({ type: 'dense', units: 2 })] }],
   parallel: ['concat', 'add', 'avg', 'filter'].map((combine) => ({
     name: combine,
     inputShape: [2, 4],

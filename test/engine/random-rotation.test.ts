@@ -7,6 +7,7 @@ import { randomRotationKind, type RandomRotationSpec } from '../../src/engine/la
 import { createLayer } from '../../src/engine/layers/registry.js';
 import { Network, sequentialNetworkSpec } from '../../src/engine/network.js';
 import { Rng } from '../../src/engine/rng.js';
+import { readBilinear } from '../helpers/bilinear-reference.js';
 import { expectAdjointResampling, expectGradientsMatch, randomTensor } from '../helpers/gradcheck.js';
 
 const ctx = (training: boolean, seed = 1) => ({ training, rng: new Rng(seed), backend: cpuJsBackend });
@@ -18,30 +19,13 @@ const fixedAngle = (top: boolean) => {
   return { training: true, rng, backend: cpuJsBackend };
 };
 
-/**
- * An independent reference: `image` ([planes, h, w] flat) turned by `radians`, read bilinearly at the source point
- * (the output point turned back about the centre), the point clamped to the image so outside repeats the edge.
- */
+/** An independent reference: `image` ([planes, h, w] flat) turned by `radians`, read at the output point turned back about the centre. */
 function rotated(image: ArrayLike<number>, planes: number, h: number, w: number, radians: number): number[] {
-  const at = (p: number, r: number, c: number): number => image[(p * h + Math.min(h - 1, Math.max(0, r))) * w + Math.min(w - 1, Math.max(0, c))] as number;
-  const out: number[] = [];
-  for (let p = 0; p < planes; p++) {
-    for (let r = 0; r < h; r++) {
-      for (let c = 0; c < w; c++) {
-        const y = r - (h - 1) / 2;
-        const x = c - (w - 1) / 2;
-        // Turning the output point by −radians gives the point it came from.
-        const sy = Math.min(h - 1, Math.max(0, (h - 1) / 2 + y * Math.cos(radians) + x * Math.sin(radians)));
-        const sx = Math.min(w - 1, Math.max(0, (w - 1) / 2 - y * Math.sin(radians) + x * Math.cos(radians)));
-        const r0 = Math.floor(sy);
-        const c0 = Math.floor(sx);
-        const fy = sy - r0;
-        const fx = sx - c0;
-        out.push((1 - fy) * ((1 - fx) * at(p, r0, c0) + fx * at(p, r0, c0 + 1)) + fy * ((1 - fx) * at(p, r0 + 1, c0) + fx * at(p, r0 + 1, c0 + 1)));
-      }
-    }
-  }
-  return out;
+  return readBilinear(image, planes, h, w, (r, c) => {
+    const y = r - (h - 1) / 2;
+    const x = c - (w - 1) / 2;
+    return [(h - 1) / 2 + y * Math.cos(radians) + x * Math.sin(radians), (w - 1) / 2 - y * Math.sin(radians) + x * Math.cos(radians)];
+  });
 }
 
 describe('random_rotation', () => {

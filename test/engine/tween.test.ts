@@ -46,6 +46,7 @@ const perKind: Record<string, { input: number[]; layers: object[]; ids?: number 
   dropout: { input: [4], layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dropout', rate: 0.2 }, head] },
   random_shift: { input: [4, 4], layers: [{ type: 'random_shift', pixels: 1 }, { type: 'flatten' }, head] },
   random_rotation: { input: [4, 4], layers: [{ type: 'random_rotation', degrees: 15 }, { type: 'flatten' }, head] },
+  random_elastic: { input: [4, 4], layers: [{ type: 'random_elastic', alpha: 8, sigma: 1.5 }, { type: 'flatten' }, head] },
 };
 
 function randomData(input: number[], n: number, seed: number, ids?: number): { x: Tensor; y: Int32Array } {

@@ -47,6 +47,7 @@ const cases: Case[] = [
   { name: 'dropout (identity at inference)', input: [4], layers: [{ type: 'dropout', rate: 0.5 } as LayerSpec, dense(3)] },
   { name: 'random_shift (identity at inference)', input: [2, 4, 4], layers: [{ type: 'random_shift', pixels: 1 } as LayerSpec, { type: 'flatten' } as LayerSpec, dense(3)] },
   { name: 'random_rotation (identity at inference)', input: [2, 4, 4], layers: [{ type: 'random_rotation', degrees: 15 } as LayerSpec, { type: 'flatten' } as LayerSpec, dense(3)] },
+  { name: 'random_elastic (identity at inference)', input: [2, 4, 4], layers: [{ type: 'random_elastic', alpha: 34, sigma: 4 } as LayerSpec, { type: 'flatten' } as LayerSpec, dense(3)] },
   { name: 'flatten', input: [2, 3, 2], layers: [{ type: 'flatten' } as LayerSpec, dense(3)] },
   { name: 'reshape with padding', input: [10], layers: [{ type: 'reshape', shape: [3, 4], pad: true } as LayerSpec, dense(2, 'relu', true)] },
   { name: 'residual in the network chain', input: [4, 6], layers: [{ type: 'layer_norm' } as LayerSpec, dense(6, 'relu', true), { type: 'residual', back: 2 } as LayerSpec] },

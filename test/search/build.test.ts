@@ -169,6 +169,19 @@ describe('buildNetwork', () => {
     expect(() => buildNetworkSpec(configFor(flat, { rotation: 10 }), flat)).toThrow(/"rotation".*needs an image input.*\[13\]/);
   });
 
+  it('starts with an elastic distortion when the config has one, before a rotation and a shift (σ fixed at 4)', () => {
+    const spec = buildNetworkSpec(configFor(image, { convBlocks: 1, convWidth: 2, elastic: 34, rotation: 12.5, shift: 1 }), image);
+    expect(spec.layers.slice(0, 5).map((l) => l.type)).toEqual(['random_elastic', 'random_rotation', 'random_shift', 'reshape', 'conv2d']);
+    expect(spec.layers[0]).toEqual({ type: 'random_elastic', alpha: 34, sigma: 4 });
+    const net = buildNetwork(configFor(image, { convBlocks: 1, convWidth: 2, elastic: 20 }), image, 1);
+    const x = randomTensor([4, 8, 8]);
+    const evalA = Array.from(net.forward(x).data);
+    expect(Array.from(net.forward(x).data)).toEqual(evalA);
+    expect(Array.from(net.forward(x, { training: true, rng: new Rng(1) }).data)).not.toEqual(evalA);
+    expect(buildNetworkSpec(configFor(image, { elastic: 0 }), image).layers[0]?.type).not.toBe('random_elastic');
+    expect(() => buildNetworkSpec(configFor(flat, { elastic: 34 }), flat)).toThrow(/"elastic".*needs an image input.*\[13\]/);
+  });
+
   it('rejects a config built for another task', () => {
     const config = configFor(image);
     expect(() => buildNetworkSpec(config, { inputShape: [8, 8], numClasses: 4 })).toThrow(/"numClasses": config says 3 but the task has 4/);

@@ -153,6 +153,20 @@ describe('final refit', () => {
     expect(() => parseSearchConfig({ refit: { models: 2, epochs: 4, rotations: [0, 15] }, inherit: 'all' })).toThrow(/refit.rotations.*inherit "all"/);
   });
 
+  it('gives refit k the elastic distortion elastics[k mod length], cycled apart from the other augmentations', () => {
+    const done = [record(0, 0.8, 0.5), record(1, 0.9, 0.4), record(2, 0.9, 0.3)];
+    expect(parseRefit({ models: 4, epochs: 12, elastics: [0, 34] })).toEqual({ models: 4, epochs: 12, elastics: [0, 34] });
+    expect(() => parseRefit({ models: 2, epochs: 12, elastics: [-2] })).toThrow(/refit.elastics.*pixels in \[0, 1000\].*got \[-2\]/);
+    // Ranked 2, 1, 0; shifts [0, 2] and elastics [0, 0, 34] cycle on their own.
+    expect(refitConfigs(done, { models: 3, epochs: 12, shifts: [0, 2], elastics: [0, 0, 34] }, 3).map((c) => [c.shift, c.elastic])).toEqual([
+      [0, 0],
+      [2, 0],
+      [0, 34],
+    ]);
+    expect(refitAugments({ models: 2, epochs: 4, elastics: [0, 34] })).toBe('refit.elastics');
+    expect(() => parseSearchConfig({ refit: { models: 2, epochs: 4, elastics: [34] }, inherit: 'all' })).toThrow(/refit.elastics.*inherit "all"/);
+  });
+
   it('parses refit minutes and names a bad one', () => {
     expect(parseRefit({ models: 4, epochs: 8, minutes: 2.5 })).toEqual({ models: 4, epochs: 8, minutes: 2.5 });
     expect(() => parseRefit({ models: 4, epochs: 8, minutes: 0 })).toThrow(/refit.minutes.*got 0/);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { AUGMENTATIONS } from '../../src/search/arch.js';
 import { parseSearchConfig } from '../../src/search/config.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'configs');
@@ -16,7 +17,12 @@ describe('shipped configs', () => {
     const config = parseSearchConfig(JSON.parse(readFileSync(join(dir, 'mnist-quick.json'), 'utf8')));
     const refit = config.refit;
     expect(refit?.models).toBe(4);
-    const views = Array.from({ length: 4 }, (_, k) => `${refit?.shifts?.[k % refit.shifts.length] ?? 0}/${refit?.rotations?.[k % refit.rotations.length] ?? 0}`);
+    const views = Array.from({ length: 4 }, (_, k) =>
+      AUGMENTATIONS.map(({ option }) => {
+        const list = refit?.[option];
+        return list ? list[k % list.length] : 0;
+      }).join('/'),
+    );
     expect(new Set(views).size).toBe(4);
   });
 });

@@ -94,6 +94,17 @@ describe('data-fitted search spaces', () => {
     expect(() => searchSpace(table, { rotations: [15] })).toThrow(/generator.rotations.*needs an image input/);
   });
 
+  it('searches elastic distortions where the generator lists them: drawn from the list, an elastic layer first when above 0', () => {
+    const configs = generateConfigs(12, mnist, new Rng(4), searchSpace(mnist, { elastics: [0, 20, 34] }));
+    expect(new Set(configs.map((c) => c.elastic))).toEqual(new Set([0, 20, 34]));
+    for (const c of configs) {
+      const first = buildNetworkSpec(c, mnist).layers[0];
+      expect(first).toEqual(c.elastic ? { type: 'random_elastic', alpha: c.elastic, sigma: 4 } : { type: 'reshape', shape: [1, 28, 28], pad: false });
+    }
+    expect(() => resolveGenOptions({ elastics: [10, -1] })).toThrow(/elastics\[1\]/);
+    expect(() => searchSpace(table, { elastics: [34] })).toThrow(/generator.elastics.*needs an image input/);
+  });
+
   it('builds image configs with the stem, and table configs as one-token MLPs', () => {
     const [img] = generateConfigs(1, mnist, new Rng(5), searchSpace(mnist)) as [ArchConfig];
     const types = buildNetworkSpec(img, mnist).layers.map((l) => l.type);

@@ -21,6 +21,7 @@ import { reshapeKind } from './reshape.js';
 import { dropoutKind } from './dropout.js';
 import { randomShiftKind } from './random-shift.js';
 import { randomRotationKind } from './random-rotation.js';
+import { randomElasticKind } from './random-elastic.js';
 
 /**
  * The one list of layer types. Forward/backward (the layer itself), init, serialization, blueprints, the
@@ -47,6 +48,7 @@ const allKinds = (): readonly LayerKind<any>[] => [
   dropoutKind,
   randomShiftKind,
   randomRotationKind,
+  randomElasticKind,
 ];
 
 let registry: ReadonlyMap<string, LayerKind> | undefined;
