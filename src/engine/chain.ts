@@ -60,10 +60,11 @@ export class Chain {
     // Where nothing reads dL/d(input) (inputGrad false: a network's data), no layer before the first one with
     // parameters (reshapes, augmentations) needs a gradient, and that one needs none of its input: a conv stem's first
     // convolution after a reshape skips its input-gradient product. The parameters' gradients are the same.
-    const firstNeeded = ctx.inputGrad === false ? Math.max(firstEnabled, this.entries.findIndex((e) => !e.disabled && e.layer.params().length > 0)) : firstEnabled;
-    const inner = ctx.inputGrad === false ? { ...ctx, inputGrad: true } : ctx;
+    const noInputGrad = ctx.inputGrad === false;
+    const firstNeeded = noInputGrad ? Math.max(firstEnabled, this.entries.findIndex((e) => !e.disabled && e.layer.params().length > 0)) : firstEnabled;
+    const inner = noInputGrad ? { ...ctx, inputGrad: true } : ctx;
     for (let i = this.entries.length - 1; i >= 0; i--) {
-      if (i < firstNeeded) {
+      if (noInputGrad && i < firstNeeded) {
         // Skipped layers leave a gradient nobody reads: zeros, shaped like the chain's input.
         const input = this.inputs[0] as Tensor;
         return { data: new Float32Array(input.data.length), shape: input.shape };

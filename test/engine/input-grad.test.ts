@@ -69,6 +69,22 @@ describe('skipping the input gradient of the first layer', () => {
     }
   }
 
+  it('still returns the input gradient through disabled leading layers when it is wanted', () => {
+    const dense = (units: number): LayerSpec => ({ type: 'dense', units, activation: 'tanh' }) as LayerSpec;
+    const x = { data: Float32Array.from({ length: 2 * 4 }, (_, i) => Math.sin(i + 1)), shape: [2, 4] };
+    const dxOf = (net: Network): number[] => {
+      const y = net.forward(x, { backend: cpuJsBackend });
+      return Array.from(net.backward({ data: Float32Array.from(y.data, (_, i) => Math.cos(i)), shape: y.shape }, { backend: cpuJsBackend }).data);
+    };
+    // A disabled first layer is the identity, so the input gradient is the second layer's alone.
+    const withDisabled = new Network({ ...sequentialNetworkSpec([4], [dense(4), dense(3)]), disabled: [0] }, new Rng(5));
+    const alone = new Network(sequentialNetworkSpec([4], [dense(3)]), new Rng(5));
+    alone.params().forEach((p, i) => p.value.set((withDisabled.params()[i + 2] as { value: Float32Array }).value));
+    const dx = dxOf(withDisabled);
+    expect(dx.some((v) => v !== 0)).toBe(true);
+    expect(dx).toEqual(dxOf(alone));
+  });
+
   it('skips the input-gradient product of a conv behind parameter-free layers, and only there', () => {
     // The backend records what each conv backward was asked for.
     const asked: boolean[] = [];
