@@ -45,17 +45,16 @@ class RandomElastic extends BilinearAugmentation<RandomElasticSpec> {
     const { height: h, width: w } = this.image;
     const area = h * w;
     const points = new Float64Array(2 * samples * area);
-    const field = new Float64Array(2 * area);
     const dy = new Float64Array(area);
     const dx = new Float64Array(area);
     const scratch = new Float64Array(area);
     const line = new Float64Array(Math.max(h, w) + this.kernel.length - 1);
     const { alpha } = this.spec;
     for (let s = 0; s < samples; s++) {
-      for (let i = 0; i < 2 * area; i++) field[i] = rng.uniform(-1, 1);
+      // Pixel by pixel in row order, y then x: the order the layer's doc promises.
       for (let i = 0; i < area; i++) {
-        dy[i] = field[2 * i] as number;
-        dx[i] = field[2 * i + 1] as number;
+        dy[i] = rng.uniform(-1, 1);
+        dx[i] = rng.uniform(-1, 1);
       }
       smooth(dy, h, w, this.kernel, scratch, line);
       smooth(dx, h, w, this.kernel, scratch, line);
