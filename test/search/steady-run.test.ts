@@ -141,15 +141,19 @@ describe('steady-state search', () => {
   });
 
   it('resumed during its refit, finishes the refit without searching again (no new time window)', async () => {
-    // The window closes before the cap of 24 models: a second window would have room for more.
+    // The window closes before the cap of 24 models: a second window would have room for more. Its clock moves 20 ms
+    // with each model created, so the window (120 ms) ends after the same few models however loaded the machine is
+    // (on the wall clock, a loaded CI machine once started only one model in it, and the refit had one to refit).
     const config = parseSearchConfig({ ...base, lanes: 2, timeBudgetMinutes: 0.002, refit: { models: 2, epochs: 3 } });
     const store = Store.open(':memory:');
     const abort = new AbortController();
     const executor = new Interruptible(abort.signal, 2, () => 20);
+    const started = Date.now();
     const summary = await new Coordinator({
       store,
       executor,
       signal: abort.signal,
+      now: () => started + 20 * (store.getRun('r') ? store.listModels('r').length : 0),
       onEvent: (e) => {
         if (e.kind === 'model-progress' && e.progress.modelId.endsWith('-refit') && !abort.signal.aborted) abort.abort();
       },
