@@ -32,7 +32,10 @@ export function preprocessingLine(p: Preprocessing | null): string {
   const norm = p.normalization.kind === 'zscore' ? 'z-score' : 'no normalization';
   const features = p.features.length > 0 ? ` (${p.features.join(', ')})` : '';
   const layout = p.layout.kind === 'features' ? `${p.inputShape.reduce((a, b) => a * b, 1)} features${features}` : `${p.layout.kind} ${fmtShape(p.inputShape)}`;
-  return `preprocessing: ${norm} of ${layout}; classes ${p.classes.join(', ')}`;
+  const columns = p.columns
+    ? `; reads ${p.columns.length} raw columns: ${p.columns.map((c) => (c.kind === 'number' ? `${c.name} (number, missing → ${Number(c.fill.toPrecision(6))})` : `${c.name} (one-hot of ${c.values.length})`)).join(', ')}`
+    : '';
+  return `preprocessing: ${norm} of ${layout}${columns}; classes ${p.classes.join(', ')}`;
 }
 
 export function formatBlueprint(model: LoadedModel, blueprint: NetworkBlueprint): string {

@@ -5,7 +5,7 @@ import { dataError, LoomError } from '../engine/errors.js';
 import { float32ToString } from '../engine/io/float16.js';
 import { readModelFile } from '../engine/io/files.js';
 import { pickModel, type LoadedModel } from '../engine/io/model.js';
-import { applyPreprocessing, inputSize, PREPROCESSING_VERSION, type Preprocessing } from '../engine/preprocess.js';
+import { applyPreprocessing, inputSize, PREPROCESSING_VERSION, rawNames, rawSize, type Preprocessing, type RawValue } from '../engine/preprocess.js';
 import { argmax, softmaxRow } from '../engine/math.js';
 import { endsInSoftmax } from '../engine/train/losses.js';
 import { intOption, parseCommandArgs } from './args.js';
@@ -24,11 +24,14 @@ first, so give values as they are in your data, not normalized.
                  and other extra columns are ignored); without one, columns are taken in the model's order (a row
                  with one extra value has the training label column dropped). Delimiter , ; tab or | (detected).
                  JSON: each sample an array of numbers (nested arrays allowed); a flat array of numbers is one sample.
+                 A model trained on a table with text or missing values reads its raw columns: text as it is
+                 (one-hot inside), empty, NA, NaN, null or ? for a missing value (the training mean fills it).
   --labels       print {"label", "probabilities"} per input: the most likely class's name and every class's probability
   --batch N      samples per forward pass (default 64)
   --id MODEL_ID  which model of a bundle holding several
 
-Each sample must hold exactly the model's number of input values; every value must be a finite number.`;
+Each sample must hold exactly the model's number of input values; every value must be a finite number (or, for a
+table with text or missing values, one value per raw column).`;
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 /** Deeper JSON than this is not a sample of any model Loom builds; refusing it keeps flattening bounded. */
@@ -58,8 +61,8 @@ function readText(path: string): string {
 }
 
 export interface InputRows {
-  /** One row of raw values per sample, in the model's feature order. */
-  readonly rows: number[][];
+  /** One row of raw values per sample, in the model's order (its raw columns, else its features). */
+  readonly rows: RawValue[][];
   /** Columns of a CSV header that the model does not read (besides its label column). */
   readonly ignored: string[];
 }
@@ -70,7 +73,7 @@ export function readInputRows(path: string, p: Preprocessing): InputRows {
   const trimmed = text.trim();
   if (trimmed === '') throw dataError(`${path}: the input file is empty`);
   if (trimmed.startsWith('{')) throw dataError(`${path}: expected a JSON array of samples (or a CSV), got a JSON object`);
-  return trimmed.startsWith('[') ? { rows: jsonRows(path, trimmed), ignored: [] } : csvRows(path, text, p);
+  return trimmed.startsWith('[') ? { rows: p.columns ? jsonTableRows(path, trimmed) : jsonRows(path, trimmed), ignored: [] } : csvRows(path, text, p);
 }
 
 /** Flattens one sample without recursion, refusing anything but numbers and deeper nesting than MAX_JSON_DEPTH. */
@@ -108,6 +111,25 @@ function jsonRows(path: string, text: string): number[][] {
   return samples.map((sample, s) => flattenSample(path, sample, s));
 }
 
+/** A table with text or missing values: each sample a flat array of numbers, strings and nulls. */
+function jsonTableRows(path: string, text: string): RawValue[][] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw dataError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(data) || data.length === 0) throw dataError(`${path}: expected a non-empty JSON array of samples`);
+  const samples: unknown[] = data.every((v) => !Array.isArray(v)) ? [data] : data;
+  return samples.map((sample, s) => {
+    if (!Array.isArray(sample)) throw dataError(`${path}: sample ${s} is ${JSON.stringify(sample)}, not an array of values`);
+    return sample.map((v, i): RawValue => {
+      if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return v;
+      throw dataError(`${path}: sample ${s} value ${i} is ${JSON.stringify(v) ?? String(v)}, not a number, a string or null`);
+    });
+  });
+}
+
 interface CsvRecord {
   readonly fields: string[];
   readonly line: number;
@@ -137,8 +159,10 @@ const isNumber = (f: string): boolean => f !== '' && Number.isFinite(Number(f));
  * or holds text that a label column cannot explain. Otherwise: when any field is not a number.
  */
 function isHeader(first: readonly string[], p: Preprocessing, size: number): boolean {
-  const names = new Set([...p.features, ...(p.labelColumn ? [p.labelColumn.name] : [])]);
+  const names = new Set([...rawNames(p), ...(p.labelColumn ? [p.labelColumn.name] : [])]);
   if (first.some((f) => names.has(f))) return true;
+  // Text is a table's data: without a name in it, the first line is a header only when no column may hold text.
+  if (p.columns) return false;
   const label = p.labelColumn && first.length === size + 1 ? p.labelColumn.index : -1;
   return first.some((f, i) => i !== label && !isNumber(f));
 }
@@ -146,24 +170,25 @@ function isHeader(first: readonly string[], p: Preprocessing, size: number): boo
 function csvRows(path: string, text: string, p: Preprocessing): InputRows {
   const records = parseCsv(path, text);
   if (records.length === 0) throw dataError(`${path}: no data lines`);
-  const size = inputSize(p);
+  const size = rawSize(p);
+  const names = rawNames(p);
   const header = isHeader((records[0] as CsvRecord).fields, p, size) ? (records[0] as CsvRecord).fields : null;
   const data = header ? records.slice(1) : records;
   if (data.length === 0) throw dataError(`${path}: no data lines after the header`);
 
-  // Which file column feeds each of the model's inputs (null: as the row comes, label column dropped if present).
+  // Which file column feeds each of the model's raw values (null: as the row comes, label column dropped if present).
   let columns: number[] | null = null;
   let ignored: string[] = [];
-  if (header && p.features.length === size) {
-    columns = p.features.map((name) => {
+  if (header && names.length === size) {
+    columns = names.map((name) => {
       const c = header.indexOf(name);
-      if (c < 0) throw dataError(`${path}: no column "${name}"; the model reads ${p.features.map((f) => `"${f}"`).join(', ')} and the header has ${header.map((h) => `"${h}"`).join(', ')}`);
+      if (c < 0) throw dataError(`${path}: no column "${name}"; the model reads ${names.map((f) => `"${f}"`).join(', ')} and the header has ${header.map((h) => `"${h}"`).join(', ')}`);
       return c;
     });
     const used = new Set(columns);
     ignored = header.filter((h, c) => !used.has(c) && h !== p.labelColumn?.name);
   }
-  const rows = data.map(({ fields, line }) => {
+  const rows = data.map(({ fields, line }): RawValue[] => {
     let picked: number[];
     if (columns) {
       if (fields.length !== (header as string[]).length) throw dataError(`${path}: line ${line} has ${fields.length} fields, the header has ${(header as string[]).length}`);
@@ -171,6 +196,8 @@ function csvRows(path: string, text: string, p: Preprocessing): InputRows {
     } else if (p.labelColumn && fields.length === size + 1) {
       picked = fields.map((_, c) => c).filter((c) => c !== p.labelColumn?.index);
     } else picked = fields.map((_, c) => c);
+    // A table with text or missing values takes its cells as they are: the model's columns encode them.
+    if (p.columns) return picked.map((c) => fields[c] as string);
     return picked.map((c) => {
       const f = fields[c] as string;
       const where = columns ? `line ${line}, column "${(header as string[])[c]}":` : `line ${line} column ${c + 1} is`;
@@ -189,13 +216,15 @@ const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
  * Runs the model over raw rows: preprocessing (applyPreprocessing), then forward passes in batches. Returns one
  * output row per input row; an output that is not finite is an error, so what is printed is always JSON.
  */
-export function predictRows(model: LoadedModel, rows: readonly (readonly number[])[], batch: number): number[][] {
+export function predictRows(model: LoadedModel, rows: readonly (readonly RawValue[])[], batch: number): number[][] {
   const { network } = model;
   const p = modelPreprocessing(model);
   const inSize = inputSize(p);
+  const width = rawSize(p);
   rows.forEach((row, i) => {
-    if (row.length !== inSize) {
-      throw dataError(`input sample ${i} has ${row.length} values, but model "${model.modelId}" expects ${inSize} (input shape ${fmtShape(network.inputShape)})`);
+    if (row.length !== width) {
+      const what = p.columns ? `raw columns (${rawNames(p).join(', ')})` : `(input shape ${fmtShape(network.inputShape)})`;
+      throw dataError(`input sample ${i} has ${row.length} values, but model "${model.modelId}" expects ${width} ${what}`);
     }
   });
   const x = applyPreprocessing(p, rows);

@@ -55,7 +55,11 @@ export function readSearchConfig(path: string, overrides: ConfigOverrides = {}):
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new LoomError('LOOM_ERR_CONFIG', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    // A data file given where the config goes: say how to search it.
+    const data = /\.(csv|tsv|txt)$/i.test(path)
+      ? `; loom search takes a config file, not data: copy configs/csv-example.json and set its data.ref to "csv:${path}"`
+      : '';
+    throw new LoomError('LOOM_ERR_CONFIG', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}${data}`);
   }
   return parseSearchConfig(json, overrides);
 }

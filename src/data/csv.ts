@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CsvError, parse } from 'csv-parse/sync';
 import { dataError } from '../engine/errors.js';
+import { cellNumber, columnFeatures, encodeColumns, type RawColumn } from '../engine/preprocess.js';
 import type { RawData } from './types.js';
 
 /** Field delimiters a CSV file may use; the first line decides which one when none is given. */
@@ -117,26 +118,22 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
   const labelName = header[labelIndex] as string;
   const featureColumns = header.map((_, i) => i).filter((i) => i !== labelIndex);
 
-  const features: number[] = [];
+  const records: Row[] = [];
   const labels: string[] = [];
   for (const { fields, line } of rows.slice(1)) {
     if (fields.length !== header.length) {
       throw dataError(`${path}: line ${line} has ${fields.length} fields, the header has ${header.length}`);
     }
     for (const c of featureColumns) {
-      const s = fields[c] as string;
-      const v = Number(s);
-      if (s === '' || !Number.isFinite(v)) {
-        throw dataError(`${path}: line ${line}, column "${header[c]}": "${s}" is not a number`);
-      }
+      const v = cellNumber(fields[c] as string);
       // Features are stored as float32: a larger value would silently become Infinity.
-      if (Math.abs(v) > FLOAT32_MAX) {
-        throw dataError(`${path}: line ${line}, column "${header[c]}": ${s} is outside the float32 range (±3.4e38)`);
+      if (v !== null && Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX) {
+        throw dataError(`${path}: line ${line}, column "${header[c]}": ${fields[c]} is outside the float32 range (±3.4e38)`);
       }
-      features.push(v);
     }
     const label = fields[labelIndex] as string;
     if (label === '') throw dataError(`${path}: line ${line}: empty label in column "${labelName}"`);
+    records.push({ fields, line });
     labels.push(label);
   }
   if (labels.length === 0) throw dataError(`${path}: no data rows after the header`);
@@ -146,14 +143,58 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     throw dataError(`${path}: label column "${labelName}" has a single class "${classNames[0]}"; classification needs at least 2`);
   }
   const classIndex = new Map(classNames.map((name, i) => [name, i]));
+  const table = tableColumns(path, header, featureColumns, records);
+  const plain = table.every((c) => c.kind === 'number' && !c.missing);
+  // A missing number is NaN here (its fill): loadDataset replaces it with the train split's mean.
+  const raw: RawColumn[] = table.map((c) => (c.kind === 'number' ? { name: c.name, kind: 'number', fill: Number.NaN } : c));
+  const features = raw.flatMap(columnFeatures);
+  const x = new Float32Array(records.length * features.length);
+  const inputs = new Float64Array(features.length);
+  records.forEach(({ fields, line }, r) => {
+    // tableColumns has checked that every cell encodes.
+    encodeColumns(raw, featureColumns.map((c) => fields[c] as string), inputs, (k, why) => dataError(`${path}: line ${line}, column "${raw[k]?.name}": ${why}`));
+    x.set(inputs, r * features.length);
+  });
   return {
     name: basename(path),
-    x: Float32Array.from(features),
+    x,
     y: Int32Array.from(labels, (label) => classIndex.get(label) as number),
     count: labels.length,
-    inputShape: [featureColumns.length],
+    inputShape: [features.length],
     classNames,
     normalize: 'zscore',
-    columns: { features: featureColumns.map((c) => header[c] as string), label: { name: labelName, index: labelIndex } },
+    columns: {
+      features,
+      label: { name: labelName, index: labelIndex },
+      ...(plain ? {} : { table: table.map((c) => (c.kind === 'number' ? { name: c.name, kind: 'number' as const } : c)) }),
+    },
   };
+}
+
+type ReadColumn = { readonly name: string; readonly kind: 'number'; readonly missing: boolean } | { readonly name: string; readonly kind: 'category'; readonly values: string[] };
+
+const DECIMAL_COMMA = /^[-+]?\d*,\d+$/;
+
+/**
+ * What each feature column holds: numbers (some cells possibly missing: empty, NA, NaN, null, ?) or categories
+ * (its distinct values, sorted as labels are) when most of its values are text. A column of numbers with a few
+ * text cells is refused at the first one (a typo would otherwise turn every number into a category), as is a
+ * decimal comma and a column with no value at all.
+ */
+function tableColumns(path: string, header: readonly string[], featureColumns: readonly number[], records: readonly Row[]): ReadColumn[] {
+  return featureColumns.map((c) => {
+    const name = header[c] as string;
+    const cells = records.map((r) => r.fields[c] as string);
+    const numbers = cells.map(cellNumber);
+    const present = numbers.filter((n) => n !== null).length;
+    if (present === 0) throw dataError(`${path}: column "${name}" has no values (every cell is empty or missing); drop it`);
+    const text = numbers.flatMap((n, i) => (n !== null && !Number.isFinite(n) ? [i] : []));
+    if (text.length === 0) return { name, kind: 'number', missing: present < cells.length };
+    const first = text[0] as number;
+    const at = `${path}: line ${(records[first] as Row).line}, column "${name}": "${cells[first]}" is not a number`;
+    if (text.every((i) => DECIMAL_COMMA.test(cells[i] as string))) throw dataError(`${at} (Loom reads "." as the decimal point)`);
+    if (text.length * 2 <= present) throw dataError(`${at} (most of the column's values are numbers; leave a missing value empty or write NA)`);
+    const values = [...new Set(cells.filter((_, i) => numbers[i] !== null))].sort(compareLabels);
+    return { name, kind: 'category', values };
+  });
 }

@@ -8,7 +8,8 @@ import { checkKFold, KFOLD_MAX_ROWS, kFoldSplits } from './kfold.js';
 import { readMnist } from './mnist.js';
 import { applyNormalization, DEFAULT_FRACTIONS, fitZScore, gather, stratifiedSplit } from './split.js';
 import { readSynthetic, SYNTHETIC_TASKS } from './synthetic.js';
-import type { LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
+import type { RawColumn } from '../engine/preprocess.js';
+import type { DataColumns, DataSplit, LoadedColumns, LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 
 export type { DataColumns, DataSplit, LoadedDataset, Normalization, RawData, SplitFractions, SplitSpec } from './types.js';
 export { checksumRaw } from './checksum.js';
@@ -123,6 +124,7 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
   const folds = kfold === undefined ? undefined : kFoldSplits(train.y, kfold, deriveSeed(splitSeed, 'kfold'));
   const featureSize = raw.inputShape.reduce((a, b) => a * b, 1);
 
+  const columns = raw.columns ? loadedColumns(raw.columns, [train, val, test], featureSize) : undefined;
   let normalization: Normalization = { kind: 'none' };
   if (raw.normalize === 'zscore') {
     normalization = fitZScore(train, featureSize);
@@ -145,6 +147,35 @@ export function loadDataset(ref: string = DEFAULT_DATA_REF, options: LoadDataset
     fractions,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
     ...(kfold !== undefined && folds ? { kfold, folds } : {}),
-    ...(raw.columns ? { columns: raw.columns } : {}),
+    ...(columns ? { columns } : {}),
   };
+}
+
+/**
+ * A table with text or missing values: each missing number (NaN in x) becomes its column's mean over the train
+ * split (the value a model fills in for a missing cell later, so training and prediction agree), in every split.
+ */
+function loadedColumns(columns: DataColumns, splits: readonly DataSplit[], featureSize: number): LoadedColumns {
+  if (!columns.table) return columns;
+  const [train] = splits as [DataSplit];
+  let f = 0;
+  const raw = columns.table.map((c): RawColumn => {
+    if (c.kind === 'category') {
+      f += c.values.length;
+      return c;
+    }
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < train.count; i++) {
+      const v = train.x[i * featureSize + f] as number;
+      if (Number.isNaN(v)) continue;
+      sum += v;
+      n++;
+    }
+    const fill = Math.fround(n > 0 ? sum / n : 0);
+    for (const split of new Set(splits)) for (let i = 0; i < split.count; i++) if (Number.isNaN(split.x[i * featureSize + f])) split.x[i * featureSize + f] = fill;
+    f++;
+    return { name: c.name, kind: 'number', fill };
+  });
+  return { ...columns, raw };
 }

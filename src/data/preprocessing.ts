@@ -24,7 +24,8 @@ export function preprocessingFor(data: LoadedDataset): Preprocessing {
   const size = data.inputShape.reduce((a, b) => a * b, 1);
   const named = data.columns && data.columns.features.length === size ? data.columns : undefined;
   return {
-    version: PREPROCESSING_VERSION,
+    // Version 1 unless the table needs columns (version 2), so older Loom versions still read numeric models.
+    version: 1,
     inputShape: [...data.inputShape],
     layout: layoutOf(data),
     features: named ? [...named.features] : [],
@@ -34,5 +35,6 @@ export function preprocessingFor(data: LoadedDataset): Preprocessing {
         : { kind: 'none' },
     classes: [...data.classNames],
     ...(named ? { labelColumn: { name: named.label.name, index: named.label.index } } : {}),
+    ...(named?.raw ? { version: PREPROCESSING_VERSION, columns: named.raw.map((c) => ({ ...c })) } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { RawColumn } from '../engine/preprocess.js';
 import type { FoldIndices } from './kfold.js';
 
 /**
@@ -28,6 +29,19 @@ export interface RawData {
 export interface DataColumns {
   readonly features: readonly string[];
   readonly label: { readonly name: string; readonly index: number };
+  /**
+   * Tables with text or missing values: what each raw feature column (file order, label left out) holds; x then
+   * holds their encoding (one-hot categories, NaN for a missing number until loadDataset fills it).
+   */
+  readonly table?: readonly TableColumn[];
+}
+
+/** A raw table column as read: numbers, or the categories (distinct values) of a text column. */
+export type TableColumn = { readonly name: string; readonly kind: 'number' } | { readonly name: string; readonly kind: 'category'; readonly values: readonly string[] };
+
+/** A loaded table's columns: as read, plus how a model turns raw rows into inputs (missing numbers' fills fitted on train). */
+export interface LoadedColumns extends DataColumns {
+  readonly raw?: readonly RawColumn[];
 }
 
 /** One split of a data set: `count` samples, features row-major. */
@@ -95,6 +109,6 @@ export interface LoadedDataset {
    */
   readonly kfold?: number;
   readonly folds?: readonly FoldIndices[];
-  /** Tables: the raw column names (see RawData.columns). */
-  readonly columns?: DataColumns;
+  /** Tables: the raw column names (see RawData.columns) and, for text or missing values, their encoding. */
+  readonly columns?: LoadedColumns;
 }

@@ -6,7 +6,8 @@ import { dataError, modelFileError } from './errors.js';
  * way. Pure data plus pure functions: building it from a data set is src/data/preprocessing.ts' job.
  */
 
-export const PREPROCESSING_VERSION = 1;
+/** The newest version this code reads; version 2 added `columns` (tables with text or missing values). */
+export const PREPROCESSING_VERSION = 2;
 
 /**
  * How one sample's values are laid out in the network's input (always row-major, `inputShape` per sample):
@@ -24,6 +25,24 @@ export type InputNormalization =
   | { readonly kind: 'none' }
   | { readonly kind: 'zscore'; readonly mean: readonly number[]; readonly std: readonly number[] };
 
+/**
+ * How one raw table column becomes network inputs: a number column is one input, a missing value (empty, NA, NaN,
+ * null, ?) replaced by `fill` (the training split's mean); a category column is one input per known value (one-hot,
+ * in `values` order), a missing or unknown value all zeros.
+ */
+export type RawColumn =
+  | { readonly name: string; readonly kind: 'number'; readonly fill: number }
+  | { readonly name: string; readonly kind: 'category'; readonly values: readonly string[] };
+
+/** One raw value of a table row as a user has it: a number, a string (a category, or a number as text), or null (missing). */
+export type RawValue = number | string | null;
+
+/** Strings that mean "no value" in a table cell (after trimming). */
+export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?']);
+
+/** The input names a raw column becomes: its own name, or name=value per category. */
+export const columnFeatures = (c: RawColumn): string[] => (c.kind === 'number' ? [c.name] : c.values.map((v) => `${c.name}=${v}`));
+
 export interface Preprocessing {
   readonly version: number;
   /** Per-sample input shape of the network. */
@@ -36,10 +55,21 @@ export interface Preprocessing {
   readonly classes: readonly string[];
   /** The training table's label column: its name and its position among the raw columns (features + label). */
   readonly labelColumn?: { readonly name: string; readonly index: number };
+  /**
+   * Tables with text or missing values (version 2): the raw columns a row holds, in order, and how each becomes
+   * inputs; `features` is then their expansion (columnFeatures). Absent: a row holds the inputs themselves.
+   */
+  readonly columns?: readonly RawColumn[];
 }
 
 /** Values per sample: prod(inputShape). */
 export const inputSize = (p: Preprocessing): number => p.inputShape.reduce((a, b) => a * b, 1);
+
+/** Raw values per row a user gives: the raw columns of a table with text or missing values, else inputSize. */
+export const rawSize = (p: Preprocessing): number => p.columns?.length ?? inputSize(p);
+
+/** The names of a row's raw values: the raw columns, else the features (empty when unnamed). */
+export const rawNames = (p: Preprocessing): readonly string[] => p.columns?.map((c) => c.name) ?? p.features;
 
 // ── parsing ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -106,36 +136,103 @@ export function parsePreprocessing(value: unknown, where = 'preprocessing'): Pre
   } else throw modelFileError(`${where}.normalization.kind must be none or zscore, got ${JSON.stringify(norm.kind)}`);
   const classes = stringList(value.classes, `${where}.classes`);
   if (classes.length < 1) throw modelFileError(`${where}.classes must name at least one class`);
-  const base: Preprocessing = { version, inputShape, layout, features, normalization, classes };
+  const columns = value.columns === undefined ? undefined : parseColumns(value.columns, features, version, where);
+  const base: Preprocessing = { version, inputShape, layout, features, normalization, classes, ...(columns ? { columns } : {}) };
   if (value.labelColumn === undefined) return base;
   const label = value.labelColumn;
-  if (!isObject(label) || typeof label.name !== 'string' || !Number.isInteger(label.index) || (label.index as number) < 0 || (label.index as number) > features.length) {
-    throw modelFileError(`${where}.labelColumn must be {name: string, index: 0…${features.length}}`);
+  const raw = columns?.length ?? features.length;
+  if (!isObject(label) || typeof label.name !== 'string' || !Number.isInteger(label.index) || (label.index as number) < 0 || (label.index as number) > raw) {
+    throw modelFileError(`${where}.labelColumn must be {name: string, index: 0…${raw}}`);
   }
   return { ...base, labelColumn: { name: label.name, index: label.index as number } };
+}
+
+function parseColumns(v: unknown, features: readonly string[], version: number, where: string): RawColumn[] {
+  if (version < 2) throw modelFileError(`${where}.columns needs version 2 or later, the file says ${version}`);
+  if (!Array.isArray(v) || v.length === 0) throw modelFileError(`${where}.columns must be a non-empty list of columns`);
+  const columns = v.map((c, i): RawColumn => {
+    const at = `${where}.columns[${i}]`;
+    if (!isObject(c) || typeof c.name !== 'string') throw modelFileError(`${at} must be {name, kind: "number", fill} or {name, kind: "category", values}`);
+    if (c.kind === 'number') {
+      if (typeof c.fill !== 'number' || !Number.isFinite(c.fill)) throw modelFileError(`${at}.fill must be a finite number`);
+      return { name: c.name, kind: 'number', fill: c.fill };
+    }
+    if (c.kind === 'category') {
+      const values = stringList(c.values, `${at}.values`);
+      if (values.length === 0 || new Set(values).size !== values.length) throw modelFileError(`${at}.values must be a non-empty list of distinct strings`);
+      return { name: c.name, kind: 'category', values };
+    }
+    throw modelFileError(`${at}.kind must be number or category, got ${JSON.stringify(c.kind)}`);
+  });
+  const expanded = columns.flatMap(columnFeatures);
+  if (expanded.length !== features.length || expanded.some((f, i) => f !== features[i])) {
+    throw modelFileError(`${where}.columns expand to ${expanded.length} inputs (${expanded.join(', ')}), not the ${features.length} features the file names`);
+  }
+  return columns;
 }
 
 // ── applying ────────────────────────────────────────────────────────────────────────────────────────────────
 
 /**
  * Raw rows (each one sample's values in the model's order, as a user has them) → the network's input, row-major.
- * A row of the wrong length, a non-finite value, or a value that leaves float32's range once normalized is a
- * data error naming the row and the feature: the network must never see NaN or Infinity.
+ * A table with text or missing values (`columns`) takes one value per raw column and encodes it (RawColumn); other
+ * models take the inputs themselves, finite numbers. A row of the wrong length, a value that is neither, or a value
+ * that leaves float32's range once normalized is a data error naming the row and the column: the network must
+ * never see NaN or Infinity.
  */
-export function applyPreprocessing(p: Preprocessing, rows: readonly (readonly number[])[]): Float32Array {
+export function applyPreprocessing(p: Preprocessing, rows: readonly (readonly RawValue[])[]): Float32Array {
   const size = inputSize(p);
+  const width = rawSize(p);
+  const names = rawNames(p);
   const out = new Float32Array(rows.length * size);
-  const name = (f: number): string => (p.features[f] !== undefined ? `"${p.features[f]}"` : `value ${f}`);
+  const name = (c: number): string => (names[c] !== undefined ? `"${names[c]}"` : `value ${c}`);
+  const inputs = new Float64Array(size);
   rows.forEach((row, r) => {
-    if (row.length !== size) throw dataError(`row ${r} has ${row.length} values, the model takes ${size} (input shape [${p.inputShape.join(', ')}])`);
+    if (row.length !== width) {
+      const what = p.columns ? `raw columns (${names.join(', ')})` : `(input shape [${p.inputShape.join(', ')}])`;
+      throw dataError(`row ${r} has ${row.length} values, the model takes ${width} ${what}`);
+    }
+    if (p.columns) encodeColumns(p.columns, row, inputs, (c, why) => dataError(`row ${r}, ${name(c)}: ${why}`));
+    else
+      for (let f = 0; f < size; f++) {
+        const raw = row[f];
+        if (typeof raw !== 'number' || !Number.isFinite(raw)) throw dataError(`row ${r}, ${name(f)}: ${raw === null ? 'null' : String(raw)} is not a finite number`);
+        inputs[f] = raw;
+      }
     for (let f = 0; f < size; f++) {
-      const raw = row[f] as number;
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) throw dataError(`row ${r}, ${name(f)}: ${String(raw)} is not a finite number`);
+      const raw = inputs[f] as number;
       const v = p.normalization.kind === 'zscore' ? (raw - (p.normalization.mean[f] as number)) / (p.normalization.std[f] as number) : raw;
       const stored = Math.fround(v);
-      if (!Number.isFinite(stored)) throw dataError(`row ${r}, ${name(f)}: ${raw} is beyond float32's range once normalized`);
+      if (!Number.isFinite(stored)) throw dataError(`row ${r}, ${p.features[f] !== undefined ? `"${p.features[f]}"` : `value ${f}`}: ${raw} is beyond float32's range once normalized`);
       out[r * size + f] = stored;
     }
   });
   return out;
+}
+
+/** A raw cell as a number, null when it is missing, NaN when it is text that is not a number. */
+export function cellNumber(v: RawValue): number | null {
+  if (v === null) return null;
+  if (typeof v === 'number') return Number.isNaN(v) ? null : v;
+  const s = v.trim();
+  if (MISSING_TOKENS.has(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : Number.NaN;
+}
+
+/** One raw row → its inputs in `into` (RawColumn's rules); `fail(column, why)` makes the error for a bad value. */
+export function encodeColumns(columns: readonly RawColumn[], row: readonly RawValue[], into: Float64Array, fail: (column: number, why: string) => Error): void {
+  let f = 0;
+  columns.forEach((c, k) => {
+    const v = row[k] as RawValue;
+    if (c.kind === 'number') {
+      const n = cellNumber(v);
+      if (n !== null && !Number.isFinite(n)) throw fail(k, `${JSON.stringify(v)} is not a number (leave the cell empty for a missing value)`);
+      into[f++] = n ?? c.fill;
+      return;
+    }
+    const s = v === null ? '' : String(v).trim();
+    const hit = MISSING_TOKENS.has(s) ? -1 : c.values.indexOf(s);
+    for (let j = 0; j < c.values.length; j++) into[f++] = j === hit ? 1 : 0;
+  });
 }

@@ -6,7 +6,7 @@ import type { LoadedModel } from '../engine/io/model.js';
 import { requireToken } from './auth.js';
 import { demoPage } from './demo.js';
 import { describeModel, predictRows } from './predictor.js';
-import { ErrorReply, PredictReply, predictBody, type TypeBoxTypeProvider } from './schemas.js';
+import { ErrorReply, PredictReply, predictBody, predictTableBody, type TypeBoxTypeProvider } from './schemas.js';
 import { replyError, replyNoRoute } from '../http/replies.js';
 
 export interface ServeAppOptions {
@@ -45,11 +45,19 @@ export async function buildServeApp(options: ServeAppOptions): Promise<FastifyIn
 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const errors = { 400: ErrorReply, 401: ErrorReply };
-  app.post(
-    '/predict',
-    { schema: { body: predictBody(description.inputSize), response: { 200: PredictReply, ...errors } } },
-    async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
-  );
+  if (description.columns.length > 0) {
+    app.post(
+      '/predict',
+      { schema: { body: predictTableBody(description.inputSize), response: { 200: PredictReply, ...errors } } },
+      async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
+    );
+  } else {
+    app.post(
+      '/predict',
+      { schema: { body: predictBody(description.inputSize), response: { 200: PredictReply, ...errors } } },
+      async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
+    );
+  }
   app.get('/model', async () => description);
   app.get('/model/file', async (_request, reply) => reply.type('application/octet-stream').send(Buffer.from(options.modelBytes)));
   app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demoPage(description)));

@@ -43,12 +43,14 @@ export function demoPage(model: ModelDescription): string {
 const description = ${scriptJson(model)};
 const $ = (id) => document.getElementById(id);
 $('model-id').textContent = description.modelId;
+const table = description.columns.length > 0;
+const names = table ? description.columns.map((c) => c.name) : description.features;
 $('summary').textContent = description.inputSize + ' input values' +
-  (description.features.length ? ' (' + description.features.join(', ') + ')' : '') +
+  (names.length ? ' (' + names.join(', ') + ')' : '') +
   ', classes ' + description.classes.join(', ') + ', ' + description.paramCount + ' parameters';
 const image = description.layout.kind === 'image';
 if (image) { $('draw').hidden = false; $('typed').hidden = true; }
-else $('values').placeholder = description.features.length ? description.features.join(', ') : description.inputSize + ' numbers';
+else $('values').placeholder = names.length ? names.join(', ') : description.inputSize + ' numbers';
 
 const loom = await import('/demo/loom.js');
 const bytes = new Uint8Array(await (await fetch('/model/file')).arrayBuffer());
@@ -87,7 +89,10 @@ function canvasRow() {
 
 function typedRows() {
   return $('values').value.split(/\\n/).map((l) => l.trim()).filter((l) => l !== '')
-    .map((l) => l.split(/[,;\\s]+/).filter((v) => v !== '').map(Number));
+    .map((l) => table
+      // A table's text cells may hold spaces: split on , ; or tab only; an empty cell is a missing value.
+      ? l.split(/[,;\\t]/).map((v) => v.trim()).map((v) => v === '' ? null : Number.isFinite(Number(v)) ? Number(v) : v)
+      : l.split(/[,;\\s]+/).filter((v) => v !== '').map(Number));
 }
 
 function show(local, server) {

@@ -2,7 +2,7 @@ import { dataError } from '../engine/errors.js';
 import { decodeModels, pickModel, type LoadedModel } from '../engine/io/model.js';
 import { predict as forwardAll } from '../engine/eval.js';
 import { networkBlueprint, type NetworkBlueprint } from '../engine/observe.js';
-import { applyPreprocessing, inputSize, PREPROCESSING_VERSION, type Preprocessing } from '../engine/preprocess.js';
+import { applyPreprocessing, PREPROCESSING_VERSION, rawSize, type Preprocessing, type RawColumn, type RawValue } from '../engine/preprocess.js';
 import { argmax, softmaxRow } from '../engine/math.js';
 import { endsInSoftmax } from '../engine/train/losses.js';
 
@@ -24,11 +24,13 @@ export interface Prediction {
 export interface ModelDescription {
   readonly modelId: string;
   readonly format: string;
-  /** Raw values per sample, and the shape the network sees them in. */
+  /** Raw values per sample (a table with text or missing values: its raw columns), and the shape the network sees. */
   readonly inputSize: number;
   readonly inputShape: readonly number[];
-  /** Names of the input values (table columns), empty when unnamed. */
+  /** Names of the network's input values (table columns, or their one-hot expansion), empty when unnamed. */
   readonly features: readonly string[];
+  /** A table with text or missing values: the raw columns a row holds (numbers and categories); else empty. */
+  readonly columns: readonly RawColumn[];
   readonly layout: Preprocessing['layout'];
   readonly normalization: Preprocessing['normalization']['kind'];
   readonly classes: readonly string[];
@@ -57,9 +59,10 @@ export function describeModel(model: LoadedModel): ModelDescription {
   return {
     modelId: model.modelId,
     format: model.format,
-    inputSize: inputSize(p),
+    inputSize: rawSize(p),
     inputShape: [...model.network.inputShape],
     features: [...p.features],
+    columns: [...(p.columns ?? [])],
     layout: p.layout,
     normalization: p.normalization.kind,
     classes: [...p.classes],
@@ -71,10 +74,11 @@ export function describeModel(model: LoadedModel): ModelDescription {
 }
 
 /**
- * Raw rows (each one sample's values in the model's feature order) → one prediction per row. A row of the wrong
- * length or with a non-finite value is a data error naming the row (and the feature, when named).
+ * Raw rows (each one sample's values in the model's feature order, or its raw columns for a table with text or
+ * missing values) → one prediction per row. A row of the wrong length or with a value the model cannot read is a
+ * data error naming the row (and the column, when named).
  */
-export function predictRows(model: LoadedModel, rows: readonly (readonly number[])[], batchSize = 256): Prediction[] {
+export function predictRows(model: LoadedModel, rows: readonly (readonly RawValue[])[], batchSize = 256): Prediction[] {
   const { network } = model;
   const p = preprocessingOf(model);
   const out = network.outputShape;

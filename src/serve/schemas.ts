@@ -26,6 +26,18 @@ export const predictBody = (inputSize: number) =>
     { additionalProperties: false },
   );
 
+/** A table with text or missing values: each row one value per raw column, a number, a string or null (missing). */
+export const predictTableBody = (columns: number) =>
+  Type.Object(
+    {
+      rows: Type.Array(Type.Array(Type.Union([Type.Number(), Type.String(), Type.Null()]), { minItems: columns, maxItems: columns }), {
+        minItems: 1,
+        maxItems: MAX_ROWS,
+      }),
+    },
+    { additionalProperties: false },
+  );
+
 export const PredictReply = Type.Object({
   modelId: Type.String(),
   predictions: Type.Array(

@@ -12,6 +12,8 @@ import { buildNetworkSpec } from '../../src/search/build.js';
 import { buildServeApp } from '../../src/serve/app.js';
 import { modelFromBytes, predictRows } from '../../src/serve/predictor.js';
 import { noisyNetwork, randomInput } from '../onnx/helpers.js';
+import type { LayerSpec } from '../../src/engine/layers/types.js';
+import { sequentialNetworkSpec } from '../../src/engine/network.js';
 
 /**
  * The browser build (scripts/build-browser.mjs, bundled from the current sources) in Debian's Chromium: the demo page
@@ -39,12 +41,31 @@ function digitModel(): Uint8Array {
   return encodeModel(net, 'loom', { preprocessing });
 }
 
+/** A table model: raw columns size (number, gaps filled with 12.5), colour (three categories), weight (number). */
+function tableModel(): Uint8Array {
+  const net = noisyNetwork(sequentialNetworkSpec([5], [{ type: 'dense', units: 3 } as LayerSpec, { type: 'softmax' } as LayerSpec]), 3);
+  net.modelId = 'table';
+  const preprocessing: Preprocessing = {
+    version: PREPROCESSING_VERSION, inputShape: [5], layout: { kind: 'features' },
+    features: ['size', 'colour=blue', 'colour=green', 'colour=red', 'weight'],
+    normalization: { kind: 'zscore', mean: [12, 0.3, 0.3, 0.4, 50], std: [4, 0.5, 0.5, 0.5, 10] }, classes: ['a', 'b', 'c'],
+    columns: [
+      { name: 'size', kind: 'number', fill: 12.5 },
+      { name: 'colour', kind: 'category', values: ['blue', 'green', 'red'] },
+      { name: 'weight', kind: 'number', fill: 48 },
+    ],
+  };
+  return encodeModel(net, 'loom', { preprocessing });
+}
+
 describe('browser build in Chromium', () => {
   let dir: string;
   let app: FastifyInstance;
   let browser: Browser;
   let base = '';
   let bytes: Uint8Array;
+  let tableApp: FastifyInstance;
+  let tableBase = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'loom-browser-'));
@@ -53,6 +74,9 @@ describe('browser build in Chromium', () => {
     bytes = digitModel();
     app = await buildServeApp({ model: modelFromBytes(bytes), modelBytes: bytes, browserBundle: bundle });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const table = tableModel();
+    tableApp = await buildServeApp({ model: modelFromBytes(table), modelBytes: table, browserBundle: bundle });
+    tableBase = await tableApp.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     mkdirSync(OUT, { recursive: true });
   }, 60_000);
@@ -60,17 +84,18 @@ describe('browser build in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await tableApp?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function openDemo(): Promise<{ page: Page; errors: string[] }> {
+  async function openDemo(at = base): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}/demo`);
+    await page.goto(`${at}/demo`);
     await page.waitForFunction(() => (window as unknown as { loomDemo?: { ready: boolean } }).loomDemo?.ready === true, undefined, { timeout: 20_000 });
     return { page, errors };
   }
@@ -110,6 +135,21 @@ describe('browser build in Chromium', () => {
     expect(local).toMatch(/^[0-9]$/);
     expect(server).toBe(local);
     await page.screenshot({ path: join(OUT, 'serve-demo.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('reads a typed table row with text and a gap, in the page and on the server alike', async () => {
+    const { page, errors } = await openDemo(tableBase);
+    // size 20, colour red, weight left empty (missing: the stored fill).
+    await page.fill('#values', '20, red, \n9, purple, 51');
+    await page.click('#predict');
+    await page.waitForSelector('.server-label', { timeout: 10_000 });
+    const local = await page.$$eval('.label', (els) => els.map((e) => e.textContent));
+    const server = await page.$$eval('.server-label', (els) => els.map((e) => e.textContent));
+    const node = predictRows(modelFromBytes(tableModel()), [[20, 'red', null], [9, 'purple', 51]]).map((p) => p.label);
+    expect(local).toEqual(node);
+    expect(server).toEqual(node);
     expect(errors).toEqual([]);
     await page.close();
   });

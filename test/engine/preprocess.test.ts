@@ -46,7 +46,7 @@ describe('parsePreprocessing', () => {
   it('round-trips through JSON and rejects each malformed field by name', () => {
     expect(parsePreprocessing(JSON.parse(JSON.stringify(table)))).toEqual(table);
     const bad = (patch: Record<string, unknown>): string => errorOf(() => parsePreprocessing({ ...table, ...patch })).message;
-    expect(bad({ version: 2 })).toMatch(/version 2 is newer/);
+    expect(bad({ version: 3 })).toMatch(/version 3 is newer/);
     expect(bad({ inputShape: [0] })).toMatch(/inputShape must be a list of positive integers/);
     expect(bad({ features: ['a'] })).toMatch(/features names 1 values, the input has 2/);
     expect(bad({ normalization: { kind: 'zscore', mean: [0, 0], std: [1, 0] } })).toMatch(/std\[1\] is 0, not a positive finite number/);

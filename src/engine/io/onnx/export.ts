@@ -25,7 +25,7 @@ export interface OnnxModel {
 }
 
 export interface OnnxExportOptions {
-  /** Applied inside the graph: z-score normalization as Sub and Div before the network. */
+  /** Applied inside the graph: missing numbers' fills (IsNaN, Where), z-score normalization as Sub and Div. */
   readonly preprocessing?: Preprocessing;
   readonly modelId?: string;
   /** Free JSON stored as metadata_props (values JSON-encoded unless strings). */
@@ -49,6 +49,12 @@ export function networkToOnnx(network: Network, options: OnnxExportOptions = {})
   const shape = network.inputShape;
   let x = 'input';
   const p = options.preprocessing;
+  if (p?.columns) {
+    // A table with text or missing values: the graph takes its encoded inputs (categories one-hot, as the
+    // metadata's preprocessing.columns name them) and fills a missing number, NaN, with its column's training mean.
+    const fills = p.columns.flatMap((c) => (c.kind === 'number' ? [c.fill] : c.values.map(() => 0)));
+    x = g.op('Where', [g.op('IsNaN', [x]), g.constant('preprocess_fill', fills, shape), x]);
+  }
   if (p && p.normalization.kind === 'zscore') {
     x = g.op('Sub', [x, g.constant('preprocess_mean', p.normalization.mean, shape)]);
     x = g.op('Div', [x, g.constant('preprocess_std', p.normalization.std, shape)]);
