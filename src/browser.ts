@@ -7,7 +7,7 @@ export { modelFromBytes, predictRows, describeModel, preprocessingOf, type Predi
 export { decodeModels, pickModel, type LoadedModel } from './engine/io/model.js';
 export { Network, sequentialNetworkSpec, type NetworkSpec } from './engine/network.js';
 export { predict } from './engine/eval.js';
-export { applyPreprocessing, parsePreprocessing, type Preprocessing } from './engine/preprocess.js';
+export { applyPreprocessing, parsePreprocessing, type Preprocessing, type RawColumn, type RawValue } from './engine/preprocess.js';
 export { Rng } from './engine/rng.js';
 export { tensor, type Tensor } from './engine/tensor.js';
 export { LoomError } from './engine/errors.js';

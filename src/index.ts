@@ -26,7 +26,7 @@ export { evaluate, predict as forward, type Evaluation, type Dataset } from './e
 // ── data and preprocessing ─────────────────────────────────────────────────────────────────────────────────
 export { loadDataset, splitTensors, type LoadedDataset, type LoadDatasetOptions } from './data/index.js';
 export { preprocessingFor } from './data/preprocessing.js';
-export { applyPreprocessing, parsePreprocessing, type Preprocessing } from './engine/preprocess.js';
+export { applyPreprocessing, parsePreprocessing, type Preprocessing, type RawColumn, type RawValue } from './engine/preprocess.js';
 
 // ── model files, prediction, export ────────────────────────────────────────────────────────────────────────
 export { decodeModels, pickModel, type LoadedModel } from './engine/io/model.js';
