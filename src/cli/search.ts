@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoomError } from '../engine/errors.js';
 import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
@@ -18,6 +18,8 @@ import { pct, type Command } from './shared.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CONFIG = resolve(ROOT, 'configs', 'mnist-quick.json');
+/** The config to copy (or use with --data) for a table of one's own. */
+const CSV_EXAMPLE = resolve(ROOT, 'configs', 'csv-example.json');
 
 const help = `usage: loom search [CONFIG] [options]
 
@@ -28,6 +30,8 @@ each one, evolves the population over generations, and stores everything in SQLi
   --db FILE           run database (default: ${DEFAULT_DB})
   --workers N         training threads, 1 to 256 (default: one per core)
   --seed N            overrides the config's seed, an integer in [0, 2^32) (an explicit data.splitSeed stays)
+  --data REF          overrides the config's data.ref: mnist, fashion-mnist, iris, idx:DIR, csv:PATH[?label=COLUMN]
+                      (e.g. loom search configs/csv-example.json --data csv:my.csv?label=species)
   --resume RUN        finishes an interrupted run (nothing finished is redone)
   --redis URL         hand training jobs to \`loom worker\` processes through Redis instead of local
                       threads (see docs/workers.md); works with --resume too
@@ -48,7 +52,7 @@ export function codeVersion(): string {
   }
 }
 
-/** Reads and validates a config file; `overrides` are the command line's (--seed). */
+/** Reads and validates a config file; `overrides` are the command line's (--seed, --data). */
 export function readSearchConfig(path: string, overrides: ConfigOverrides = {}): SearchConfig {
   if (!existsSync(path)) throw new LoomError('LOOM_ERR_USAGE', `config file not found: ${path}`);
   let json: unknown;
@@ -57,7 +61,7 @@ export function readSearchConfig(path: string, overrides: ConfigOverrides = {}):
   } catch (err) {
     // A data file given where the config goes: say how to search it.
     const data = /\.(csv|tsv|txt)$/i.test(path)
-      ? `; loom search takes a config file, not data: copy configs/csv-example.json and set its data.ref to "csv:${path}"`
+      ? `; loom search takes a config file, not data: try loom search ${relative(process.cwd(), CSV_EXAMPLE) || CSV_EXAMPLE} --data "csv:${path}" (add ?label=COLUMN unless the label is the last column)`
       : '';
     throw new LoomError('LOOM_ERR_CONFIG', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}${data}`);
   }
@@ -70,6 +74,7 @@ interface SearchArgs {
   readonly dbPath: string;
   readonly workers?: number;
   readonly seed?: number;
+  readonly dataRef?: string;
   readonly resume?: string;
   readonly redis?: string;
   readonly json: boolean;
@@ -81,6 +86,7 @@ function parseSearchArgs(argv: string[]): SearchArgs {
     db: { type: 'string' },
     workers: { type: 'string' },
     seed: { type: 'string' },
+    data: { type: 'string' },
     resume: { type: 'string' },
     redis: { type: 'string' },
     json: { type: 'boolean' },
@@ -92,11 +98,15 @@ function parseSearchArgs(argv: string[]): SearchArgs {
   if (values.resume !== undefined && seed !== undefined) {
     throw new LoomError('LOOM_ERR_USAGE', '--seed cannot be combined with --resume: a resumed run keeps the seed it was started with');
   }
+  if (values.resume !== undefined && values.data !== undefined) {
+    throw new LoomError('LOOM_ERR_USAGE', '--data cannot be combined with --resume: a resumed run keeps the data it was started with');
+  }
   return {
     configPath: positionals[0] ?? DEFAULT_CONFIG,
     dbPath: values.db ?? DEFAULT_DB,
     ...(workers === undefined ? {} : { workers }),
     ...(seed === undefined ? {} : { seed }),
+    ...(values.data === undefined ? {} : { dataRef: values.data }),
     ...(values.resume === undefined ? {} : { resume: values.resume }),
     ...(values.redis === undefined ? {} : { redis: values.redis }),
     json: values.json ?? false,
@@ -328,7 +338,7 @@ export interface SearchCliOptions {
 
 export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
   const args = parseSearchArgs(argv);
-  const config = args.resume ? undefined : readSearchConfig(args.configPath, args.seed === undefined ? {} : { seed: args.seed });
+  const config = args.resume ? undefined : readSearchConfig(args.configPath, { ...(args.seed === undefined ? {} : { seed: args.seed }), ...(args.dataRef === undefined ? {} : { dataRef: args.dataRef }) });
   // Asked before connecting, so an unreachable server does not hide the config's problem (the coordinator asks too).
   if (args.redis && config?.schedule === 'steady') steadyLanes(config.lanes, undefined);
   // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.

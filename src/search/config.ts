@@ -228,6 +228,8 @@ const GENERATOR_FIELDS: readonly string[] = [...Object.keys(defaultArchGenOption
 export interface ConfigOverrides {
   /** Replaces the config's `seed` (the CLI's --seed); `data.splitSeed` follows it unless the config sets one. */
   readonly seed?: number;
+  /** Replaces the config's `data.ref` (the CLI's --data), so one config serves several data sets. */
+  readonly dataRef?: string;
 }
 
 /**
@@ -257,8 +259,8 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
   const dataIn = value.data === undefined ? {} : value.data;
   if (!isObject(dataIn)) throw configError('data', 'must be an object like {"ref": "mnist"}');
   rejectUnknown('data', dataIn, ['ref', 'limit', 'fractions', 'splitSeed', 'kfold']);
-  const ref = dataIn.ref ?? 'mnist';
-  if (typeof ref !== 'string' || ref === '') throw configError('data.ref', 'must be "mnist", "iris", "csv:PATH" or "synthetic:NAME"');
+  const ref = overrides.dataRef ?? dataIn.ref ?? 'mnist';
+  if (typeof ref !== 'string' || ref === '') throw configError(overrides.dataRef === undefined ? 'data.ref' : '--data', 'must be "mnist", "iris", "csv:PATH" or "synthetic:NAME"');
   const fractions = dataIn.fractions === undefined ? undefined : checkFractions(dataIn.fractions);
   const seed = overrides.seed === undefined ? parseSeed('seed', value.seed, 1) : parseSeed('--seed', overrides.seed, 1);
   const population = int('population', value.population, 2, LIMITS.population, 8);

@@ -57,7 +57,8 @@ beforeAll(async () => {
     config,
     JSON.stringify({
       seed: 2,
-      data: { ref: csvRef, splitSeed: SPLIT_SEED },
+      // The table comes from --data, as a user with a config for another data set would give it.
+      data: { ref: 'iris', splitSeed: SPLIT_SEED },
       population: 3,
       generations: 1,
       elite: 1,
@@ -65,7 +66,7 @@ beforeAll(async () => {
       generator: { dModels: [16], numHeads: [2], gridShapes: ['1x1 Mono'] },
     }),
   );
-  const res = await loom(['search', config, '--db', join(dir, 'runs.db'), '--workers', '1', '--json']);
+  const res = await loom(['search', config, '--data', csvRef, '--db', join(dir, 'runs.db'), '--workers', '1', '--json']);
   expect(res.code, res.stderr).toBe(0);
   const files = (JSON.parse(res.stdout) as { files: string[] }).files;
   exported = files.find((f) => f.endsWith('ensemble.loom')) as string;
@@ -122,11 +123,14 @@ describe('a table with text and missing values, searched and deployed', () => {
     expect(res.stdout).toMatch(/reads 3 raw columns: size \(number, missing → [\d.]+\), colour \(one-hot of 3\), weight \(number, missing → [\d.]+\)/);
   }, 60_000);
 
-  it('loom search given the CSV itself says how to search it', async () => {
+  it('loom search given the CSV itself says how to search it (the config with --data, as this file\'s search ran)', async () => {
     const csv = csvRef.slice('csv:'.length);
     const res = await loom(['search', csv]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`loom search takes a config file, not data: copy configs/csv-example.json and set its data.ref to "csv:${csv}"`);
+    expect(res.stderr).toContain(`loom search takes a config file, not data: try loom search configs/csv-example.json --data "csv:${csv}"`);
+    const resumed = await loom(['search', '--resume', 'run-x', '--data', csvRef]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr.trim()).toBe('loom search: --data cannot be combined with --resume: a resumed run keeps the data it was started with');
   });
 
   it('loom serve takes rows of numbers, text and nulls and answers as loom predict does', async () => {
