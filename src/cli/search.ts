@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoomError } from '../engine/errors.js';
 import { finishRun, type FinishSummary } from '../ensemble/pipeline.js';
-import { LIMITS, MAX_SEED, parseSearchConfig, type ConfigOverrides, type SearchConfig } from '../search/config.js';
+import { LIMITS, MAX_SEED, parseSearchConfig, resolveAutoKFold, type ConfigOverrides, type SearchConfig } from '../search/config.js';
 import { Coordinator, totalModels, type RunEvent, type RunSummary } from '../search/coordinator.js';
 import { isRefitGeneration } from '../search/refit.js';
 import { steadyLanes } from '../search/steady.js';
@@ -338,7 +338,10 @@ export interface SearchCliOptions {
 
 export async function runSearch(argv: string[], deps: SearchCliOptions = {}): Promise<number> {
   const args = parseSearchArgs(argv);
-  const config = args.resume ? undefined : readSearchConfig(args.configPath, { ...(args.seed === undefined ? {} : { seed: args.seed }), ...(args.dataRef === undefined ? {} : { dataRef: args.dataRef }) });
+  // data.kfold "auto" is decided here (the coordinator would too), so the progress bar counts the folds it trains.
+  const config = args.resume
+    ? undefined
+    : resolveAutoKFold(readSearchConfig(args.configPath, { ...(args.seed === undefined ? {} : { seed: args.seed }), ...(args.dataRef === undefined ? {} : { dataRef: args.dataRef }) }));
   // Asked before connecting, so an unreachable server does not hide the config's problem (the coordinator asks too).
   if (args.redis && config?.schedule === 'steady') steadyLanes(config.lanes, undefined);
   // Connect to Redis before opening the database, so an unreachable server fails fast and leaves nothing open.

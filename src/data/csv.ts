@@ -173,6 +173,9 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
 
 type ReadColumn = { readonly name: string; readonly kind: 'number'; readonly missing: boolean } | { readonly name: string; readonly kind: 'category'; readonly values: string[] };
 
+/** A text column with more distinct values than this share of its rows is refused as an identifier. */
+const MAX_CATEGORY_SHARE = 0.5;
+
 const DECIMAL_COMMA = /^[-+]?\d*,\d+$/;
 
 /**
@@ -195,6 +198,11 @@ function tableColumns(path: string, header: readonly string[], featureColumns: r
     if (text.every((i) => DECIMAL_COMMA.test(cells[i] as string))) throw dataError(`${at} (Loom reads "." as the decimal point)`);
     if (text.length * 2 <= present) throw dataError(`${at} (most of the column's values are numbers; leave a missing value empty or write NA)`);
     const values = [...new Set(cells.filter((_, i) => numbers[i] !== null))].sort(compareLabels);
+    // Text that is nearly unique per row (names, ids) says nothing a model could reuse, and one-hot would make it
+    // hundreds of inputs.
+    if (values.length > MAX_CATEGORY_SHARE * present && values.length > 20) {
+      throw dataError(`${path}: column "${name}" has ${values.length} distinct text values in ${present} rows, an identifier rather than a category; drop it from the file`);
+    }
     return { name, kind: 'category', values };
   });
 }

@@ -1,7 +1,8 @@
 import { configError, LoomError } from '../engine/errors.js';
 import { reportsSteps, TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
-import { checkKFold } from '../data/kfold.js';
+import { dataOptions, loadDataset } from '../data/index.js';
+import { checkKFold, KFOLD_MAX_ROWS } from '../data/kfold.js';
 import { checkFractions } from '../data/split.js';
 import type { SplitSpec } from '../data/types.js';
 import type { TrainingSettings } from './jobs.js';
@@ -19,7 +20,12 @@ export interface SearchConfig {
   readonly name: string;
   /** Seeds generation, training and evolution (the data split has its own seed in `data`, default this one). */
   readonly seed: number;
-  readonly data: { readonly ref: string } & SplitSpec;
+  /**
+   * The data and its split. `autoKFold` (the config's `data.kfold: "auto"`): k-fold with that many folds when the
+   * non-test rows are few enough for it (KFOLD_MAX_ROWS), else a plain split; resolveAutoKFold decides when the run
+   * starts, so a stored run config never holds it.
+   */
+  readonly data: { readonly ref: string; readonly autoKFold?: number } & SplitSpec;
   /** Models per generation. */
   readonly population: number;
   readonly generations: number;
@@ -225,6 +231,22 @@ const parseInherit = (v: unknown): InheritMode => oneOf('inherit', v, INHERIT_MO
 /** Generator fields a config may set: those of ArchGenOptions. */
 const GENERATOR_FIELDS: readonly string[] = [...Object.keys(defaultArchGenOptions()), ...OPTIONAL_GEN_FIELDS];
 
+/** Folds of `data.kfold: "auto"` on small data: the search benchmark's tabular setting. */
+export const AUTO_KFOLDS = 5;
+
+/**
+ * A config with `data.kfold: "auto"` made concrete: k-fold (AUTO_KFOLDS) when the split leaves at most
+ * KFOLD_MAX_ROWS non-test rows, else a plain train/val/test split. Reads the data once to count; other configs
+ * come back as they are.
+ */
+export function resolveAutoKFold(config: SearchConfig): SearchConfig {
+  const { autoKFold, ...data } = config.data;
+  if (autoKFold === undefined) return config;
+  const probe = loadDataset(data.ref, dataOptions(data));
+  const rows = probe.train.count + probe.val.count;
+  return { ...config, data: rows <= KFOLD_MAX_ROWS ? { ...data, kfold: autoKFold } : data };
+}
+
 export interface ConfigOverrides {
   /** Replaces the config's `seed` (the CLI's --seed); `data.splitSeed` follows it unless the config sets one. */
   readonly seed?: number;
@@ -311,7 +333,7 @@ export function parseSearchConfig(value: unknown, overrides: ConfigOverrides = {
       ref,
       ...(dataIn.limit === undefined ? {} : { limit: int('data.limit', dataIn.limit, 10, LIMITS.samples, 0) }),
       ...(fractions ? { fractions } : {}),
-      ...(dataIn.kfold === undefined ? {} : { kfold: checkKFold(dataIn.kfold) }),
+      ...(dataIn.kfold === undefined ? {} : dataIn.kfold === 'auto' ? { autoKFold: AUTO_KFOLDS } : { kfold: checkKFold(dataIn.kfold) }),
       // An explicit split seed stays: --seed changes the search, not which samples are held out.
       splitSeed: parseSeed('data.splitSeed', dataIn.splitSeed, seed),
     },

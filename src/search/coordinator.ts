@@ -8,7 +8,7 @@ import type { Executor, JobProgress, TrainingJob } from './jobs.js';
 import { expectAugmentable, generateConfigs, randomConfig, searchSpace, validateConfig, withTrainingGenes, type ArchConfig, type TaskShape } from './arch.js';
 import { isRefitGeneration, refitConfigs, refitAugments, type RefitSpec } from './refit.js';
 import { inheritsFrom } from './inherit.js';
-import { parseRunConfig, type SearchConfig } from './config.js';
+import { parseRunConfig, resolveAutoKFold, type SearchConfig } from './config.js';
 import { dataOptions, loadDataset, type LoadedDataset } from '../data/index.js';
 import { nextGeneration, type Individual } from './evolve.js';
 import { bestRecord } from './best.js';
@@ -142,6 +142,7 @@ export class Coordinator {
 
   /** Starts a new run and runs it to the end (or until interrupted). */
   async start(config: SearchConfig, runId = newRunId()): Promise<RunSummary> {
+    config = resolveAutoKFold(config);
     // A steady schedule's results depend on its lanes: recorded with the run, so a resume with other workers replays it.
     if (config.schedule === 'steady') config = { ...config, lanes: steadyLanes(config.lanes, this.executor.workers) };
     const dataset = loadDataset(config.data.ref, dataOptions(config.data));

@@ -113,6 +113,8 @@ describe('CSV tables with text and missing values', () => {
   it('refuses a column of numbers with a stray word, and a column with no values', () => {
     const typo = csvFile('typo.csv', 'a,b,label\n1,2,p\n3,4,q\n5,six,p\n7,8,q\n');
     expect(errorOf(() => readRaw(`csv:${typo}`)).message).toMatch(/line 4, column "b": "six" is not a number \(most of the column's values are numbers/);
+    const names = csvFile('names.csv', `a,name,label\n${Array.from({ length: 30 }, (_, i) => `${i},car ${i % 25},${i % 2 ? 'p' : 'q'}`).join('\n')}\n`);
+    expect(errorOf(() => readRaw(`csv:${names}`)).message).toMatch(/column "name" has 25 distinct text values in 30 rows, an identifier rather than a category; drop it from the file/);
     const none = csvFile('none.csv', 'a,b,label\n1,,p\n3,?,q\n');
     expect(errorOf(() => readRaw(`csv:${none}`)).message).toMatch(/column "b" has no values/);
   });

@@ -8,7 +8,7 @@ import { readModelFile } from '../../src/engine/io/files.js';
 import { pickModel } from '../../src/engine/io/model.js';
 import type { ParallelSpec } from '../../src/engine/layers/parallel.js';
 import { finishRun, graftRun } from '../../src/ensemble/pipeline.js';
-import { parseSearchConfig } from '../../src/search/config.js';
+import { AUTO_KFOLDS, parseSearchConfig, resolveAutoKFold } from '../../src/search/config.js';
 import { Coordinator } from '../../src/search/coordinator.js';
 import { Store } from '../../src/store/store.js';
 import { InProcessExecutor } from '../store/helpers/reliability.js';
@@ -60,4 +60,38 @@ describe('a search with data.kfold on iris', () => {
       store.close();
     }
   }, 120_000);
+});
+
+describe('data.kfold "auto"', () => {
+  const config = (ref: string, limit?: number) =>
+    parseSearchConfig({ name: 'auto', seed: 2, data: { ref, kfold: 'auto', ...(limit ? { limit } : {}) }, population: 2, generations: 1, training: { epochs: 1 } });
+
+  it('is k-fold (5 folds) on a table with at most 2,000 non-test rows, a plain split above, decided once from the data', () => {
+    const small = config('iris');
+    expect(small.data).toMatchObject({ autoKFold: AUTO_KFOLDS });
+    expect(small.data.kfold).toBeUndefined();
+    const resolved = resolveAutoKFold(small);
+    expect(resolved.data.kfold).toBe(AUTO_KFOLDS);
+    expect(resolved.data).not.toHaveProperty('autoKFold');
+    // 2,400 digits: 85 % of them (2,040) are more than k-fold takes.
+    const large = resolveAutoKFold(config('mnist', 2400));
+    expect(large.data).not.toHaveProperty('kfold');
+    expect(large.data).not.toHaveProperty('autoKFold');
+    expect(resolveAutoKFold(config('mnist', 2300)).data.kfold).toBe(AUTO_KFOLDS);
+    expect(() => parseSearchConfig({ data: { ref: 'iris', kfold: 'sometimes' } })).toThrow(/data\.kfold/);
+  });
+
+  it('a run stores the concrete choice, so a resume and remote workers rebuild the same split', async () => {
+    const store = Store.open(join(dir, 'auto.db'));
+    try {
+      await new Coordinator({ store, executor: new InProcessExecutor() }).start(config('iris'), 'run-auto');
+      const stored = parseSearchConfig(store.getRunConfig('run-auto'));
+      expect(stored.data.kfold).toBe(AUTO_KFOLDS);
+      expect(stored.data).not.toHaveProperty('autoKFold');
+      const plain = loadDataset('iris', { splitSeed: stored.data.splitSeed });
+      expect(store.getPredictions('run-auto', 'val').numSamples).toBe(plain.train.count + plain.val.count);
+    } finally {
+      store.close();
+    }
+  });
 });
