@@ -14,6 +14,8 @@ export interface CsvOptions {
   readonly labelColumn?: string;
   /** The field delimiter; detected from the header line when absent. */
   readonly delimiter?: CsvDelimiter;
+  /** Columns left out (names, ids, anything a model should not read). */
+  readonly ignoreColumns?: readonly string[];
 }
 
 /**
@@ -116,7 +118,13 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     throw dataError(`${path}: no label column "${options.labelColumn}"; the columns are ${header.map((h) => `"${h}"`).join(', ')}`);
   }
   const labelName = header[labelIndex] as string;
-  const featureColumns = header.map((_, i) => i).filter((i) => i !== labelIndex);
+  const ignored = new Set(options.ignoreColumns ?? []);
+  for (const name of ignored) {
+    if (!header.includes(name)) throw dataError(`${path}: no column "${name}" to ignore; the columns are ${header.map((h) => `"${h}"`).join(', ')}`);
+    if (name === labelName) throw dataError(`${path}: "${name}" is the label column; it cannot be ignored`);
+  }
+  const featureColumns = header.map((_, i) => i).filter((i) => i !== labelIndex && !ignored.has(header[i] as string));
+  if (featureColumns.length === 0) throw dataError(`${path}: every column but the label is ignored; nothing is left to learn from`);
 
   const records: Row[] = [];
   const labels: string[] = [];
@@ -165,7 +173,8 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     normalize: 'zscore',
     columns: {
       features,
-      label: { name: labelName, index: labelIndex },
+      // The label's position among the columns a model reads (ignored ones left out), as a row of them has it.
+      label: { name: labelName, index: featureColumns.filter((c) => c < labelIndex).length },
       ...(plain ? {} : { table: table.map((c) => (c.kind === 'number' ? { name: c.name, kind: 'number' as const } : c)) }),
     },
   };
@@ -201,7 +210,7 @@ function tableColumns(path: string, header: readonly string[], featureColumns: r
     // Text that is nearly unique per row (names, ids) says nothing a model could reuse, and one-hot would make it
     // hundreds of inputs.
     if (values.length > MAX_CATEGORY_SHARE * present && values.length > 20) {
-      throw dataError(`${path}: column "${name}" has ${values.length} distinct text values in ${present} rows, an identifier rather than a category; drop it from the file`);
+      throw dataError(`${path}: column "${name}" has ${values.length} distinct text values in ${present} rows, an identifier rather than a category; leave it out with ?ignore=${encodeURIComponent(name)}`);
     }
     return { name, kind: 'category', values };
   });

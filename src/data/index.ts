@@ -1,7 +1,7 @@
 import { dataError } from '../engine/errors.js';
 import { deriveSeed } from '../engine/rng.js';
 import { checksumRaw } from './checksum.js';
-import { CSV_DELIMITERS, readCsv, type CsvDelimiter } from './csv.js';
+import { CSV_DELIMITERS, readCsv, type CsvDelimiter, type CsvOptions } from './csv.js';
 import { readFashionMnist, readIdx } from './idx.js';
 import { readIris } from './iris.js';
 import { checkKFold, KFOLD_MAX_ROWS, kFoldSplits } from './kfold.js';
@@ -40,27 +40,34 @@ export function dataOptions(data: SplitSpec): SplitSpec {
   };
 }
 
-/** A csv reference's path and options: 'csv:PATH', optionally followed by '?label=COLUMN&delimiter=;'. */
-function parseCsvRef(ref: string, labelColumn: string | undefined): { path: string; labelColumn?: string; delimiter?: CsvDelimiter } {
+/** A csv reference's path and options: 'csv:PATH', optionally followed by '?label=COLUMN&delimiter=;&ignore=A,B'. */
+function parseCsvRef(ref: string, labelColumn: string | undefined): { path: string } & CsvOptions {
   let path = ref.slice('csv:'.length);
   let delimiter: CsvDelimiter | undefined;
+  const ignore: string[] = [];
   const q = path.lastIndexOf('?');
   // Only a query of known keys is one: a '?' elsewhere stays part of the file name.
-  if (q >= 0 && /^(label|delimiter)=/.test(path.slice(q + 1))) {
+  if (q >= 0 && /^(label|delimiter|ignore)=/.test(path.slice(q + 1))) {
     const params = new URLSearchParams(path.slice(q + 1));
     path = path.slice(0, q);
     for (const [key, value] of params) {
       if (key === 'label') labelColumn ??= value;
+      else if (key === 'ignore') ignore.push(...value.split(',').filter((c) => c !== ''));
       else if (key === 'delimiter') {
         const d = value === 'tab' ? '\t' : value;
         if (!(CSV_DELIMITERS as readonly string[]).includes(d)) {
           throw dataError(`csv: unknown delimiter "${value}" in ${ref}; use one of , ; | tab (or leave it out to detect it)`);
         }
         delimiter = d as CsvDelimiter;
-      } else throw dataError(`csv: unknown option "${key}" in ${ref}; known: label, delimiter`);
+      } else throw dataError(`csv: unknown option "${key}" in ${ref}; known: label, delimiter, ignore`);
     }
   }
-  return { path, ...(labelColumn === undefined ? {} : { labelColumn }), ...(delimiter === undefined ? {} : { delimiter }) };
+  return {
+    path,
+    ...(labelColumn === undefined ? {} : { labelColumn }),
+    ...(delimiter === undefined ? {} : { delimiter }),
+    ...(ignore.length === 0 ? {} : { ignoreColumns: ignore }),
+  };
 }
 
 /**

@@ -114,7 +114,16 @@ describe('CSV tables with text and missing values', () => {
     const typo = csvFile('typo.csv', 'a,b,label\n1,2,p\n3,4,q\n5,six,p\n7,8,q\n');
     expect(errorOf(() => readRaw(`csv:${typo}`)).message).toMatch(/line 4, column "b": "six" is not a number \(most of the column's values are numbers/);
     const names = csvFile('names.csv', `a,name,label\n${Array.from({ length: 30 }, (_, i) => `${i},car ${i % 25},${i % 2 ? 'p' : 'q'}`).join('\n')}\n`);
-    expect(errorOf(() => readRaw(`csv:${names}`)).message).toMatch(/column "name" has 25 distinct text values in 30 rows, an identifier rather than a category; drop it from the file/);
+    expect(errorOf(() => readRaw(`csv:${names}`)).message).toMatch(/column "name" has 25 distinct text values in 30 rows, an identifier rather than a category; leave it out with \?ignore=name/);
+    // Left out by the reference: the label's position counts the columns a model reads.
+    const kept = readRaw(`csv:${names}?ignore=name`);
+    expect(kept.columns).toEqual({ features: ['a'], label: { name: 'label', index: 1 } });
+    const both = readRaw(`csv:${csvFile('ids.csv', 'id,a,b,label\nx1,1,2,p\nx2,3,4,q\n')}?label=label&ignore=id,b`);
+    expect(both.columns?.features).toEqual(['a']);
+    expect(Array.from(both.x)).toEqual([1, 3]);
+    expect(errorOf(() => readRaw(`csv:${names}?ignore=nope`)).message).toMatch(/no column "nope" to ignore; the columns are "a", "name", "label"/);
+    expect(errorOf(() => readRaw(`csv:${names}?ignore=label`)).message).toMatch(/"label" is the label column; it cannot be ignored/);
+    expect(errorOf(() => readRaw(`csv:${names}?ignore=a,name`)).message).toMatch(/every column but the label is ignored/);
     const none = csvFile('none.csv', 'a,b,label\n1,,p\n3,?,q\n');
     expect(errorOf(() => readRaw(`csv:${none}`)).message).toMatch(/column "b" has no values/);
   });
