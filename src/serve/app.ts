@@ -45,19 +45,13 @@ export async function buildServeApp(options: ServeAppOptions): Promise<FastifyIn
 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const errors = { 400: ErrorReply, 401: ErrorReply };
-  if (description.columns.length > 0) {
-    app.post(
-      '/predict',
-      { schema: { body: predictTableBody(description.inputSize), response: { 200: PredictReply, ...errors } } },
-      async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
-    );
-  } else {
-    app.post(
-      '/predict',
-      { schema: { body: predictBody(description.inputSize), response: { 200: PredictReply, ...errors } } },
-      async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
-    );
-  }
+  // A table with text or missing values takes strings and nulls in its rows, any other model numbers only.
+  const body = description.columns.length > 0 ? predictTableBody(description.inputSize) : predictBody(description.inputSize);
+  app.post(
+    '/predict',
+    { schema: { body, response: { 200: PredictReply, ...errors } } },
+    async (request) => ({ modelId: model.modelId, predictions: predictRows(model, request.body.rows) }),
+  );
   app.get('/model', async () => description);
   app.get('/model/file', async (_request, reply) => reply.type('application/octet-stream').send(Buffer.from(options.modelBytes)));
   app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demoPage(description)));
