@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loomProcess as loom } from '../helpers/cli.js';
 import { loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
 import { predict } from '../../src/engine/eval.js';
 import { readModelFile } from '../../src/engine/io/files.js';
@@ -17,19 +16,8 @@ import { tensor } from '../../src/engine/tensor.js';
  * with or without a header) and gets the same classes as the network on the normalized split.
  */
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'loom-predict-raw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function loom(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/loom.mjs', ...args], { timeout: 120_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
 
 const SPLIT_SEED = 3;
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];

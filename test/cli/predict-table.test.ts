@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loomProcess as loom } from '../helpers/cli.js';
 import { loadDataset, stratifiedSplit, readRaw } from '../../src/data/index.js';
 import { predict } from '../../src/engine/eval.js';
 import { readModelFile } from '../../src/engine/io/files.js';
@@ -20,19 +19,8 @@ import { maxAbsDiff, runOnnx } from '../onnx/helpers.js';
  * network gives on the encoded split, so text and gaps are handled the same way in training and after export.
  */
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'loom-predict-table-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function loom(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/loom.mjs', ...args], { timeout: 120_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
 
 const SPLIT_SEED = 5;
 const COLOURS = ['red', 'green', 'blue'];

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loomProcess as loom } from '../helpers/cli.js';
 import { intOption, parseCommandArgs } from '../../src/cli/args.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'loom-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs the real `loom` binary; resolves with stdout, stderr and the exit code. */
-async function loom(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/loom.mjs', ...args], { timeout: 120_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
 
 const writeConfig = (name: string, config: unknown): string => {
   const path = join(dir, name);

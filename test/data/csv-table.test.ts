@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loomErrorOf as errorOf } from '../helpers/errors.js';
 import { loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
 import { preprocessingFor } from '../../src/data/preprocessing.js';
-import { LoomError } from '../../src/engine/errors.js';
 import { decodeModels, pickModel } from '../../src/engine/io/model.js';
 import { encodeModel } from '../../src/engine/io/formats.js';
 import type { LayerSpec } from '../../src/engine/layers/types.js';
@@ -21,16 +21,6 @@ function csvFile(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
-}
-
-function errorOf(fn: () => unknown): LoomError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof LoomError) return err;
-    throw err;
-  }
-  throw new Error('expected a LoomError');
 }
 
 const HEADER = ['size', 'colour', 'weight', 'label'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { loomErrorOf as errorOf } from '../helpers/errors.js';
 import { loadDataset, readRaw, stratifiedSplit } from '../../src/data/index.js';
 import { preprocessingFor } from '../../src/data/preprocessing.js';
-import { LoomError } from '../../src/engine/errors.js';
 import { applyPreprocessing, parsePreprocessing, type Preprocessing } from '../../src/engine/preprocess.js';
 
 const table: Preprocessing = {
@@ -12,16 +12,6 @@ const table: Preprocessing = {
   normalization: { kind: 'zscore', mean: [10, -2], std: [2, 0.5] },
   classes: ['no', 'yes'],
   labelColumn: { name: 'label', index: 1 },
-};
-
-const errorOf = (fn: () => unknown): LoomError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof LoomError) return err;
-    throw err;
-  }
-  throw new Error('expected a LoomError');
 };
 
 describe('applyPreprocessing', () => {

@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+
+const runFile = promisify(execFile);
 
 /** Runs the CLI in this process and captures what it prints (console.log → out, console.error → err). */
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -22,5 +26,16 @@ export async function cliThenRemove(dir: string, ...argv: string[]): Promise<{ c
     return await cli(...argv);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the real `loom` binary (bin/loom.mjs) as a process; resolves with stdout, stderr and the exit code. */
+export async function loomProcess(args: readonly string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await runFile(process.execPath, ['bin/loom.mjs', ...args], { timeout: 120_000 });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
   }
 }
