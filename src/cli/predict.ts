@@ -99,7 +99,8 @@ function flattenSample(path: string, sample: unknown, s: number): number[] {
   return out;
 }
 
-function jsonRows(path: string, text: string): number[][] {
+/** The input file's JSON: a non-empty array (of samples, or the values of one sample). */
+function jsonArray(path: string, text: string): unknown[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -107,19 +108,18 @@ function jsonRows(path: string, text: string): number[][] {
     throw dataError(`${path}: not valid JSON (${(err as Error).message})`);
   }
   if (!Array.isArray(data) || data.length === 0) throw dataError(`${path}: expected a non-empty JSON array of samples`);
+  return data;
+}
+
+function jsonRows(path: string, text: string): number[][] {
+  const data = jsonArray(path, text);
   const samples = data.every((v) => typeof v === 'number') ? [data] : data;
   return samples.map((sample, s) => flattenSample(path, sample, s));
 }
 
 /** A table with text or missing values: each sample a flat array of numbers, strings and nulls. */
 function jsonTableRows(path: string, text: string): RawValue[][] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw dataError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(data) || data.length === 0) throw dataError(`${path}: expected a non-empty JSON array of samples`);
+  const data = jsonArray(path, text);
   const samples: unknown[] = data.every((v) => !Array.isArray(v)) ? [data] : data;
   return samples.map((sample, s) => {
     if (!Array.isArray(sample)) throw dataError(`${path}: sample ${s} is ${JSON.stringify(sample)}, not an array of values`);

@@ -132,26 +132,20 @@ export function readCsv(path: string, options: CsvOptions = {}): RawData {
     if (fields.length !== header.length) {
       throw dataError(`${path}: line ${line} has ${fields.length} fields, the header has ${header.length}`);
     }
-    for (const c of featureColumns) {
-      const v = cellNumber(fields[c] as string);
-      // Features are stored as float32: a larger value would silently become Infinity.
-      if (v !== null && Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX) {
-        throw dataError(`${path}: line ${line}, column "${header[c]}": ${fields[c]} is outside the float32 range (±3.4e38)`);
-      }
-    }
     const label = fields[labelIndex] as string;
     if (label === '') throw dataError(`${path}: line ${line}: empty label in column "${labelName}"`);
     records.push({ fields, line });
     labels.push(label);
   }
   if (labels.length === 0) throw dataError(`${path}: no data rows after the header`);
+  // The cells are checked before the labels: a bad value is named even in a file whose labels are wrong too.
+  const table = tableColumns(path, header, featureColumns, records);
 
   const classNames = [...new Set(labels)].sort(compareLabels);
   if (classNames.length < 2) {
     throw dataError(`${path}: label column "${labelName}" has a single class "${classNames[0]}"; classification needs at least 2`);
   }
   const classIndex = new Map(classNames.map((name, i) => [name, i]));
-  const table = tableColumns(path, header, featureColumns, records);
   const plain = table.every((c) => c.kind === 'number' && !c.missing);
   // A missing number is NaN here (its fill): loadDataset replaces it with the train split's mean.
   const raw: RawColumn[] = table.map((c) => (c.kind === 'number' ? { name: c.name, kind: 'number', fill: Number.NaN } : c));
@@ -198,6 +192,9 @@ function tableColumns(path: string, header: readonly string[], featureColumns: r
     const name = header[c] as string;
     const cells = records.map((r) => r.fields[c] as string);
     const numbers = cells.map(cellNumber);
+    // Features are stored as float32: a larger value would silently become Infinity.
+    const huge = numbers.findIndex((n) => n !== null && Number.isFinite(n) && Math.abs(n) > FLOAT32_MAX);
+    if (huge >= 0) throw dataError(`${path}: line ${(records[huge] as Row).line}, column "${name}": ${cells[huge]} is outside the float32 range (±3.4e38)`);
     const present = numbers.filter((n) => n !== null).length;
     if (present === 0) throw dataError(`${path}: column "${name}" has no values (every cell is empty or missing); drop it`);
     const text = numbers.flatMap((n, i) => (n !== null && !Number.isFinite(n) ? [i] : []));

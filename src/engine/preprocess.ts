@@ -185,7 +185,9 @@ export function applyPreprocessing(p: Preprocessing, rows: readonly (readonly Ra
   const width = rawSize(p);
   const names = rawNames(p);
   const out = new Float32Array(rows.length * size);
-  const name = (c: number): string => (names[c] !== undefined ? `"${names[c]}"` : `value ${c}`);
+  // A raw value is named by its column, an input (after encoding) by its feature.
+  const named = (list: readonly string[], i: number): string => (list[i] !== undefined ? `"${list[i]}"` : `value ${i}`);
+  const name = (c: number): string => named(names, c);
   const inputs = new Float64Array(size);
   rows.forEach((row, r) => {
     if (row.length !== width) {
@@ -203,7 +205,7 @@ export function applyPreprocessing(p: Preprocessing, rows: readonly (readonly Ra
       const raw = inputs[f] as number;
       const v = p.normalization.kind === 'zscore' ? (raw - (p.normalization.mean[f] as number)) / (p.normalization.std[f] as number) : raw;
       const stored = Math.fround(v);
-      if (!Number.isFinite(stored)) throw dataError(`row ${r}, ${p.features[f] !== undefined ? `"${p.features[f]}"` : `value ${f}`}: ${raw} is beyond float32's range once normalized`);
+      if (!Number.isFinite(stored)) throw dataError(`row ${r}, ${named(p.features, f)}: ${raw} is beyond float32's range once normalized`);
       out[r * size + f] = stored;
     }
   });

@@ -1,7 +1,7 @@
 import { configError, LoomError } from '../engine/errors.js';
 import { reportsSteps, TRAINING_MODES } from '../engine/train/modes.js';
 import { OPTIMIZER_NAMES } from '../engine/train/optimizers.js';
-import { dataOptions, loadDataset } from '../data/index.js';
+import { readRaw, stratifiedSplit } from '../data/index.js';
 import { checkKFold, KFOLD_MAX_ROWS } from '../data/kfold.js';
 import { checkFractions } from '../data/split.js';
 import type { SplitSpec } from '../data/types.js';
@@ -242,8 +242,10 @@ export const AUTO_KFOLDS = 5;
 export function resolveAutoKFold(config: SearchConfig): SearchConfig {
   const { autoKFold, ...data } = config.data;
   if (autoKFold === undefined) return config;
-  const probe = loadDataset(data.ref, dataOptions(data));
-  const rows = probe.train.count + probe.val.count;
+  // Only the split's sizes matter: the raw data and its split, without gathering or normalizing any split.
+  const { fractions, limit, splitSeed } = data;
+  const split = stratifiedSplit(readRaw(data.ref), { splitSeed, ...(fractions ? { fractions } : {}), ...(limit === undefined ? {} : { limit }) });
+  const rows = split.train.length + split.val.length;
   return { ...config, data: rows <= KFOLD_MAX_ROWS ? { ...data, kfold: autoKFold } : data };
 }
 
